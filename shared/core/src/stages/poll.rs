@@ -1,0 +1,232 @@
+//! The poll stage: read a flow's source since its cursor, hand each record to the flow's
+//! transform queue, checkpoint the cursor once the queue accepted the records.
+
+use std::time::Duration;
+
+use crate::cursor::{Cursor, Resume};
+use crate::envelope::{Envelope, EnvelopeError};
+use crate::error::{StageError, StoreError};
+use crate::flow::{Flow, QueueName};
+use crate::ports::{
+    ClaimKey, ClaimStore, Clock, CursorStore, OutboundMessage, PageToken, Queue, ReadRange, Source,
+};
+use crate::record::{SourceVersion, TraceId};
+
+/// How much one poll may do before it checkpoints and returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollBudget {
+    /// At most this many pages.
+    pub max_pages: usize,
+}
+
+impl Default for PollBudget {
+    fn default() -> Self {
+        Self { max_pages: 50 }
+    }
+}
+
+/// What one poll did.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PollReport {
+    /// Pages read.
+    pub pages: usize,
+    /// Records read.
+    pub read: usize,
+    /// Records handed to the transform queue.
+    pub sent: usize,
+    /// Records re-read in the overlap window with unchanged content (not sent again).
+    pub duplicates: usize,
+    /// Records past the signpost (left for the next poll).
+    pub beyond_signpost: usize,
+    /// Records too large for a message, sent as references.
+    pub references: usize,
+    /// The cursor position after the poll.
+    pub position: Option<SourceVersion>,
+    /// The budget ran out with pages left: poll again soon.
+    pub more: bool,
+    /// Another poll of this flow was running: this one did nothing.
+    pub already_running: bool,
+}
+
+/// What the poll stage needs.
+#[derive(Debug, Clone, Copy)]
+pub struct PollStage<'a> {
+    /// The flow's source.
+    pub source: &'a dyn Source,
+    /// Where cursors live.
+    pub cursors: &'a dyn CursorStore,
+    /// The lease that keeps two polls of one flow apart.
+    pub claims: &'a dyn ClaimStore,
+    /// The queues.
+    pub queue: &'a dyn Queue,
+    /// The time.
+    pub clock: &'a dyn Clock,
+    /// The work limit.
+    pub budget: PollBudget,
+}
+
+/// How long a poll holds its flow's lease; longer than any poll should run.
+const POLL_LEASE: Duration = Duration::from_mins(15);
+
+/// Polls the source once, within the budget.
+pub async fn poll(stage: &PollStage<'_>) -> Result<PollReport, StageError> {
+    let flow = stage.source.flow();
+    let lease = ClaimKey::named(&format!("poll#{flow}"));
+    let owner = TraceId::new().to_string();
+    if !stage
+        .claims
+        .acquire(&lease, &owner, POLL_LEASE, stage.clock.now())
+        .await?
+    {
+        tracing::info!(%flow, "Another poll of this flow is running; skipping.");
+        return Ok(PollReport {
+            already_running: true,
+            ..PollReport::default()
+        });
+    }
+    let result = poll_leased(stage, flow).await;
+    if let Err(error) = stage.claims.release(&lease, &owner).await {
+        tracing::warn!(%error, %flow, "Poll lease not released; it expires by itself.");
+    }
+    result
+}
+
+async fn poll_leased(stage: &PollStage<'_>, flow: Flow) -> Result<PollReport, StageError> {
+    let source = stage.source;
+    let stream = source.stream().to_owned();
+    let overlap = source.overlap();
+    let stored = stage.cursors.load(flow, &stream).await?;
+    let (mut cursor, mut revision) =
+        stored.map_or((Cursor::default(), 0), |s| (s.cursor, s.revision));
+    // An unfinished read continues where it stopped, with its own range and signpost.
+    let (range, mut token) = match cursor.resume.take() {
+        Some(resume) => (
+            ReadRange {
+                from: resume.from,
+                to: resume.to,
+            },
+            Some(PageToken(resume.page)),
+        ),
+        None => (
+            ReadRange {
+                from: cursor.read_from(overlap),
+                to: source.signpost(stage.clock.now()).await?,
+            },
+            None,
+        ),
+    };
+    let signpost = range.to.clone();
+    let mut report = PollReport::default();
+    // Checkpoints between pages are safe only while the source keeps ascending order.
+    let mut ascending = true;
+    let mut highest: Option<SourceVersion> = None;
+    let mut pending: Vec<(
+        crate::record::RecordKey,
+        SourceVersion,
+        crate::record::ContentHash,
+    )> = Vec::new();
+
+    loop {
+        let page = source.read_page(&range, token.as_ref()).await?;
+        report.pages += 1;
+        report.read += page.records.len();
+        let mut messages = Vec::new();
+        let mut past_signpost = false;
+        for record in &page.records {
+            if record.version.is_newer_than(&signpost) {
+                report.beyond_signpost += 1;
+                past_signpost = true;
+                continue;
+            }
+            if let Some(h) = &highest
+                && h.is_newer_than(&record.version)
+            {
+                ascending = false;
+            }
+            if highest
+                .as_ref()
+                .is_none_or(|h| record.version.is_newer_than(h))
+            {
+                highest = Some(record.version.clone());
+            }
+            let hash = record.content_hash();
+            if cursor.is_new(&record.key, &hash) {
+                let envelope = Envelope::record(record, TraceId::new());
+                let body = match envelope.encode() {
+                    Ok(body) => body,
+                    Err(EnvelopeError::TooLarge { .. }) => {
+                        report.references += 1;
+                        envelope.clone().into_reference().encode()?
+                    }
+                    Err(other) => return Err(other.into()),
+                };
+                messages.push(OutboundMessage {
+                    body,
+                    group_id: envelope.group_id(),
+                    dedup_id: envelope.dedup_id(),
+                });
+            } else {
+                report.duplicates += 1;
+            }
+            pending.push((record.key.clone(), record.version.clone(), hash));
+        }
+        report.sent += messages.len();
+        if !messages.is_empty() {
+            stage
+                .queue
+                .send(QueueName::Transform(flow), messages)
+                .await?;
+        }
+        let last_page = page.next.is_none() || past_signpost;
+        let budget_spent = report.pages >= stage.budget.max_pages;
+        if ascending || last_page || budget_spent {
+            if !ascending && !last_page {
+                // Out-of-order source cut short: keep the position, the next poll re-reads.
+                report.more = true;
+                break;
+            }
+            cursor.advance(
+                pending.iter().map(|(k, v, h)| (k, v, h)),
+                overlap,
+                &signpost,
+            );
+            pending.clear();
+            cursor.resume = match (&page.next, last_page) {
+                (Some(next), false) => Some(Resume {
+                    from: range.from.clone(),
+                    to: signpost.clone(),
+                    page: next.0.clone(),
+                }),
+                _ => None,
+            };
+            revision = match stage.cursors.save(flow, &stream, &cursor, revision).await {
+                Ok(r) => r,
+                Err(StoreError::Conflict(message)) => {
+                    tracing::warn!(%flow, %message, "Cursor moved by another poll; stopping.");
+                    break;
+                }
+                Err(e) => return Err(e.into()),
+            };
+        }
+        if last_page {
+            break;
+        }
+        if budget_spent {
+            report.more = true;
+            break;
+        }
+        token = page.next;
+    }
+    report.position = cursor.position.clone();
+    tracing::info!(
+        %flow,
+        pages = report.pages,
+        read = report.read,
+        sent = report.sent,
+        duplicates = report.duplicates,
+        more = report.more,
+        position = report.position.as_ref().map(ToString::to_string),
+        "Poll finished."
+    );
+    Ok(report)
+}

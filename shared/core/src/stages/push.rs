@@ -1,0 +1,196 @@
+//! The push stage: apply one command to the target — idempotently, never with a stale
+//! version, never twice for one match key — then write the link and the activity log.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::envelope::{Body, Envelope, EnvelopeError};
+use crate::error::StageError;
+use crate::ports::{
+    Action, ActivityLog, ClaimKey, ClaimStore, Clock, Link, LinkStore, LinkWrite, Outcome,
+    PushRequest, Sink,
+};
+use crate::record::{ContentHash, MatchKey};
+use crate::stages::activity::ActivityPolicy;
+
+/// How long a push holds its claims; longer than a push Lambda may run.
+pub const PUSH_CLAIM_TTL: Duration = Duration::from_mins(5);
+
+/// What the push stage needs.
+#[derive(Debug, Clone, Copy)]
+pub struct PushStage<'a> {
+    /// The flow's sink.
+    pub sink: &'a dyn Sink,
+    /// Links.
+    pub links: &'a dyn LinkStore,
+    /// Claims.
+    pub claims: &'a dyn ClaimStore,
+    /// The activity log.
+    pub activity: &'a dyn ActivityLog,
+    /// The time.
+    pub clock: &'a dyn Clock,
+    /// How activity is kept.
+    pub policy: ActivityPolicy,
+}
+
+/// Pushes one command message; returns the outcome.
+pub async fn push(stage: &PushStage<'_>, env: &Envelope) -> Result<Outcome, StageError> {
+    let Body::Command {
+        match_key,
+        content_hash,
+        command,
+        warnings,
+        source,
+    } = &env.body
+    else {
+        return Err(EnvelopeError::Malformed {
+            path: "kind".into(),
+            message: "a source record reached the push stage".into(),
+        }
+        .into());
+    };
+    let owner = format!("{}#{}", env.trace_id, env.key);
+    let record_claim = ClaimKey::record(env.flow, env.key.as_str());
+    let match_claim = ClaimKey::match_key(env.flow, match_key.as_str());
+    let now = stage.clock.now();
+    if !stage
+        .claims
+        .acquire(&record_claim, &owner, PUSH_CLAIM_TTL, now)
+        .await?
+    {
+        return Err(StageError::Busy(record_claim.to_string()));
+    }
+    let result = if stage
+        .claims
+        .acquire(&match_claim, &owner, PUSH_CLAIM_TTL, now)
+        .await?
+    {
+        let claimed = Claimed {
+            env,
+            match_key,
+            content_hash: *content_hash,
+            command,
+            warnings,
+            source: source.as_ref(),
+        };
+        let result = push_claimed(stage, &claimed).await;
+        release(stage.claims, &match_claim, &owner).await;
+        result
+    } else {
+        Err(StageError::Busy(match_claim.to_string()))
+    };
+    release(stage.claims, &record_claim, &owner).await;
+    result
+}
+
+struct Claimed<'a> {
+    env: &'a Envelope,
+    match_key: &'a MatchKey,
+    content_hash: ContentHash,
+    command: &'a Value,
+    warnings: &'a [String],
+    source: Option<&'a Value>,
+}
+
+async fn release(claims: &dyn ClaimStore, key: &ClaimKey, owner: &str) {
+    if let Err(error) = claims.release(key, owner).await {
+        tracing::warn!(%error, claim = %key, "Claim not released; it expires by itself.");
+    }
+}
+
+async fn push_claimed(stage: &PushStage<'_>, c: &Claimed<'_>) -> Result<Outcome, StageError> {
+    let env = c.env;
+    let link = stage.links.get(env.flow, &env.key).await?;
+    if let Some(link) = &link {
+        if link.source_version.is_newer_than(&env.source_version) {
+            let message = format!(
+                "stale: version {} is older than {} already pushed",
+                env.source_version, link.source_version
+            );
+            record(stage, c, Outcome::Skipped, message, None).await;
+            return Ok(Outcome::Skipped);
+        }
+        if link.content_hash == c.content_hash {
+            if env.source_version.is_newer_than(&link.source_version) {
+                let mut newer = link.clone();
+                newer.source_version = env.source_version.clone();
+                newer.updated_at = stage.clock.now();
+                stage.links.put(&newer).await?;
+            }
+            record(
+                stage,
+                c,
+                Outcome::Unchanged,
+                "no change since the last push".into(),
+                None,
+            )
+            .await;
+            return Ok(Outcome::Unchanged);
+        }
+    }
+    let outcome = stage
+        .sink
+        .upsert(PushRequest {
+            key: &env.key,
+            version: &env.source_version,
+            match_key: c.match_key,
+            command: c.command,
+            link: link.as_ref(),
+        })
+        .await?;
+    let new_link = Link {
+        flow: env.flow,
+        key: env.key.clone(),
+        target_id: outcome.target_id.clone(),
+        etag: outcome.etag.clone(),
+        source_version: env.source_version.clone(),
+        content_hash: c.content_hash,
+        match_key: Some(c.match_key.clone()),
+        extra: outcome.extra.clone(),
+        updated_at: stage.clock.now(),
+    };
+    if stage.links.put(&new_link).await? == LinkWrite::Stale {
+        tracing::warn!(flow = %env.flow, record_key = %env.key, "A newer version was linked meanwhile.");
+    }
+    let result = match outcome.action {
+        Action::Created => Outcome::Created,
+        Action::Updated => Outcome::Updated,
+        Action::Unchanged => Outcome::Unchanged,
+    };
+    let message = format!("{result} target {}", outcome.target_id);
+    let sent = match outcome.sent.len() {
+        0 => None,
+        1 => outcome.sent.into_iter().next(),
+        _ => Some(Value::Array(outcome.sent)),
+    };
+    record(stage, c, result, message, sent).await;
+    Ok(result)
+}
+
+async fn record(
+    stage: &PushStage<'_>,
+    c: &Claimed<'_>,
+    outcome: Outcome,
+    message: String,
+    sent: Option<Value>,
+) {
+    let message = if c.warnings.is_empty() {
+        message
+    } else {
+        format!("{message}; warnings: {}", c.warnings.join("; "))
+    };
+    stage
+        .policy
+        .record(
+            stage.activity,
+            stage.clock,
+            c.env,
+            "push",
+            outcome,
+            message,
+            c.source.cloned(),
+            sent,
+        )
+        .await;
+}

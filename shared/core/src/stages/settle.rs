@@ -1,0 +1,297 @@
+//! Settling queue messages — shared by the Lambda batch runner and the embedded runner.
+//!
+//! After a stage ran on a message, the message is acknowledged (done or skipped), left to
+//! come back later (retry, rate limit, not ready), or parked in the dead-letter queue with
+//! its reason (fatal, or retries used up). Within one FIFO group, a message that will come
+//! back stops the messages behind it, so a group's order is kept; other groups go on.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+use futures::StreamExt;
+use tracing::{Instrument, field};
+
+use crate::envelope::Envelope;
+use crate::error::{Disposition, StageError, classify};
+use crate::flow::QueueName;
+use crate::ports::{ActivityLog, Clock, Outcome, Queue, ReceivedMessage};
+use crate::stages::activity::ActivityPolicy;
+
+/// What to do with a message whose stage failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Acknowledge it (deliberate skip).
+    Ack,
+    /// Let it come back, after the given time when known.
+    RetryLater(Option<Duration>),
+    /// Park it in the dead-letter queue with this reason.
+    DeadLetter(String),
+}
+
+/// Decides a failed message's fate from the error and how often it was received.
+/// `max_receives` is the number of deliveries after which retries are given up; the
+/// queue's own redrive limit must be higher, so the reason reaches the dead letter.
+pub fn verdict(error: &StageError, receive_count: u32, max_receives: u32) -> Verdict {
+    match classify(error) {
+        Disposition::Skip => Verdict::Ack,
+        Disposition::Fatal => Verdict::DeadLetter(error.to_string()),
+        Disposition::Retry { .. } | Disposition::RateLimited { .. }
+            if receive_count >= max_receives =>
+        {
+            Verdict::DeadLetter(format!("gave up after {receive_count} attempts: {error}"))
+        }
+        Disposition::Retry { after } => Verdict::RetryLater(after),
+        Disposition::RateLimited { wait } => Verdict::RetryLater(Some(wait)),
+    }
+}
+
+/// What became of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settled {
+    /// Handled; the outcome when the stage has one.
+    Done(Option<Outcome>),
+    /// Deliberately skipped.
+    Skipped,
+    /// Will come back.
+    Retrying,
+    /// Parked in the dead-letter queue.
+    DeadLettered,
+    /// Not attempted: a message before it in its FIFO group will come back first.
+    NotAttempted,
+}
+
+impl Settled {
+    /// Whether the message must be reported as failed to the queue (it comes back).
+    pub fn comes_back(&self) -> bool {
+        matches!(self, Settled::Retrying | Settled::NotAttempted)
+    }
+}
+
+/// Settles messages on one queue.
+#[derive(Debug, Clone, Copy)]
+pub struct Settler<'a> {
+    /// The queues.
+    pub queue: &'a dyn Queue,
+    /// The activity log (skips, retries and failures are written here).
+    pub activity: &'a dyn ActivityLog,
+    /// The time.
+    pub clock: &'a dyn Clock,
+    /// How activity is kept.
+    pub policy: ActivityPolicy,
+    /// Deliveries after which retries are given up.
+    pub max_receives: u32,
+    /// Delete acknowledged messages here (the embedded runner); `false` when the Lambda
+    /// event source mapping deletes what the batch response doesn't list.
+    pub delete_acked: bool,
+}
+
+impl Settler<'_> {
+    /// Settles `message` from `queue` after its stage returned `result`. `subject` is the
+    /// decoded envelope, when the body could be decoded.
+    pub async fn settle(
+        &self,
+        queue: QueueName,
+        message: &ReceivedMessage,
+        subject: Option<&Envelope>,
+        stage: &str,
+        result: Result<Option<Outcome>, StageError>,
+    ) -> Settled {
+        let error = match result {
+            Ok(outcome) => {
+                self.ack(queue, message).await;
+                return Settled::Done(outcome);
+            }
+            Err(error) => error,
+        };
+        let category = classify(&error).category();
+        match verdict(&error, message.receive_count, self.max_receives) {
+            Verdict::Ack => {
+                tracing::warn!(error_category = category, %error, "Record skipped.");
+                self.log(subject, stage, Outcome::Skipped, error.to_string())
+                    .await;
+                self.ack(queue, message).await;
+                Settled::Skipped
+            }
+            Verdict::RetryLater(after) => {
+                tracing::warn!(
+                    error_category = category,
+                    %error,
+                    receive_count = message.receive_count,
+                    retry_after_secs = after.map(|d| d.as_secs_f64()),
+                    "Record will be retried."
+                );
+                self.log(subject, stage, Outcome::Retrying, error.to_string())
+                    .await;
+                if let Some(after) = after
+                    && let Err(e) = self
+                        .queue
+                        .change_visibility(queue, &message.receipt, after)
+                        .await
+                {
+                    tracing::warn!(error = %e, "Visibility not changed; the queue's timeout applies.");
+                }
+                Settled::Retrying
+            }
+            Verdict::DeadLetter(reason) => {
+                match self.queue.dead_letter(queue, message, &reason).await {
+                    Ok(()) => {
+                        tracing::error!(
+                            error_category = category,
+                            %reason,
+                            queue = %queue,
+                            "Record parked in the dead-letter queue."
+                        );
+                        self.log(subject, stage, Outcome::Failed, reason).await;
+                        self.ack(queue, message).await;
+                        Settled::DeadLettered
+                    }
+                    Err(e) => {
+                        tracing::error!(
+                            error_category = category,
+                            %reason,
+                            error = %e,
+                            "Record failed and could not be dead-lettered; it will come back."
+                        );
+                        Settled::Retrying
+                    }
+                }
+            }
+        }
+    }
+
+    async fn ack(&self, queue: QueueName, message: &ReceivedMessage) {
+        if self.delete_acked
+            && let Err(error) = self.queue.delete(queue, &message.receipt).await
+        {
+            tracing::warn!(%error, "Handled message not deleted; it will be handled again, harmlessly.");
+        }
+    }
+
+    async fn log(
+        &self,
+        subject: Option<&Envelope>,
+        stage: &str,
+        outcome: Outcome,
+        message: String,
+    ) {
+        if let Some(env) = subject {
+            let source = match &env.body {
+                crate::envelope::Body::Record { payload } => Some(payload.clone()),
+                crate::envelope::Body::Command { source, .. } => source.clone(),
+                crate::envelope::Body::Reference => None,
+            };
+            self.policy
+                .record(
+                    self.activity,
+                    self.clock,
+                    env,
+                    stage,
+                    outcome,
+                    message,
+                    source,
+                    None,
+                )
+                .await;
+        }
+    }
+}
+
+/// Decodes an envelope message, runs `run` on it inside a span naming the flow, record key
+/// and message id, and settles the message.
+pub async fn handle_envelope<F, Fut>(
+    settler: &Settler<'_>,
+    queue: QueueName,
+    stage: &str,
+    message: ReceivedMessage,
+    run: F,
+) -> Settled
+where
+    F: FnOnce(Envelope) -> Fut,
+    Fut: Future<Output = Result<Option<Outcome>, StageError>>,
+{
+    let span = tracing::info_span!(
+        "message",
+        stage,
+        message_id = %message.message_id,
+        flow = field::Empty,
+        record_key = field::Empty,
+        trace_id = field::Empty,
+    );
+    let inner = span.clone();
+    async move {
+        match Envelope::decode(&message.body) {
+            Err(error) => {
+                settler
+                    .settle(queue, &message, None, stage, Err(error.into()))
+                    .await
+            }
+            Ok(env) => {
+                inner.record("flow", env.flow.as_str());
+                inner.record("record_key", env.key.as_str());
+                inner.record("trace_id", env.trace_id.as_str());
+                let result = run(env.clone()).await;
+                settler
+                    .settle(queue, &message, Some(&env), stage, result)
+                    .await
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// Handles a batch: FIFO groups run concurrently (at most `concurrency` at a time), the
+/// messages of one group one after the other, in order; once a message of a group will come
+/// back, the rest of its group is not attempted. Results come back in the batch's order.
+pub async fn process_batch<F, Fut>(
+    messages: Vec<ReceivedMessage>,
+    concurrency: usize,
+    handle: F,
+) -> Vec<(String, Settled)>
+where
+    F: Fn(ReceivedMessage) -> Fut,
+    Fut: Future<Output = Settled>,
+{
+    let order: Vec<String> = messages.iter().map(|m| m.message_id.clone()).collect();
+    let mut groups: Vec<Vec<ReceivedMessage>> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for message in messages {
+        match message.group_id.clone() {
+            Some(group) => {
+                let i = *index.entry(group).or_insert_with(|| {
+                    groups.push(Vec::new());
+                    groups.len() - 1
+                });
+                groups[i].push(message);
+            }
+            None => groups.push(vec![message]),
+        }
+    }
+    let handle = &handle;
+    let settled: Vec<(String, Settled)> = futures::stream::iter(groups)
+        .map(|group| async move {
+            let mut out = Vec::with_capacity(group.len());
+            let mut blocked = false;
+            for message in group {
+                let id = message.message_id.clone();
+                if blocked {
+                    out.push((id, Settled::NotAttempted));
+                    continue;
+                }
+                let result = handle(message).await;
+                blocked = result.comes_back();
+                out.push((id, result));
+            }
+            out
+        })
+        .buffer_unordered(concurrency.max(1))
+        .flat_map(futures::stream::iter)
+        .collect()
+        .await;
+    let mut by_id: HashMap<String, Settled> = settled.into_iter().collect();
+    order
+        .into_iter()
+        .filter_map(|id| by_id.remove(&id).map(|s| (id, s)))
+        .collect()
+}

@@ -1,0 +1,98 @@
+//! The transform stage: turn one source record into target commands and hand them to the
+//! flow's push queue. It writes no activity of its own: a record shows in the activity log
+//! once pushed, or when its message is settled as skipped or failed.
+
+use crate::envelope::{Body, Envelope, EnvelopeError};
+use crate::error::StageError;
+use crate::flow::QueueName;
+use crate::ports::{OutboundMessage, Queue, Source, Transformer};
+use crate::record::Record;
+
+/// What the transform stage needs.
+#[derive(Debug, Clone, Copy)]
+pub struct TransformStage<'a> {
+    /// The flow's source, to re-read records that travelled as references.
+    pub source: &'a dyn Source,
+    /// The flow's mapping.
+    pub transformer: &'a dyn Transformer,
+    /// The queues.
+    pub queue: &'a dyn Queue,
+}
+
+/// Transforms one record message; returns how many commands were queued.
+pub async fn transform(stage: &TransformStage<'_>, env: &Envelope) -> Result<usize, StageError> {
+    let record = match &env.body {
+        Body::Record { payload } => Record {
+            flow: env.flow,
+            key: env.key.clone(),
+            version: env.source_version.clone(),
+            payload: payload.clone(),
+        },
+        Body::Reference => {
+            stage
+                .source
+                .fetch(&env.key)
+                .await?
+                .ok_or_else(|| StageError::Skipped {
+                    key: env.key.clone(),
+                    rule: "the record no longer exists in the source".into(),
+                })?
+        }
+        Body::Command { .. } => {
+            return Err(EnvelopeError::Malformed {
+                path: "kind".into(),
+                message: "a command reached the transform stage".into(),
+            }
+            .into());
+        }
+    };
+    let commands = stage.transformer.transform(&record).await?;
+    let mut messages = Vec::with_capacity(commands.len());
+    for command in commands {
+        for warning in &command.warnings {
+            tracing::warn!(flow = %env.flow, record_key = %command.key, %warning, "Record transformed with a warning.");
+        }
+        let out = Envelope::command(
+            env.flow,
+            command.key,
+            record.version.clone(),
+            env.trace_id.clone(),
+            command.match_key,
+            command.command,
+            command.warnings,
+        );
+        let with_source = out.clone().with_source(record.payload.clone());
+        let (out, encoded) = match with_source.encode() {
+            Ok(body) => (with_source, Ok(body)),
+            Err(EnvelopeError::TooLarge { .. }) => {
+                let encoded = out.encode();
+                (out, encoded)
+            }
+            Err(other) => return Err(other.into()),
+        };
+        let body = encoded.map_err(|e| match e {
+            EnvelopeError::TooLarge { key, size } => StageError::InvalidRecord {
+                key,
+                field: "(whole record)".into(),
+                reason: format!(
+                    "the command is {size} bytes, over the queue's message limit; the transformer must split it"
+                ),
+            },
+            other => other.into(),
+        })?;
+        messages.push(OutboundMessage {
+            body,
+            group_id: out.group_id(),
+            dedup_id: out.dedup_id(),
+        });
+    }
+    let count = messages.len();
+    if count > 0 {
+        stage
+            .queue
+            .send(QueueName::Push(env.flow), messages)
+            .await?;
+    }
+    tracing::debug!(flow = %env.flow, record_key = %env.key, commands = count, "Record transformed.");
+    Ok(count)
+}

@@ -17,11 +17,17 @@ use crate::record::{SourceVersion, TraceId};
 pub struct PollBudget {
     /// At most this many pages.
     pub max_pages: usize,
+    /// How long the poll's lease on its flow lasts without renewal; it is renewed after
+    /// every page, so a poll that died frees its flow this long after its last page.
+    pub lease: Duration,
 }
 
 impl Default for PollBudget {
     fn default() -> Self {
-        Self { max_pages: 50 }
+        Self {
+            max_pages: 50,
+            lease: Duration::from_mins(2),
+        }
     }
 }
 
@@ -65,9 +71,6 @@ pub struct PollStage<'a> {
     pub budget: PollBudget,
 }
 
-/// How long a poll holds its flow's lease; longer than any poll should run.
-const POLL_LEASE: Duration = Duration::from_mins(15);
-
 /// Polls the source once, within the budget.
 pub async fn poll(stage: &PollStage<'_>) -> Result<PollReport, StageError> {
     let flow = stage.source.flow();
@@ -75,7 +78,7 @@ pub async fn poll(stage: &PollStage<'_>) -> Result<PollReport, StageError> {
     let owner = TraceId::new().to_string();
     if !stage
         .claims
-        .acquire(&lease, &owner, POLL_LEASE, stage.clock.now())
+        .acquire(&lease, &owner, stage.budget.lease, stage.clock.now())
         .await?
     {
         tracing::info!(%flow, "Another poll of this flow is running; skipping.");
@@ -84,14 +87,19 @@ pub async fn poll(stage: &PollStage<'_>) -> Result<PollReport, StageError> {
             ..PollReport::default()
         });
     }
-    let result = poll_leased(stage, flow).await;
+    let result = poll_leased(stage, flow, &lease, &owner).await;
     if let Err(error) = stage.claims.release(&lease, &owner).await {
         tracing::warn!(%error, %flow, "Poll lease not released; it expires by itself.");
     }
     result
 }
 
-async fn poll_leased(stage: &PollStage<'_>, flow: Flow) -> Result<PollReport, StageError> {
+async fn poll_leased(
+    stage: &PollStage<'_>,
+    flow: Flow,
+    lease: &ClaimKey,
+    owner: &str,
+) -> Result<PollReport, StageError> {
     let source = stage.source;
     let stream = source.stream().to_owned();
     let overlap = source.overlap();
@@ -212,6 +220,15 @@ async fn poll_leased(stage: &PollStage<'_>, flow: Flow) -> Result<PollReport, St
             break;
         }
         if budget_spent {
+            report.more = true;
+            break;
+        }
+        if !stage
+            .claims
+            .acquire(lease, owner, stage.budget.lease, stage.clock.now())
+            .await?
+        {
+            tracing::warn!(%flow, "Poll lease lost to another poll; stopping.");
             report.more = true;
             break;
         }

@@ -215,7 +215,10 @@ impl World {
             claims: &self.store,
             queue: &self.queue,
             clock: &self.clock,
-            budget: PollBudget { max_pages },
+            budget: PollBudget {
+                max_pages,
+                ..PollBudget::default()
+            },
         }
     }
 

@@ -1,1 +1,14 @@
-//! placeholder
+//! What every lsbc Lambda shares: JSON telemetry with one span per message and EMF metrics,
+//! typed configuration read from the environment (every missing or bad variable reported
+//! at once), and the SQS batch runner that answers with exactly the failed message ids.
+//!
+//! No business rule lives here: handlers call the stage functions of `lsbc-core`.
+
+pub mod batch;
+pub mod config;
+pub mod metrics;
+pub mod telemetry;
+
+pub use batch::{BatchSummary, run_batch, to_received};
+pub use config::{CommonConfig, ConfigError, Env, QueueUrls, process_env};
+pub use metrics::{Metric, MetricLine, Unit};

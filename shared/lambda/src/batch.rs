@@ -1,0 +1,137 @@
+//! The SQS batch runner: turns the event source mapping's batch into queue messages, runs
+//! them through the core's FIFO-aware batch processing, and answers with a partial batch
+//! response listing exactly the messages that must come back. Everything else is deleted by
+//! the event source mapping (the function needs `ReportBatchItemFailures` on its trigger).
+
+use std::future::Future;
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use lsbc_core::ports::ReceivedMessage;
+use lsbc_core::stages::{Settled, process_batch};
+
+/// What happened to a batch, for metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchSummary {
+    /// Messages handled.
+    pub done: usize,
+    /// Messages skipped by a rule.
+    pub skipped: usize,
+    /// Messages that will come back (retry, or held behind one in their FIFO group).
+    pub retrying: usize,
+    /// Messages parked in the dead-letter queue.
+    pub dead_lettered: usize,
+}
+
+/// A queue message from an SQS event record. `None` for a record without a message id or
+/// receipt handle (SQS always sends both).
+pub fn to_received(m: &SqsMessage) -> Option<ReceivedMessage> {
+    Some(ReceivedMessage {
+        message_id: m.message_id.clone()?,
+        receipt: m.receipt_handle.clone()?,
+        body: m.body.clone().unwrap_or_default(),
+        receive_count: m
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1),
+        group_id: m.attributes.get("MessageGroupId").cloned(),
+    })
+}
+
+/// Runs `handle` over the batch (FIFO groups in parallel up to `concurrency`, each group in
+/// order) and answers with the messages to retry.
+pub async fn run_batch<F, Fut>(
+    event: SqsEvent,
+    concurrency: usize,
+    handle: F,
+) -> (SqsBatchResponse, BatchSummary)
+where
+    F: Fn(ReceivedMessage) -> Fut,
+    Fut: Future<Output = Settled>,
+{
+    let mut messages = Vec::with_capacity(event.records.len());
+    for record in &event.records {
+        if let Some(m) = to_received(record) {
+            messages.push(m);
+        } else {
+            tracing::error!(
+                message_id = record.message_id.as_deref().unwrap_or(""),
+                "SQS record without message id or receipt handle; it can't be settled."
+            );
+        }
+    }
+    let settled = process_batch(messages, concurrency, handle).await;
+    let mut summary = BatchSummary::default();
+    let mut response = SqsBatchResponse::default();
+    for (id, s) in settled {
+        match s {
+            Settled::Done(_) => summary.done += 1,
+            Settled::Skipped => summary.skipped += 1,
+            Settled::DeadLettered => summary.dead_lettered += 1,
+            Settled::Retrying | Settled::NotAttempted => {
+                summary.retrying += 1;
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = id;
+                response.batch_item_failures.push(failure);
+            }
+        }
+    }
+    (response, summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn record(id: &str, group: &str, body: &str) -> SqsMessage {
+        let mut m = SqsMessage::default();
+        m.message_id = Some(id.into());
+        m.receipt_handle = Some(format!("r-{id}"));
+        m.body = Some(body.into());
+        m.attributes = HashMap::from([
+            ("ApproximateReceiveCount".to_owned(), "2".to_owned()),
+            ("MessageGroupId".to_owned(), group.to_owned()),
+        ]);
+        m
+    }
+
+    #[tokio::test]
+    async fn the_response_lists_exactly_the_messages_that_come_back() {
+        let mut event = SqsEvent::default();
+        event.records = vec![
+            record("1", "a", "ok"),
+            record("2", "a", "retry"),
+            record("3", "a", "ok"),
+            record("4", "b", "dead"),
+            record("5", "c", "skip"),
+        ];
+        let (response, summary) = run_batch(event, 2, |m| async move {
+            assert_eq!(m.receive_count, 2);
+            match m.body.as_str() {
+                "retry" => Settled::Retrying,
+                "dead" => Settled::DeadLettered,
+                "skip" => Settled::Skipped,
+                _ => Settled::Done(None),
+            }
+        })
+        .await;
+        let failed: Vec<&str> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        // 3 is behind 2 in group a: not attempted, so it must come back too.
+        assert_eq!(failed, ["2", "3"]);
+        assert_eq!(
+            summary,
+            BatchSummary {
+                done: 1,
+                skipped: 1,
+                retrying: 2,
+                dead_lettered: 1
+            }
+        );
+    }
+}

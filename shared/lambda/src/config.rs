@@ -1,0 +1,248 @@
+//! Typed configuration from the environment. A function declares what it needs; every
+//! missing or malformed variable is reported in one error, naming the variable, before the
+//! function serves a single event.
+
+use std::collections::BTreeMap;
+use std::fmt::Display;
+use std::str::FromStr;
+
+use jiff::SignedDuration;
+use lsbc_core::QueueName;
+use lsbc_core::stages::ActivityPolicy;
+
+/// Everything wrong with the environment.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("bad configuration: {}", .problems.join("; "))]
+pub struct ConfigError {
+    /// One line per variable.
+    pub problems: Vec<String>,
+}
+
+/// Reads variables, collecting problems instead of stopping at the first.
+pub struct Env<F> {
+    lookup: F,
+    problems: Vec<String>,
+}
+
+impl<F> std::fmt::Debug for Env<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Env")
+            .field("problems", &self.problems)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The process environment.
+pub fn process_env() -> Env<impl Fn(&str) -> Option<String>> {
+    Env::new(|name: &str| std::env::var(name).ok())
+}
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    /// Reads through `lookup` (the process environment in production, a map in tests).
+    pub fn new(lookup: F) -> Self {
+        Self {
+            lookup,
+            problems: Vec::new(),
+        }
+    }
+
+    fn parse<T>(&mut self, name: &str, raw: &str) -> Option<T>
+    where
+        T: FromStr,
+        T::Err: Display,
+    {
+        match raw.trim().parse::<T>() {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let shown: String = raw.chars().take(60).collect();
+                self.problems
+                    .push(format!("{name}=`{shown}` is invalid: {e}"));
+                None
+            }
+        }
+    }
+
+    /// A variable that must be set and valid.
+    pub fn required<T>(&mut self, name: &str) -> Option<T>
+    where
+        T: FromStr,
+        T::Err: Display,
+    {
+        if let Some(raw) = (self.lookup)(name).filter(|v| !v.trim().is_empty()) {
+            self.parse(name, &raw)
+        } else {
+            self.problems.push(format!("{name} is not set"));
+            None
+        }
+    }
+
+    /// A variable with a default when unset; still an error when set and invalid.
+    pub fn optional<T>(&mut self, name: &str, default: T) -> T
+    where
+        T: FromStr,
+        T::Err: Display,
+    {
+        match (self.lookup)(name).filter(|v| !v.trim().is_empty()) {
+            Some(raw) => self.parse(name, &raw).unwrap_or(default),
+            None => default,
+        }
+    }
+
+    /// Records a problem found while combining variables.
+    pub fn problem(&mut self, message: impl Into<String>) {
+        self.problems.push(message.into());
+    }
+
+    /// `Ok` if every variable read so far was fine.
+    pub fn finish(self) -> Result<(), ConfigError> {
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError {
+                problems: self.problems,
+            })
+        }
+    }
+}
+
+/// The variable holding a queue's URL: `LSBC_QUEUE_URL_CUSTOMERS_TRANSFORM`.
+pub fn queue_var(queue: QueueName) -> String {
+    format!(
+        "LSBC_QUEUE_URL_{}",
+        queue.to_string().replace('-', "_").to_uppercase()
+    )
+}
+
+/// The variable holding a queue's dead-letter queue URL: `LSBC_DLQ_URL_CUSTOMERS_PUSH`.
+pub fn dlq_var(queue: QueueName) -> String {
+    format!(
+        "LSBC_DLQ_URL_{}",
+        queue.to_string().replace('-', "_").to_uppercase()
+    )
+}
+
+/// A queue's URL and its dead-letter queue's URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueUrls {
+    /// The queue.
+    pub url: String,
+    /// Its dead-letter queue.
+    pub dlq_url: String,
+}
+
+/// What every function needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommonConfig {
+    /// DynamoDB state table (`LSBC_STATE_TABLE`).
+    pub state_table: String,
+    /// DynamoDB activity-log table (`LSBC_ACTIVITY_TABLE`).
+    pub activity_table: String,
+    /// The queues this function uses (`LSBC_QUEUE_URL_*`, `LSBC_DLQ_URL_*`).
+    pub queues: BTreeMap<QueueName, QueueUrls>,
+    /// Deliveries after which a failing message is dead-lettered (`LSBC_MAX_RECEIVES`,
+    /// default 5; the queues' redrive limit must be higher).
+    pub max_receives: u32,
+    /// Messages of one batch handled at once (`LSBC_CONCURRENCY`, default 4).
+    pub concurrency: usize,
+    /// Activity retention (`LSBC_ACTIVITY_RETENTION_DAYS`, default 14) and ids-only mode
+    /// (`LSBC_ACTIVITY_IDS_ONLY`, default false).
+    pub policy: ActivityPolicy,
+}
+
+impl CommonConfig {
+    /// Reads the common variables, requiring the URLs of `queues`.
+    pub fn read<F: Fn(&str) -> Option<String>>(env: &mut Env<F>, queues: &[QueueName]) -> Self {
+        let state_table = env.required("LSBC_STATE_TABLE").unwrap_or_default();
+        let activity_table = env.required("LSBC_ACTIVITY_TABLE").unwrap_or_default();
+        let mut urls = BTreeMap::new();
+        for &queue in queues {
+            let url: Option<String> = env.required(&queue_var(queue));
+            let dlq_url: Option<String> = env.required(&dlq_var(queue));
+            if let (Some(url), Some(dlq_url)) = (url, dlq_url) {
+                urls.insert(queue, QueueUrls { url, dlq_url });
+            }
+        }
+        let max_receives = env.optional("LSBC_MAX_RECEIVES", 5u32);
+        if max_receives == 0 {
+            env.problem("LSBC_MAX_RECEIVES must be at least 1");
+        }
+        let concurrency = env.optional("LSBC_CONCURRENCY", 4usize).max(1);
+        let days = env.optional("LSBC_ACTIVITY_RETENTION_DAYS", 14i64);
+        if !(1..=3650).contains(&days) {
+            env.problem(format!(
+                "LSBC_ACTIVITY_RETENTION_DAYS={days} must be between 1 and 3650"
+            ));
+        }
+        let ids_only = env.optional("LSBC_ACTIVITY_IDS_ONLY", false);
+        Self {
+            state_table,
+            activity_table,
+            queues: urls,
+            max_receives,
+            concurrency,
+            policy: ActivityPolicy {
+                retention: SignedDuration::from_hours(days.clamp(1, 3650) * 24),
+                ids_only,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use lsbc_core::Flow;
+
+    use super::*;
+
+    fn env(vars: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<String>> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Env::new(move |k: &str| map.get(k).cloned())
+    }
+
+    #[test]
+    fn every_missing_or_bad_variable_is_reported_at_once() {
+        let mut e = env(&[
+            ("LSBC_MAX_RECEIVES", "many"),
+            ("LSBC_ACTIVITY_RETENTION_DAYS", "0"),
+        ]);
+        let _ = CommonConfig::read(&mut e, &[QueueName::Push(Flow::Customers)]);
+        let err = e.finish().unwrap_err();
+        assert_eq!(
+            err.problems,
+            [
+                "LSBC_STATE_TABLE is not set",
+                "LSBC_ACTIVITY_TABLE is not set",
+                "LSBC_QUEUE_URL_CUSTOMERS_PUSH is not set",
+                "LSBC_DLQ_URL_CUSTOMERS_PUSH is not set",
+                "LSBC_MAX_RECEIVES=`many` is invalid: invalid digit found in string",
+                "LSBC_ACTIVITY_RETENTION_DAYS=0 must be between 1 and 3650",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_complete_environment_reads_cleanly() {
+        let mut e = env(&[
+            ("LSBC_STATE_TABLE", "state"),
+            ("LSBC_ACTIVITY_TABLE", "activity"),
+            ("LSBC_QUEUE_URL_POLL", "https://q/poll.fifo"),
+            ("LSBC_DLQ_URL_POLL", "https://q/poll-dlq.fifo"),
+            ("LSBC_ACTIVITY_IDS_ONLY", "true"),
+        ]);
+        let c = CommonConfig::read(&mut e, &[QueueName::Poll]);
+        e.finish().unwrap();
+        assert_eq!(c.state_table, "state");
+        assert_eq!(
+            c.queues[&QueueName::Poll].dlq_url,
+            "https://q/poll-dlq.fifo"
+        );
+        assert_eq!(c.max_receives, 5);
+        assert!(c.policy.ids_only);
+        assert_eq!(c.policy.retention, SignedDuration::from_hours(14 * 24));
+    }
+}

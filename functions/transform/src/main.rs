@@ -1,1 +1,2 @@
+//! placeholder main
 fn main() {}

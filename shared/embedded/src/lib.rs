@@ -22,7 +22,7 @@ use lsbc_core::ports::{Clock, SystemClock};
 use rusqlite::Connection;
 
 pub use queue::QueueOptions;
-pub use runner::{FlowParts, FlowReport, LocalRunner, RunReport, RunnerOptions};
+pub use runner::{FlowReport, LocalRunner, RunReport, RunnerOptions};
 pub use secrets::FileSecretStore;
 
 /// Schema version written to `PRAGMA user_version`.

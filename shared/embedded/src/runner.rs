@@ -3,10 +3,9 @@
 //! Lambda handlers; only the driving loop is different.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use lsbc_core::ports::{Outcome, Queue, Sink, Source, Transformer};
+use lsbc_core::ports::{FlowParts, Outcome, Queue};
 use lsbc_core::stages::{
     ActivityPolicy, PollBudget, PollStage, PushStage, Settled, Settler, TransformStage,
     handle_envelope, poll, process_batch, push, transform,
@@ -15,25 +14,6 @@ use lsbc_core::{Flow, QueueName, StageError};
 use serde::Serialize;
 
 use crate::Embedded;
-
-/// The connector and mapping parts of one flow.
-#[derive(Clone)]
-pub struct FlowParts {
-    /// Where records come from.
-    pub source: Arc<dyn Source>,
-    /// How they become target commands.
-    pub transformer: Arc<dyn Transformer>,
-    /// Where commands go.
-    pub sink: Arc<dyn Sink>,
-}
-
-impl std::fmt::Debug for FlowParts {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FlowParts")
-            .field("flow", &self.source.flow())
-            .finish_non_exhaustive()
-    }
-}
 
 /// How the runner works.
 #[derive(Debug, Clone, Copy)]

@@ -17,13 +17,14 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
+use lsbc_core::ports::FlowParts;
 use lsbc_core::ports::{
     Action, PageToken, PushRequest, ReadRange, Sink, SinkOutcome, Source, SourcePage, SystemClock,
     Transformed, Transformer,
 };
 use lsbc_core::stages::PollBudget;
 use lsbc_core::{Flow, MatchKey, Overlap, QueueName, Record, RecordKey, SourceVersion, StageError};
-use lsbc_embedded::{Embedded, FlowParts, LocalRunner, QueueOptions, RunnerOptions};
+use lsbc_embedded::{Embedded, LocalRunner, QueueOptions, RunnerOptions};
 use rusqlite::{OptionalExtension, params};
 use serde_json::json;
 

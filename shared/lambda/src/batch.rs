@@ -22,6 +22,27 @@ pub struct BatchSummary {
     pub dead_lettered: usize,
 }
 
+impl BatchSummary {
+    /// Writes the counts as one EMF line with the flow and stage as dimensions.
+    pub fn emit(&self, flow: lsbc_core::Flow, stage: &str) {
+        crate::metrics::MetricLine::new(&[("flow", flow.as_str()), ("stage", stage)])
+            .with(crate::metrics::Metric::count("MessagesDone", self.done))
+            .with(crate::metrics::Metric::count(
+                "MessagesSkipped",
+                self.skipped,
+            ))
+            .with(crate::metrics::Metric::count(
+                "MessagesRetrying",
+                self.retrying,
+            ))
+            .with(crate::metrics::Metric::count(
+                "MessagesDeadLettered",
+                self.dead_lettered,
+            ))
+            .emit();
+    }
+}
+
 /// A queue message from an SQS event record. `None` for a record without a message id or
 /// receipt handle (SQS always sends both).
 pub fn to_received(m: &SqsMessage) -> Option<ReceivedMessage> {

@@ -137,3 +137,22 @@ pub trait Sink: Send + Sync {
     /// updates it. Must be safe to call again with the same request after a crash.
     async fn upsert(&self, request: PushRequest<'_>) -> Result<SinkOutcome, StageError>;
 }
+
+/// The connector and mapping parts of one flow, as the runners need them.
+#[derive(Clone)]
+pub struct FlowParts {
+    /// Where records come from.
+    pub source: std::sync::Arc<dyn Source>,
+    /// How they become target commands.
+    pub transformer: std::sync::Arc<dyn Transformer>,
+    /// Where commands go.
+    pub sink: std::sync::Arc<dyn Sink>,
+}
+
+impl std::fmt::Debug for FlowParts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlowParts")
+            .field("flow", &self.source.flow())
+            .finish_non_exhaustive()
+    }
+}

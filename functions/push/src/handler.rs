@@ -1,0 +1,73 @@
+//! Translates an SQS batch from a flow's push queue into push-stage calls and answers with a
+//! partial batch response.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lsbc_core::envelope::EnvelopeError;
+use lsbc_core::ports::{ActivityLog, ClaimStore, Clock, LinkStore, Queue, Sink};
+use lsbc_core::stages::{ActivityPolicy, PushStage, Settler, handle_envelope, push};
+use lsbc_core::{Flow, QueueName, StageError};
+use lsbc_lambda::run_batch;
+
+/// What the push function needs.
+#[derive(Debug, Clone, Copy)]
+pub struct PushHandler<'a> {
+    /// The flow this function serves.
+    pub flow: Flow,
+    /// The flow's sink.
+    pub sink: &'a dyn Sink,
+    /// Links.
+    pub links: &'a dyn LinkStore,
+    /// Claims.
+    pub claims: &'a dyn ClaimStore,
+    /// The queues (for dead letters and retry delays).
+    pub queue: &'a dyn Queue,
+    /// The activity log.
+    pub activity: &'a dyn ActivityLog,
+    /// The time.
+    pub clock: &'a dyn Clock,
+    /// How activity is kept.
+    pub policy: ActivityPolicy,
+    /// Deliveries after which a failing message is dead-lettered.
+    pub max_receives: u32,
+    /// Messages handled at once (bounded: the target API allows few concurrent requests).
+    pub concurrency: usize,
+}
+
+impl PushHandler<'_> {
+    /// Handles one batch.
+    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        let queue = QueueName::Push(self.flow);
+        let settler = Settler {
+            queue: self.queue,
+            activity: self.activity,
+            clock: self.clock,
+            policy: self.policy,
+            max_receives: self.max_receives,
+            delete_acked: false,
+        };
+        let stage = PushStage {
+            sink: self.sink,
+            links: self.links,
+            claims: self.claims,
+            activity: self.activity,
+            clock: self.clock,
+            policy: self.policy,
+        };
+        let (stage, settler, flow) = (&stage, &settler, self.flow);
+        let (response, summary) = run_batch(event, self.concurrency, |message| async move {
+            handle_envelope(settler, queue, "push", message, |env| async move {
+                if env.flow != flow {
+                    return Err(StageError::Envelope(EnvelopeError::Malformed {
+                        path: "flow".into(),
+                        message: format!("a {} command reached the {flow} push queue", env.flow),
+                    }));
+                }
+                push(stage, &env).await.map(Some)
+            })
+            .await
+        })
+        .await;
+        summary.emit(flow, "push");
+        response
+    }
+}

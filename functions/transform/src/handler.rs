@@ -1,0 +1,71 @@
+//! Translates an SQS batch from a flow's transform queue into transform-stage calls and
+//! answers with a partial batch response.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lsbc_core::envelope::EnvelopeError;
+use lsbc_core::ports::{ActivityLog, Clock, Queue, Source, Transformer};
+use lsbc_core::stages::{ActivityPolicy, Settler, TransformStage, handle_envelope, transform};
+use lsbc_core::{Flow, QueueName, StageError};
+use lsbc_lambda::run_batch;
+
+/// What the transform function needs.
+#[derive(Debug, Clone, Copy)]
+pub struct TransformHandler<'a> {
+    /// The flow this function serves.
+    pub flow: Flow,
+    /// The flow's source (to re-read records that travelled as references).
+    pub source: &'a dyn Source,
+    /// The flow's mapping.
+    pub transformer: &'a dyn Transformer,
+    /// The queues.
+    pub queue: &'a dyn Queue,
+    /// The activity log.
+    pub activity: &'a dyn ActivityLog,
+    /// The time.
+    pub clock: &'a dyn Clock,
+    /// How activity is kept.
+    pub policy: ActivityPolicy,
+    /// Deliveries after which a failing message is dead-lettered.
+    pub max_receives: u32,
+    /// Messages handled at once.
+    pub concurrency: usize,
+}
+
+impl TransformHandler<'_> {
+    /// Handles one batch.
+    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        let queue = QueueName::Transform(self.flow);
+        let settler = Settler {
+            queue: self.queue,
+            activity: self.activity,
+            clock: self.clock,
+            policy: self.policy,
+            max_receives: self.max_receives,
+            delete_acked: false,
+        };
+        let stage = TransformStage {
+            source: self.source,
+            transformer: self.transformer,
+            queue: self.queue,
+        };
+        let (stage, settler, flow) = (&stage, &settler, self.flow);
+        let (response, summary) = run_batch(event, self.concurrency, |message| async move {
+            handle_envelope(settler, queue, "transform", message, |env| async move {
+                if env.flow != flow {
+                    return Err(StageError::Envelope(EnvelopeError::Malformed {
+                        path: "flow".into(),
+                        message: format!(
+                            "a {} record reached the {flow} transform queue",
+                            env.flow
+                        ),
+                    }));
+                }
+                transform(stage, &env).await.map(|_| None)
+            })
+            .await
+        })
+        .await;
+        summary.emit(flow, "transform");
+        response
+    }
+}

@@ -1,0 +1,3 @@
+//! The transform Lambda: `main.rs` wires, [`handler`] translates events into stage calls.
+
+pub mod handler;

@@ -1,0 +1,357 @@
+//! Client-side pacing against Lightspeed's leaky bucket (api-notes/LIGHTSPEED.md §2.5): keep
+//! a local estimate of the bucket from the headers of every response
+//! (`X-LS-Api-Bucket-Level: level/size`, `X-LS-Api-Drip-Rate`, `X-LS-Api-Request-Cost`,
+//! `X-LS-Api-Burst-Level: used/max`), let it drain at the drip rate, and hold a request
+//! until its cost fits under the brim. In steady state requests go out exactly as fast as
+//! the bucket drains: no 429s and no idle capacity. Also the request counters.
+//!
+//! Not `governor`: its GCRA limiter has a fixed quota, while this bucket is shared with
+//! other clients of the account and must be re-synchronised from every response.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+use tokio::time::Instant;
+
+/// Pacing settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PacingOptions {
+    /// Whether to pace at all (429s are still honoured when off).
+    pub enabled: bool,
+    /// Drips kept free below the brim, to absorb other clients and clock skew.
+    pub margin: f64,
+    /// Bucket size assumed before the first response (docs: 90 base).
+    pub initial_bucket_size: f64,
+    /// Drip rate assumed before the first response (docs: 1/s base).
+    pub initial_drip_rate: f64,
+    /// Pause after a response shows the burst window full (docs: "wait ≥ 1 s").
+    pub burst_pause: Duration,
+}
+
+impl Default for PacingOptions {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            margin: 1.0,
+            initial_bucket_size: 90.0,
+            initial_drip_rate: 1.0,
+            burst_pause: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The bucket headers of one response.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BucketHeaders {
+    pub level: f64,
+    pub size: f64,
+    pub drip_rate: Option<f64>,
+    pub cost: Option<f64>,
+    pub burst: Option<(f64, f64)>,
+}
+
+impl BucketHeaders {
+    /// Reads the headers; `None` when the bucket level is absent or malformed.
+    pub fn parse(headers: &HeaderMap) -> Option<Self> {
+        let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let pair = |text: &str| -> Option<(f64, f64)> {
+            let (a, b) = text.split_once('/')?;
+            Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
+        };
+        let (level, size) = pair(get("x-ls-api-bucket-level")?)?;
+        let positive = |v: f64| (v.is_finite() && v > 0.0).then_some(v);
+        Some(Self {
+            level,
+            size: positive(size)?,
+            drip_rate: get("x-ls-api-drip-rate")
+                .and_then(|t| t.trim().parse().ok())
+                .and_then(positive),
+            cost: get("x-ls-api-request-cost").and_then(|t| t.trim().parse().ok()),
+            burst: get("x-ls-api-burst-level").and_then(pair),
+        })
+    }
+}
+
+/// How long a request of `cost` must wait: the estimated level (`level` drained for
+/// `elapsed` seconds at `drip`) plus the cost must fit under `size − margin`. An empty
+/// bucket always admits (a request bigger than the bucket is allowed to overflow it once).
+pub fn wait_needed(
+    level: f64,
+    size: f64,
+    drip: f64,
+    elapsed: f64,
+    cost: f64,
+    margin: f64,
+) -> Duration {
+    let now_level = (level - drip * elapsed.max(0.0)).max(0.0);
+    if now_level <= 0.0 {
+        return Duration::ZERO;
+    }
+    let excess = now_level + cost - (size - margin);
+    if excess <= 0.0 || drip <= 0.0 {
+        return Duration::ZERO;
+    }
+    // Waiting for the excess, but never longer than it takes to empty the bucket.
+    Duration::from_secs_f64((excess.min(now_level) / drip).max(0.0))
+}
+
+#[derive(Debug)]
+struct State {
+    level: f64,
+    size: f64,
+    drip: f64,
+    at: Instant,
+    in_flight: f64,
+    blocked_until: Option<Instant>,
+}
+
+/// The shared pacer of one client.
+#[derive(Debug)]
+pub(crate) struct Pacer {
+    options: PacingOptions,
+    state: Mutex<State>,
+}
+
+/// A reservation for one request in flight.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Permit {
+    cost: f64,
+}
+
+impl Pacer {
+    pub(crate) fn new(options: PacingOptions) -> Self {
+        let state = State {
+            level: 0.0,
+            size: options.initial_bucket_size,
+            drip: options.initial_drip_rate,
+            at: Instant::now(),
+            in_flight: 0.0,
+            blocked_until: None,
+        };
+        Self {
+            options,
+            state: Mutex::new(state),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Waits until a request of `cost` drips fits, then reserves it. Returns the permit and
+    /// the time spent waiting.
+    pub(crate) async fn acquire(&self, cost: f64) -> (Permit, Duration) {
+        let started = Instant::now();
+        let mut slept = false;
+        loop {
+            let wait = {
+                let mut s = self.lock();
+                let now = Instant::now();
+                let blocked = s
+                    .blocked_until
+                    .filter(|until| *until > now)
+                    .map(|until| until - now);
+                let wait = match blocked {
+                    Some(w) => w,
+                    None if !self.options.enabled => Duration::ZERO,
+                    None => wait_needed(
+                        s.level,
+                        s.size,
+                        s.drip,
+                        (now - s.at).as_secs_f64(),
+                        cost,
+                        self.options.margin,
+                    ),
+                };
+                if wait.is_zero() {
+                    let elapsed = (now - s.at).as_secs_f64();
+                    s.level = (s.level - s.drip * elapsed).max(0.0) + cost;
+                    s.at = now;
+                    s.in_flight += cost;
+                    let waited = if slept {
+                        started.elapsed()
+                    } else {
+                        Duration::ZERO
+                    };
+                    return (Permit { cost }, waited);
+                }
+                wait
+            };
+            tokio::time::sleep(wait).await;
+            slept = true;
+        }
+    }
+
+    /// Re-synchronises the estimate from a response's headers and ends the reservation.
+    pub(crate) fn observe(&self, permit: Permit, headers: &HeaderMap) {
+        let mut s = self.lock();
+        s.in_flight = (s.in_flight - permit.cost).max(0.0);
+        let Some(h) = BucketHeaders::parse(headers) else {
+            return;
+        };
+        let now = Instant::now();
+        // Requests still in flight may not be counted by the server yet: keep them.
+        s.level = h.level.max(0.0) + s.in_flight;
+        s.size = h.size;
+        if let Some(d) = h.drip_rate {
+            s.drip = d;
+        }
+        s.at = now;
+        if let Some((used, max)) = h.burst
+            && max > 0.0
+            && used >= max
+        {
+            let until = now + self.options.burst_pause;
+            s.blocked_until = Some(s.blocked_until.map_or(until, |b| b.max(until)));
+        }
+    }
+
+    /// Ends a reservation that got no response headers (transport failure).
+    pub(crate) fn abandon(&self, permit: Permit) {
+        let mut s = self.lock();
+        s.in_flight = (s.in_flight - permit.cost).max(0.0);
+    }
+
+    /// Holds every request for `wait` (after a 429 with `Retry-After`).
+    pub(crate) fn hold(&self, wait: Duration) {
+        let mut s = self.lock();
+        let until = Instant::now() + wait;
+        s.blocked_until = Some(s.blocked_until.map_or(until, |b| b.max(until)));
+    }
+
+    /// The current estimate: (level, size, drip rate per second).
+    pub(crate) fn estimate(&self) -> (f64, f64, f64) {
+        let s = self.lock();
+        let elapsed = (Instant::now() - s.at).as_secs_f64();
+        ((s.level - s.drip * elapsed).max(0.0), s.size, s.drip)
+    }
+}
+
+/// Counters of one client, for callers to report.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) requests: AtomicU64,
+    pub(crate) throttled: AtomicU64,
+    pub(crate) retries: AtomicU64,
+    pub(crate) refreshes: AtomicU64,
+    pub(crate) paced_waits: AtomicU64,
+    pub(crate) paced_micros: AtomicU64,
+    pub(crate) milli_drips: AtomicU64,
+}
+
+/// A snapshot of a client's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ClientStats {
+    /// HTTP requests sent to the API (retries included; token requests excluded).
+    pub requests: u64,
+    /// 429 answers seen.
+    pub throttled: u64,
+    /// Requests sent again after a failure.
+    pub retries: u64,
+    /// Refresh grants this process performed.
+    pub token_refreshes: u64,
+    /// Requests that waited for the bucket, and the total wait.
+    pub pacing_waits: u64,
+    pub pacing_wait: Duration,
+    /// Sum of `X-LS-Api-Request-Cost` over the answers (drips used).
+    pub drips_used: f64,
+}
+
+impl Counters {
+    pub(crate) fn snapshot(&self) -> ClientStats {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        ClientStats {
+            requests: get(&self.requests),
+            throttled: get(&self.throttled),
+            retries: get(&self.retries),
+            token_refreshes: get(&self.refreshes),
+            pacing_waits: get(&self.paced_waits),
+            pacing_wait: Duration::from_micros(get(&self.paced_micros)),
+            drips_used: get(&self.milli_drips) as f64 / 1000.0,
+        }
+    }
+
+    pub(crate) fn bump(counter: &AtomicU64, by: u64) {
+        counter.fetch_add(by, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn waits_for_exactly_the_excess_at_the_drip_rate() {
+        assert_eq!(wait_needed(10.0, 90.0, 1.0, 0.0, 1.0, 1.0), Duration::ZERO);
+        // 89 + 1 must fit under 89: wait one drip.
+        assert_eq!(
+            wait_needed(89.0, 90.0, 1.0, 0.0, 1.0, 1.0),
+            Duration::from_secs(1)
+        );
+        // Already drained for half a second at 2/s.
+        assert_eq!(wait_needed(89.0, 90.0, 2.0, 0.5, 1.0, 1.0), Duration::ZERO);
+        assert_eq!(
+            wait_needed(95.0, 90.0, 2.0, 0.0, 2.0, 0.0),
+            Duration::from_millis(3500)
+        );
+        // A request bigger than the bucket waits for it to empty, not forever.
+        assert_eq!(
+            wait_needed(5.0, 10.0, 1.0, 0.0, 50.0, 0.0),
+            Duration::from_secs(5)
+        );
+    }
+
+    #[test]
+    fn headers_parse_with_floats() {
+        let h = BucketHeaders::parse(&headers(&[
+            ("x-ls-api-bucket-level", "37.46/90"),
+            ("x-ls-api-drip-rate", "1.5"),
+            ("x-ls-api-request-cost", "1.2"),
+            ("x-ls-api-burst-level", "3/20"),
+        ]))
+        .unwrap();
+        assert!((h.level - 37.46).abs() < 1e-9);
+        assert!((h.size - 90.0).abs() < 1e-9);
+        assert_eq!(h.drip_rate, Some(1.5));
+        assert_eq!(h.cost, Some(1.2));
+        assert_eq!(h.burst, Some((3.0, 20.0)));
+        assert!(BucketHeaders::parse(&headers(&[("x-ls-api-bucket-level", "full")])).is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_bucket_makes_the_next_request_wait_for_its_cost() {
+        let pacer = Pacer::new(PacingOptions::default());
+        let (p, waited) = pacer.acquire(1.0).await;
+        assert!(waited.is_zero());
+        pacer.observe(
+            p,
+            &headers(&[
+                ("x-ls-api-bucket-level", "89/90"),
+                ("x-ls-api-drip-rate", "4"),
+            ]),
+        );
+        let (_p, waited) = pacer.acquire(1.0).await;
+        // 89 + 1 ≤ 89 needs one drip gone: 0.25 s at 4/s.
+        assert_eq!(waited, Duration::from_millis(250));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn hold_blocks_everyone() {
+        let pacer = Pacer::new(PacingOptions::default());
+        pacer.hold(Duration::from_secs(2));
+        let (_p, waited) = pacer.acquire(1.0).await;
+        assert_eq!(waited, Duration::from_secs(2));
+    }
+}

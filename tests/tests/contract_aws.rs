@@ -21,8 +21,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use jiff::SignedDuration;
 use lsbc_aws::provision::{create_queues, create_tables};
 use lsbc_aws::{
-    AwsClients, DynamoStore, SecretsManagerStore, SqsQueue, StackSpec, TableNames, load_sdk_config,
-    provision,
+    AwsClients, DynamoStore, SecretsManagerStore, SqsQueue, StackSpec, TableNames, provision,
 };
 use lsbc_core::ports::{
     ActivityEntry, ActivityLog, ClaimKey, ClaimStore, CursorStore, Freshness, Link, LinkStore,
@@ -44,39 +43,8 @@ const VISIBILITY: Duration = Duration::from_secs(2);
 const MAX_RECEIVES: u32 = 3;
 const Q: QueueName = QueueName::Push(Flow::Orders);
 
-const HOW_TO_START: &str = "\
-these tests run against the AWS API emulator (moto), and it is not configured.
-Start it and point the SDK at it:
-    python3 -m venv .venv && .venv/bin/pip install 'moto[server]==5.2.5'
-    .venv/bin/moto_server -H 127.0.0.1 -p 5055 > /tmp/moto.log 2>&1 &
-    export AWS_ENDPOINT_URL=http://127.0.0.1:5055 AWS_ACCESS_KEY_ID=test \\
-           AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
-(stop it afterwards with `kill <its pid>`)";
-
-/// The SDK configuration from the environment, after checking it points at an emulator.
-async fn sdk_config() -> SdkConfig {
-    let set = |v: &str| std::env::var_os(v).is_some_and(|x| !x.is_empty());
-    let mut missing: Vec<&str> = [
-        "AWS_ENDPOINT_URL",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-    ]
-    .into_iter()
-    .filter(|v| !set(v))
-    .collect();
-    if !set("AWS_REGION") && !set("AWS_DEFAULT_REGION") {
-        missing.push("AWS_REGION");
-    }
-    assert!(
-        missing.is_empty(),
-        "{} not set: {HOW_TO_START}",
-        missing.join(", ")
-    );
-    load_sdk_config().await
-}
-
 async fn clients() -> AwsClients {
-    AwsClients::new(&sdk_config().await)
+    lsbc_tests::aws::emulator_clients().await
 }
 
 fn prefix() -> String {
@@ -292,7 +260,7 @@ fn counted_client(config: &SdkConfig, counter: &CountCalls) -> aws_sdk_secretsma
 
 #[tokio::test]
 async fn secret_cache_spares_service_calls_within_its_ttl() {
-    let config = sdk_config().await;
+    let config = lsbc_tests::aws::sdk_config().await;
     let writer = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&config));
     let name = format!("lsbc-test/{}/bc", unique());
     writer
@@ -502,7 +470,7 @@ async fn an_undecodable_item_is_corrupt_and_named() {
 
 #[tokio::test]
 async fn an_unreachable_service_is_unavailable() {
-    sdk_config().await;
+    lsbc_tests::aws::sdk_config().await;
     let config = aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url("http://127.0.0.1:9")
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))

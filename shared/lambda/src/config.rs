@@ -7,8 +7,9 @@ use std::fmt::Display;
 use std::str::FromStr;
 
 use jiff::SignedDuration;
-use lsbc_core::QueueName;
+use lsbc_aws::QueueUrls;
 use lsbc_core::stages::ActivityPolicy;
+use lsbc_core::{Flow, QueueName};
 
 /// Everything wrong with the environment.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -105,6 +106,46 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
     }
 }
 
+/// A comma-separated list of flows (`LSBC_FLOWS=customers,products`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowList(pub Vec<Flow>);
+
+impl FromStr for FlowList {
+    type Err = lsbc_core::flow::UnknownFlow;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(str::parse)
+            .collect::<Result<Vec<Flow>, _>>()
+            .map(FlowList)
+    }
+}
+
+/// Names of the secrets holding the two connections (`LSBC_LIGHTSPEED_SECRET`, default
+/// `lsbc/lightspeed`; `LSBC_BUSINESS_CENTRAL_SECRET`, default `lsbc/business-central`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretNames {
+    /// The Lightspeed connection (OAuth client and rotating tokens).
+    pub lightspeed: String,
+    /// The Business Central connection.
+    pub business_central: String,
+}
+
+impl SecretNames {
+    /// Reads the names.
+    pub fn read<F: Fn(&str) -> Option<String>>(env: &mut Env<F>) -> Self {
+        Self {
+            lightspeed: env.optional("LSBC_LIGHTSPEED_SECRET", "lsbc/lightspeed".to_owned()),
+            business_central: env.optional(
+                "LSBC_BUSINESS_CENTRAL_SECRET",
+                "lsbc/business-central".to_owned(),
+            ),
+        }
+    }
+}
+
 /// The variable holding a queue's URL: `LSBC_QUEUE_URL_CUSTOMERS_TRANSFORM`.
 pub fn queue_var(queue: QueueName) -> String {
     format!(
@@ -119,15 +160,6 @@ pub fn dlq_var(queue: QueueName) -> String {
         "LSBC_DLQ_URL_{}",
         queue.to_string().replace('-', "_").to_uppercase()
     )
-}
-
-/// A queue's URL and its dead-letter queue's URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueueUrls {
-    /// The queue.
-    pub url: String,
-    /// Its dead-letter queue.
-    pub dlq_url: String,
 }
 
 /// What every function needs.
@@ -192,8 +224,6 @@ impl CommonConfig {
 mod tests {
     use std::collections::HashMap;
 
-    use lsbc_core::Flow;
-
     use super::*;
 
     fn env(vars: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<String>> {
@@ -223,6 +253,15 @@ mod tests {
                 "LSBC_ACTIVITY_RETENTION_DAYS=0 must be between 1 and 3650",
             ]
         );
+    }
+
+    #[test]
+    fn flow_lists_parse() {
+        assert_eq!(
+            "customers, products".parse::<FlowList>().unwrap(),
+            FlowList(vec![Flow::Customers, Flow::Products])
+        );
+        assert!("customers,invoices".parse::<FlowList>().is_err());
     }
 
     #[test]

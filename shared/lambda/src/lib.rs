@@ -4,11 +4,14 @@
 //!
 //! No business rule lives here: handlers call the stage functions of `lsbc-core`.
 
+pub mod aws;
 pub mod batch;
 pub mod config;
 pub mod metrics;
 pub mod telemetry;
+pub mod wiring;
 
+pub use aws::AwsHome;
 pub use batch::{BatchSummary, run_batch, to_received};
-pub use config::{CommonConfig, ConfigError, Env, QueueUrls, process_env};
+pub use config::{CommonConfig, ConfigError, Env, FlowList, SecretNames, process_env};
 pub use metrics::{Metric, MetricLine, Unit};

@@ -110,6 +110,12 @@ queue_checks! {
 }
 
 #[tokio::test]
+async fn queue_redrive() {
+    queue::redrive_after_max_receives(&MemoryQueue::new(VISIBILITY).with_max_receives(3), Q, 3)
+        .await;
+}
+
+#[tokio::test]
 async fn queue_independent() {
     queue::queues_are_independent(
         &MemoryQueue::new(VISIBILITY),

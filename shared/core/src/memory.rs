@@ -253,6 +253,7 @@ struct Queues {
 pub struct MemoryQueue {
     state: Arc<Mutex<Queues>>,
     visibility: Duration,
+    max_receives: u32,
 }
 
 impl Default for MemoryQueue {
@@ -270,7 +271,16 @@ impl MemoryQueue {
         Self {
             state: Arc::new(Mutex::new(Queues::default())),
             visibility,
+            max_receives: 8,
         }
+    }
+
+    /// Moves a message to the dead letters once it was received `n` times without being
+    /// deleted (SQS's `maxReceiveCount`; 8 by default).
+    #[must_use]
+    pub fn with_max_receives(mut self, n: u32) -> Self {
+        self.max_receives = n.max(1);
+        self
     }
 
     /// Messages waiting or in flight on `queue`.
@@ -338,11 +348,16 @@ impl Queue for MemoryQueue {
             .map(|m| m.group.clone())
             .collect();
         let mut out = Vec::new();
+        let mut redriven = Vec::new();
         for m in messages.iter_mut() {
             if out.len() >= max {
                 break;
             }
             if blocked.contains(&m.group) {
+                continue;
+            }
+            if m.receives >= self.max_receives {
+                redriven.push(m.id.clone());
                 continue;
             }
             m.receives += 1;
@@ -357,6 +372,20 @@ impl Queue for MemoryQueue {
                 group_id: Some(m.group.clone()),
             });
         }
+        let mut parked = Vec::new();
+        for id in redriven {
+            if let Some(pos) = messages.iter().position(|m| m.id == id)
+                && let Some(mut m) = messages.remove(pos)
+            {
+                m.reason = Some(format!(
+                    "received {} times without being handled (redrive after {})",
+                    m.receives, self.max_receives
+                ));
+                m.receipt = None;
+                parked.push(m);
+            }
+        }
+        state.dead.entry(queue).or_default().extend(parked);
         Ok(out)
     }
 
@@ -391,8 +420,16 @@ impl Queue for MemoryQueue {
         reason: &str,
     ) -> Result<(), QueueError> {
         let mut state = lock(&self.state);
-        state.next += 1;
-        let id = format!("d{}", state.next);
+        let origin = format!("d-{}", message.message_id);
+        if state
+            .dead
+            .get(&queue)
+            .is_some_and(|ms| ms.iter().any(|m| m.id == origin))
+        {
+            // Parked already (SQS de-duplicates by the original message id).
+            return Ok(());
+        }
+        let id = origin;
         state.dead.entry(queue).or_default().push_back(Stored {
             id,
             body: message.body.clone(),

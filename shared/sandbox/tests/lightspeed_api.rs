@@ -2,6 +2,8 @@
 //! sees it: quirks of the JSON, paging with shared timestamps, query operators, the leaky
 //! bucket and its headers, OAuth rotation, stock writes, faults and the control API.
 
+#![cfg(feature = "lightspeed")]
+
 // Helpers fail loudly like the tests they serve; clippy exempts only `#[test]` bodies.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

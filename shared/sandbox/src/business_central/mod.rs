@@ -1,1 +1,698 @@
-//! placeholder
+//! The Business Central simulator: API v2.0 under `/v2.0/{tenant}/{environment}/api/v2.0/…`
+//! (bearer tokens from a simulated Entra endpoint at `/{tenant}/oauth2/v2.0/token`), an
+//! on-premises route `/{instance}/api/v2.0/…` with basic auth, and a control API under
+//! `/_sandbox/…`. It keeps companies in memory, enforces what BC enforces (see `store`),
+//! speaks OData the way BC does (see `odata`), limits each principal like BC (see `limits`),
+//! and runs webhooks (see `webhooks`). Built from the api-notes and fixtures only: it must not
+//! depend on the client crate.
+
+mod errors;
+mod http;
+mod limits;
+mod odata;
+mod schema;
+mod store;
+mod webhooks;
+
+use std::collections::BTreeMap;
+use std::io;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::common::{FaultPlan, Faults, RequestStats, RunningServer, SimClock, StatsSnapshot};
+
+pub use limits::{PrincipalCounters, RateLimit};
+pub use webhooks::{Delivery, WebhookSettings};
+
+use errors::BcFault;
+use schema::Entity;
+use store::{CompanyData, LedgerPost, Origin, Store, StoreSettings};
+
+/// A company to create at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxCompany {
+    /// Fixed SystemId (a random one when `None`).
+    pub id: Option<Uuid>,
+    /// The company's `name` (what clients resolve).
+    pub name: String,
+    /// Its display name.
+    pub display_name: String,
+}
+
+impl SandboxCompany {
+    /// A company with a random id.
+    pub fn named(name: &str, display_name: &str) -> Self {
+        Self {
+            id: None,
+            name: name.to_owned(),
+            display_name: display_name.to_owned(),
+        }
+    }
+}
+
+/// An app registration the token endpoint accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxPrincipal {
+    /// Client id.
+    pub client_id: String,
+    /// Client secret.
+    pub client_secret: String,
+}
+
+impl SandboxPrincipal {
+    /// A registration.
+    pub fn new(client_id: &str, client_secret: &str) -> Self {
+        Self {
+            client_id: client_id.to_owned(),
+            client_secret: client_secret.to_owned(),
+        }
+    }
+}
+
+/// Everything a sandbox starts with.
+#[derive(Debug, Clone)]
+pub struct BusinessCentralSandboxConfig {
+    /// Port on 127.0.0.1 (0: any free port).
+    pub port: u16,
+    /// Tenant id in URLs and the token endpoint.
+    pub tenant: String,
+    /// Environment name in URLs.
+    pub environment: String,
+    /// Server instance of the on-premises route.
+    pub server_instance: String,
+    /// Companies.
+    pub companies: Vec<SandboxCompany>,
+    /// Seed of every random choice (tokens, user ids, faults).
+    pub seed: u64,
+    /// API time runs this many times faster than wall time.
+    pub time_scale: f64,
+    /// API time at start (now when `None`).
+    pub epoch: Option<Timestamp>,
+    /// Server page size (BC: 20,000; smaller makes paging visible).
+    pub page_size: usize,
+    /// App registrations (online).
+    pub principals: Vec<SandboxPrincipal>,
+    /// On-premises users and their web-service access keys.
+    pub on_premises_users: Vec<(String, String)>,
+    /// Per-principal limits.
+    pub rate_limit: RateLimit,
+    /// Whether a `$batch` uses one window unit per operation (`true`) or one per request.
+    /// BC's docs are silent (api-notes §4); both are simulated.
+    pub batch_counts_as_operations: bool,
+    /// Webhook timings.
+    pub webhooks: WebhookSettings,
+    /// Token lifetime in API time (Entra: 3,599 s).
+    pub token_lifetime: Duration,
+    /// Local currency code shown for blank currency.
+    pub lcy: String,
+    /// Tax group code → percent, for line amounts.
+    pub tax_rates: BTreeMap<String, f64>,
+    /// Whether creating a customer creates its contact.
+    pub customer_contacts: bool,
+    /// Initial faults.
+    pub faults: FaultPlan,
+}
+
+impl Default for BusinessCentralSandboxConfig {
+    fn default() -> Self {
+        Self {
+            port: 0,
+            tenant: "00000000-0000-0000-0000-00000000c0de".to_owned(),
+            environment: "Production".to_owned(),
+            server_instance: "BC".to_owned(),
+            companies: vec![SandboxCompany::named("CRONUS", "CRONUS USA, Inc.")],
+            seed: 1,
+            time_scale: 1.0,
+            epoch: None,
+            page_size: 20_000,
+            principals: vec![SandboxPrincipal::new("lsbc-app-1", "secret-1")],
+            on_premises_users: vec![("ADMIN".to_owned(), "access-key-1".to_owned())],
+            rate_limit: RateLimit::default(),
+            batch_counts_as_operations: false,
+            webhooks: WebhookSettings::default(),
+            token_lifetime: Duration::from_secs(3599),
+            lcy: "USD".to_owned(),
+            tax_rates: BTreeMap::new(),
+            customer_contacts: true,
+            faults: FaultPlan::default(),
+        }
+    }
+}
+
+/// A write a client made through the API, kept for inspection.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WriteRecord {
+    /// Who (client id or user).
+    pub principal: String,
+    /// HTTP method.
+    pub method: String,
+    /// Path below `api/v2.0/`.
+    pub path: String,
+    /// JSON body (`null` for none or binary).
+    pub body: Value,
+    /// Status answered.
+    pub status: u16,
+    /// API time.
+    pub at: Timestamp,
+}
+
+/// Request counters: all answers by status, and per principal.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SandboxStats {
+    /// Every answer (token endpoint included).
+    pub totals: StatsSnapshot,
+    /// Per principal (API requests only).
+    pub principals: BTreeMap<String, PrincipalCounters>,
+}
+
+/// An item ledger entry with what v2.0 does not show (the location code).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LedgerEntryView {
+    /// `entryNumber`.
+    pub entry_number: i64,
+    /// `itemNumber`.
+    pub item_number: String,
+    /// `entryType` as on the wire (`Positive_x0020_Adjmt_x002E_`).
+    pub entry_type: String,
+    /// `quantity`.
+    pub quantity: f64,
+    /// `documentType` as on the wire.
+    pub document_type: String,
+    /// `documentNumber`.
+    pub document_number: String,
+    /// Location code, if the movement had one.
+    pub location_code: Option<String>,
+}
+
+/// A refusal of a seed or inspect call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SandboxError {
+    /// The store refused, as the API would.
+    #[error("{status} {code}: {message}")]
+    Refused {
+        /// HTTP status the API would answer.
+        status: u16,
+        /// BC error code.
+        code: String,
+        /// Message.
+        message: String,
+    },
+    /// Not a simulated entity set.
+    #[error("unknown entity set {0}")]
+    UnknownSet(String),
+}
+
+impl From<BcFault> for SandboxError {
+    fn from(fault: BcFault) -> Self {
+        Self::Refused {
+            status: fault.status,
+            code: fault.code.to_owned(),
+            message: fault.message,
+        }
+    }
+}
+
+/// State shared by the handlers.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: BusinessCentralSandboxConfig,
+    pub(crate) clock: SimClock,
+    pub(crate) store: Mutex<Store>,
+    pub(crate) limiter: limits::Limiter,
+    pub(crate) faults: Faults,
+    pub(crate) stats: RequestStats,
+    pub(crate) webhooks: Arc<webhooks::Webhooks>,
+    pub(crate) writes: Mutex<Vec<WriteRecord>>,
+    /// Atomic batches take it exclusively; other requests share it.
+    pub(crate) gate: tokio::sync::RwLock<()>,
+}
+
+impl Shared {
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Hands committed changes to the webhook service.
+    pub(crate) fn publish_changes(&self) {
+        let changes = std::mem::take(&mut self.store().changes);
+        self.webhooks.on_changes(&changes);
+    }
+}
+
+/// A running Business Central simulator.
+#[derive(Debug)]
+pub struct BusinessCentralSandbox {
+    server: RunningServer,
+    shared: Arc<Shared>,
+}
+
+impl BusinessCentralSandbox {
+    /// Starts the simulator on 127.0.0.1.
+    pub async fn start(config: BusinessCentralSandboxConfig) -> io::Result<Self> {
+        let epoch = config.epoch.unwrap_or_else(Timestamp::now);
+        let clock = SimClock::new(epoch, config.time_scale);
+        let limiter = limits::Limiter::new(config.rate_limit.clone(), clock.scale(), config.seed);
+        for p in &config.principals {
+            limiter.register(&p.client_id, &p.client_secret, false);
+        }
+        for (user, key) in &config.on_premises_users {
+            limiter.register(user, key, true);
+        }
+        let mut store = Store::new(StoreSettings {
+            lcy: config.lcy.clone(),
+            tax_rates: config.tax_rates.clone(),
+            customer_contacts: config.customer_contacts,
+        });
+        for company in &config.companies {
+            store.companies.push(CompanyData::new(
+                company.id.unwrap_or_else(Uuid::new_v4),
+                &company.name,
+                &company.display_name,
+                epoch,
+            ));
+        }
+        let shared = Arc::new(Shared {
+            faults: Faults::new(config.faults.clone()),
+            webhooks: Arc::new(webhooks::Webhooks::new(
+                clock.clone(),
+                config.webhooks.clone(),
+            )),
+            config,
+            clock,
+            store: Mutex::new(store),
+            limiter,
+            stats: RequestStats::default(),
+            writes: Mutex::new(Vec::new()),
+            gate: tokio::sync::RwLock::new(()),
+        });
+        let server =
+            crate::common::spawn(http::router(Arc::clone(&shared)), shared.config.port).await?;
+        Ok(Self { server, shared })
+    }
+
+    /// `http://127.0.0.1:<port>`: the API host and the token host.
+    pub fn base_url(&self) -> String {
+        self.server.base_url()
+    }
+
+    /// The API root online: `{base}/v2.0/{tenant}/{environment}/api/v2.0`.
+    pub fn api_root(&self) -> String {
+        format!(
+            "{}/v2.0/{}/{}/api/v2.0",
+            self.base_url(),
+            self.shared.config.tenant,
+            self.shared.config.environment
+        )
+    }
+
+    /// The on-premises service URL up to the server instance: `{base}/{instance}`.
+    pub fn on_premises_url(&self) -> String {
+        format!("{}/{}", self.base_url(), self.shared.config.server_instance)
+    }
+
+    /// The tenant id.
+    pub fn tenant(&self) -> &str {
+        &self.shared.config.tenant
+    }
+
+    /// The environment name.
+    pub fn environment(&self) -> &str {
+        &self.shared.config.environment
+    }
+
+    /// The simulated clock.
+    pub fn clock(&self) -> &SimClock {
+        &self.shared.clock
+    }
+
+    /// Live fault injection.
+    pub fn faults(&self) -> &Faults {
+        &self.shared.faults
+    }
+
+    /// Replaces the fault plan.
+    pub fn set_faults(&self, plan: FaultPlan) {
+        self.shared.faults.set(plan);
+    }
+
+    /// Company ids, in configuration order.
+    pub fn company_ids(&self) -> Vec<Uuid> {
+        self.shared.store().companies.iter().map(|c| c.id).collect()
+    }
+
+    /// The first company's id.
+    pub fn company_id(&self) -> Uuid {
+        self.company_ids().first().copied().unwrap_or_default()
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> SandboxStats {
+        SandboxStats {
+            totals: self.shared.stats.snapshot(),
+            principals: self.shared.limiter.counters(),
+        }
+    }
+
+    /// API requests received so far (all principals; token requests excluded).
+    pub fn api_requests(&self) -> u64 {
+        self.shared
+            .limiter
+            .counters()
+            .values()
+            .map(|c| c.requests)
+            .sum()
+    }
+
+    /// Writes clients made, oldest first.
+    pub fn writes(&self) -> Vec<WriteRecord> {
+        self.shared
+            .writes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Webhook deliveries attempted, oldest first.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.shared.webhooks.deliveries()
+    }
+
+    /// Live subscriptions as the API renders them.
+    pub fn subscriptions(&self) -> Vec<Value> {
+        self.shared.webhooks.list(&self.api_root())
+    }
+
+    fn view(&self) -> BusinessCentralSandboxView<'_> {
+        BusinessCentralSandboxView {
+            shared: &self.shared,
+        }
+    }
+
+    /// Inserts a record into a set of the first company as the back office would (same rules
+    /// as the API, but document numbers may be given). Returns it as the API renders it.
+    pub fn insert(&self, set: &str, fields: Value) -> Result<Value, SandboxError> {
+        self.view().insert(set, fields)
+    }
+    /// [`insert`](Self::insert) into a given company.
+    pub fn insert_in(
+        &self,
+        company: Uuid,
+        set: &str,
+        fields: Value,
+    ) -> Result<Value, SandboxError> {
+        self.view().insert_in(company, set, fields)
+    }
+    /// Adds a customer (`displayName` required).
+    pub fn add_customer(&self, fields: Value) -> Result<Value, SandboxError> {
+        self.insert("customers", fields)
+    }
+    /// Adds a contact.
+    pub fn add_contact(&self, fields: Value) -> Result<Value, SandboxError> {
+        self.insert("contacts", fields)
+    }
+    /// Adds an item.
+    pub fn add_item(&self, fields: Value) -> Result<Value, SandboxError> {
+        self.insert("items", fields)
+    }
+    /// Adds an item variant (`itemId` or `itemNumber`, and `code`).
+    pub fn add_item_variant(&self, fields: Value) -> Result<Value, SandboxError> {
+        self.insert("itemVariants", fields)
+    }
+    /// Adds an item category.
+    pub fn add_item_category(&self, fields: Value) -> Result<Value, SandboxError> {
+        self.insert("itemCategories", fields)
+    }
+    /// Adds payment terms.
+    pub fn add_payment_term(&self, fields: Value) -> Result<Value, SandboxError> {
+        self.insert("paymentTerms", fields)
+    }
+    /// Adds a payment method.
+    pub fn add_payment_method(&self, fields: Value) -> Result<Value, SandboxError> {
+        self.insert("paymentMethods", fields)
+    }
+    /// Adds a location.
+    pub fn add_location(&self, fields: Value) -> Result<Value, SandboxError> {
+        self.insert("locations", fields)
+    }
+    /// Adds a sales order (lines under `salesOrderLines`).
+    pub fn add_sales_order(&self, fields: Value) -> Result<Value, SandboxError> {
+        self.insert("salesOrders", fields)
+    }
+    /// Adds a draft sales invoice (lines under `salesInvoiceLines`).
+    pub fn add_sales_invoice(&self, fields: Value) -> Result<Value, SandboxError> {
+        self.insert("salesInvoices", fields)
+    }
+    /// Links a contact to a customer (a contact business relation).
+    pub fn link_contact(&self, contact: Uuid, customer: Uuid) -> Result<(), SandboxError> {
+        self.view().link_contact(contact, customer)
+    }
+    /// Posts an inventory adjustment (positive or negative by the sign), optionally at a
+    /// location; returns the new entry number. The item's etag does not change.
+    pub fn post_adjustment(
+        &self,
+        item_number: &str,
+        quantity: f64,
+        location_code: Option<&str>,
+    ) -> Result<i64, SandboxError> {
+        self.view()
+            .post_adjustment(item_number, quantity, location_code)
+    }
+    /// Posts a purchase receipt of `quantity`.
+    pub fn post_purchase(
+        &self,
+        item_number: &str,
+        quantity: f64,
+        location_code: Option<&str>,
+    ) -> Result<i64, SandboxError> {
+        self.view()
+            .post_purchase(item_number, quantity, location_code)
+    }
+    /// Every record of a set (first company), as the API renders them, in key order.
+    pub fn records(&self, set: &str) -> Vec<Value> {
+        self.view().records(set)
+    }
+    /// One record by id.
+    pub fn record(&self, company: Uuid, set: &str, id: Uuid) -> Option<Value> {
+        self.view().record(company, set, id)
+    }
+    /// Customers.
+    pub fn customers(&self) -> Vec<Value> {
+        self.records("customers")
+    }
+    /// Contacts.
+    pub fn contacts(&self) -> Vec<Value> {
+        self.records("contacts")
+    }
+    /// Items (with computed `inventory`).
+    pub fn items(&self) -> Vec<Value> {
+        self.records("items")
+    }
+    /// Item variants.
+    pub fn item_variants(&self) -> Vec<Value> {
+        self.records("itemVariants")
+    }
+    /// Item categories.
+    pub fn item_categories(&self) -> Vec<Value> {
+        self.records("itemCategories")
+    }
+    /// Sales orders (headers).
+    pub fn sales_orders(&self) -> Vec<Value> {
+        self.records("salesOrders")
+    }
+    /// Sales invoices (draft and posted).
+    pub fn sales_invoices(&self) -> Vec<Value> {
+        self.records("salesInvoices")
+    }
+    /// Item ledger entries with their location codes.
+    pub fn ledger_entries(&self) -> Vec<LedgerEntryView> {
+        self.view().ledger_entries()
+    }
+
+    /// Stops the server.
+    pub async fn stop(self) {
+        self.server.stop().await;
+    }
+}
+
+/// Seeding and inspection on the shared state, used by the public type and the control API.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BusinessCentralSandboxView<'a> {
+    pub(crate) shared: &'a Arc<Shared>,
+}
+
+impl BusinessCentralSandboxView<'_> {
+    fn company_id(self) -> Uuid {
+        self.shared
+            .store()
+            .companies
+            .first()
+            .map(|c| c.id)
+            .unwrap_or_default()
+    }
+
+    // ---- seeding ------------------------------------------------------------------------------
+
+    /// Inserts a record into a set of the first company as the back office would (same rules
+    /// as the API, but document numbers may be given). Returns it as the API renders it.
+    pub(crate) fn insert(self, set: &str, fields: Value) -> Result<Value, SandboxError> {
+        self.insert_in(self.company_id(), set, fields)
+    }
+
+    /// [`insert`](Self::insert) into a given company.
+    pub(crate) fn insert_in(
+        self,
+        company: Uuid,
+        set: &str,
+        fields: Value,
+    ) -> Result<Value, SandboxError> {
+        let entity =
+            Entity::from_set(set).ok_or_else(|| SandboxError::UnknownSet(set.to_owned()))?;
+        let body = match fields {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        let now = self.shared.clock.now();
+        let id = {
+            let mut store = self.shared.store();
+            let parent = match entity.document() {
+                Some(_) => body
+                    .get("documentId")
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse().ok()),
+                None => None,
+            };
+            store.create(company, entity, parent, &body, now, Origin::Seed)?
+        };
+        self.shared.publish_changes();
+        self.record(company, set, id)
+            .ok_or_else(|| SandboxError::UnknownSet(set.to_owned()))
+    }
+
+    /// Links a contact to a customer (a contact business relation).
+    pub(crate) fn link_contact(self, contact: Uuid, customer: Uuid) -> Result<(), SandboxError> {
+        let company = self.company_id();
+        self.shared
+            .store()
+            .link_contact(company, contact, customer)?;
+        Ok(())
+    }
+
+    fn post_movement(
+        self,
+        item_number: &str,
+        quantity: f64,
+        entry_type: &'static str,
+        document_type: &'static str,
+        location_code: Option<&str>,
+    ) -> Result<i64, SandboxError> {
+        let now = self.shared.clock.now();
+        let company = self.company_id();
+        let mut store = self.shared.store();
+        let number = store.post_ledger(
+            company,
+            &LedgerPost {
+                item_number: item_number.to_uppercase(),
+                entry_type,
+                quantity,
+                document_type,
+                document_number: format!("SBX-{}", now.as_second()),
+                source_type: if entry_type == "Purchase" {
+                    "Vendor"
+                } else {
+                    "_x0020_"
+                },
+                source_number: String::new(),
+                sales_amount: 0.0,
+                location: location_code.map(str::to_uppercase),
+                posting_date: now.to_zoned(jiff::tz::TimeZone::UTC).date(),
+            },
+            now,
+        )?;
+        Ok(number)
+    }
+
+    /// Posts an inventory adjustment (positive or negative by the sign), optionally at a
+    /// location; returns the new entry number. The item's etag does not change.
+    pub(crate) fn post_adjustment(
+        self,
+        item_number: &str,
+        quantity: f64,
+        location_code: Option<&str>,
+    ) -> Result<i64, SandboxError> {
+        let entry_type = if quantity >= 0.0 {
+            "Positive_x0020_Adjmt_x002E_"
+        } else {
+            "Negative_x0020_Adjmt_x002E_"
+        };
+        self.post_movement(item_number, quantity, entry_type, "_x0020_", location_code)
+    }
+
+    /// Posts a purchase receipt of `quantity`.
+    pub(crate) fn post_purchase(
+        self,
+        item_number: &str,
+        quantity: f64,
+        location_code: Option<&str>,
+    ) -> Result<i64, SandboxError> {
+        self.post_movement(
+            item_number,
+            quantity,
+            "Purchase",
+            "Purchase_x0020_Receipt",
+            location_code,
+        )
+    }
+
+    // ---- inspecting -----------------------------------------------------------------------------
+
+    /// Every record of a set (first company), as the API renders them, in key order.
+    pub(crate) fn records(self, set: &str) -> Vec<Value> {
+        let Some(entity) = Entity::from_set(set) else {
+            return Vec::new();
+        };
+        let company = self.company_id();
+        let store = self.shared.store();
+        store
+            .rows(company, entity, None)
+            .into_iter()
+            .map(|(_, row)| http::render_plain(entity, &row))
+            .collect()
+    }
+
+    /// One record by id.
+    pub(crate) fn record(self, company: Uuid, set: &str, id: Uuid) -> Option<Value> {
+        let entity = Entity::from_set(set)?;
+        let store = self.shared.store();
+        store
+            .get(company, entity, id)
+            .map(|row| http::render_plain(entity, &row))
+    }
+
+    /// Item ledger entries with their location codes.
+    pub(crate) fn ledger_entries(self) -> Vec<LedgerEntryView> {
+        let company = self.company_id();
+        let store = self.shared.store();
+        store
+            .rows(company, Entity::ItemLedgerEntry, None)
+            .into_iter()
+            .map(|(id, row)| {
+                let f = &row.fields;
+                let text = |k: &str| f.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+                LedgerEntryView {
+                    entry_number: f.get("entryNumber").and_then(Value::as_i64).unwrap_or(0),
+                    item_number: text("itemNumber"),
+                    entry_type: text("entryType"),
+                    quantity: f.get("quantity").and_then(Value::as_f64).unwrap_or(0.0),
+                    document_type: text("documentType"),
+                    document_number: text("documentNumber"),
+                    location_code: store.ledger_location(company, id),
+                }
+            })
+            .collect()
+    }
+}

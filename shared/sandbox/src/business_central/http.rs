@@ -1,0 +1,1517 @@
+//! The simulator's HTTP face: routes (online API, on-premises API, token endpoint, control
+//! API), authentication, fault injection, per-principal admission, OData URL parsing, the
+//! entity/collection/action/picture/subscription handlers, server-driven paging with
+//! `@odata.nextLink` (suppressed by `$top`), JSON `$batch` with `Isolation: snapshot`, and the
+//! wire rendering (`@odata.context`, `@odata.etag`, `$select`, `$expand`). Business rules live
+//! in the store; this module must not decide what BC accepts.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, PoisonError};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::errors::{BcFault, Outcome};
+use super::odata::{Filter, QueryOptions, decode_component, order_values};
+use super::schema::Entity;
+use super::store::{Origin, Row, Store, etag_of};
+use super::{LedgerEntryView, Shared, WriteRecord};
+use crate::common::{FaultKind, FaultPlan, generic_fault_response};
+
+/// Most operations in one `$batch` (D: operational-limits-online.md).
+const MAX_BATCH: usize = 100;
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/_sandbox/stats", get(control_stats))
+        .route(
+            "/_sandbox/faults",
+            post(control_set_faults).delete(control_clear_faults),
+        )
+        .route("/_sandbox/companies", get(control_companies))
+        .route(
+            "/_sandbox/records/{set}",
+            get(control_records).post(control_seed),
+        )
+        .route(
+            "/_sandbox/ledger",
+            get(control_ledger).post(control_post_ledger),
+        )
+        .route("/_sandbox/writes", get(control_writes))
+        .route("/_sandbox/subscriptions", get(control_subscriptions))
+        .route("/_sandbox/deliveries", get(control_deliveries))
+        .route("/_sandbox/clock/advance", post(control_advance))
+        .fallback(api)
+        .with_state(shared)
+}
+
+// ---- control API ----------------------------------------------------------------------------
+
+fn sandbox(shared: &Arc<Shared>) -> super::BusinessCentralSandboxView<'_> {
+    super::BusinessCentralSandboxView { shared }
+}
+
+async fn control_stats(State(shared): State<Arc<Shared>>) -> Response {
+    axum::Json(json!({
+        "totals": shared.stats.snapshot(),
+        "principals": shared.limiter.counters(),
+    }))
+    .into_response()
+}
+
+async fn control_set_faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    match serde_json::from_slice::<FaultPlan>(&body) {
+        Ok(plan) => {
+            shared.faults.set(plan);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    }
+}
+
+async fn control_clear_faults(State(shared): State<Arc<Shared>>) -> Response {
+    shared.faults.clear();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn control_companies(State(shared): State<Arc<Shared>>) -> Response {
+    let companies: Vec<Value> = shared
+        .store()
+        .companies
+        .iter()
+        .map(|c| json!({"id": c.id.to_string(), "name": c.name, "displayName": c.display_name}))
+        .collect();
+    axum::Json(companies).into_response()
+}
+
+async fn control_records(State(shared): State<Arc<Shared>>, Path(set): Path<String>) -> Response {
+    axum::Json(sandbox(&shared).records(&set)).into_response()
+}
+
+async fn control_seed(
+    State(shared): State<Arc<Shared>>,
+    Path(set): Path<String>,
+    body: Bytes,
+) -> Response {
+    let fields: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let items = match fields {
+        Value::Array(items) => items,
+        other => vec![other],
+    };
+    let mut out = Vec::new();
+    for item in items {
+        match sandbox(&shared).insert(&set, item) {
+            Ok(v) => out.push(v),
+            Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+        }
+    }
+    (StatusCode::CREATED, axum::Json(out)).into_response()
+}
+
+async fn control_ledger(State(shared): State<Arc<Shared>>) -> Response {
+    axum::Json::<Vec<LedgerEntryView>>(sandbox(&shared).ledger_entries()).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LedgerRequest {
+    item_number: String,
+    quantity: f64,
+    #[serde(default)]
+    location_code: Option<String>,
+    #[serde(default)]
+    purchase: bool,
+}
+
+async fn control_post_ledger(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let Ok(request) = serde_json::from_slice::<LedgerRequest>(&body) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "expected {itemNumber, quantity, locationCode?, purchase?}",
+        )
+            .into_response();
+    };
+    let view = sandbox(&shared);
+    let result = if request.purchase {
+        view.post_purchase(
+            &request.item_number,
+            request.quantity,
+            request.location_code.as_deref(),
+        )
+    } else {
+        view.post_adjustment(
+            &request.item_number,
+            request.quantity,
+            request.location_code.as_deref(),
+        )
+    };
+    match result {
+        Ok(entry) => (
+            StatusCode::CREATED,
+            axum::Json(json!({"entryNumber": entry})),
+        )
+            .into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    }
+}
+
+async fn control_writes(State(shared): State<Arc<Shared>>) -> Response {
+    let writes = shared
+        .writes
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    axum::Json(writes).into_response()
+}
+
+async fn control_subscriptions(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let base = api_base(&shared, &headers);
+    axum::Json(shared.webhooks.list(&base)).into_response()
+}
+
+async fn control_deliveries(State(shared): State<Arc<Shared>>) -> Response {
+    axum::Json(shared.webhooks.deliveries()).into_response()
+}
+
+#[derive(Deserialize)]
+struct Advance {
+    seconds: f64,
+}
+
+async fn control_advance(
+    State(shared): State<Arc<Shared>>,
+    Query(advance): Query<Advance>,
+) -> Response {
+    shared
+        .clock
+        .advance(std::time::Duration::from_secs_f64(advance.seconds.max(0.0)));
+    axum::Json(json!({"now": shared.clock.now().to_string()})).into_response()
+}
+
+// ---- the API ------------------------------------------------------------------------------
+
+/// One answer before it becomes an HTTP response (also the unit of `$batch` answers).
+#[derive(Debug)]
+pub(crate) struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: ReplyBody,
+}
+
+#[derive(Debug)]
+enum ReplyBody {
+    Empty,
+    Json(Value),
+    Bytes(Vec<u8>, String),
+}
+
+impl Reply {
+    fn json(status: u16, body: Value) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: ReplyBody::Json(body),
+        }
+    }
+
+    fn empty(status: u16) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: ReplyBody::Empty,
+        }
+    }
+
+    fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
+        let mut builder = Response::builder()
+            .status(status)
+            .header("OData-Version", "4.0");
+        for (name, value) in &self.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        let response = match self.body {
+            ReplyBody::Empty => builder.body(Body::empty()),
+            ReplyBody::Json(value) => builder
+                .header(
+                    header::CONTENT_TYPE,
+                    "application/json; odata.metadata=minimal; odata.streaming=true",
+                )
+                .body(Body::from(serde_json::to_vec(&value).unwrap_or_default())),
+            ReplyBody::Bytes(bytes, content_type) => builder
+                .header(header::CONTENT_TYPE, content_type)
+                .body(Body::from(bytes)),
+        };
+        response.unwrap_or_default()
+    }
+}
+
+impl From<BcFault> for Reply {
+    fn from(fault: BcFault) -> Self {
+        let mut reply = Reply::json(fault.status, fault.body());
+        if let Some(seconds) = fault.retry_after {
+            reply = reply.header("Retry-After", super::errors::format_seconds(seconds));
+        }
+        reply
+    }
+}
+
+/// Where a request is going.
+enum Target {
+    Token,
+    Api {
+        rest: String,
+        base: String,
+        online: bool,
+    },
+    NotFound(String),
+}
+
+fn host(headers: &HeaderMap) -> String {
+    headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1")
+        .to_owned()
+}
+
+fn api_base(shared: &Shared, headers: &HeaderMap) -> String {
+    format!(
+        "http://{}/v2.0/{}/{}/api/v2.0",
+        host(headers),
+        shared.config.tenant,
+        shared.config.environment
+    )
+}
+
+fn route(shared: &Shared, path: &str, headers: &HeaderMap) -> Target {
+    let parts: Vec<&str> = path.trim_start_matches('/').splitn(6, '/').collect();
+    let cfg = &shared.config;
+    let host = host(headers);
+    match parts.as_slice() {
+        [tenant, "oauth2", "v2.0", "token"] if *tenant == cfg.tenant => Target::Token,
+        ["v2.0", tenant, env, "api", "v2.0", rest @ ..] => {
+            if *tenant != cfg.tenant {
+                return Target::NotFound((*tenant).to_owned());
+            }
+            if *env != cfg.environment {
+                return Target::NotFound((*env).to_owned());
+            }
+            Target::Api {
+                rest: rest.first().copied().unwrap_or("").to_owned(),
+                base: format!("http://{host}/v2.0/{tenant}/{env}/api/v2.0"),
+                online: true,
+            }
+        }
+        [instance, "api", "v2.0", rest @ ..] if *instance == cfg.server_instance => {
+            let rest = rest.join("/");
+            Target::Api {
+                rest,
+                base: format!("http://{host}/{instance}/api/v2.0"),
+                online: false,
+            }
+        }
+        [first, ..] => Target::NotFound((*first).to_owned()),
+        [] => Target::NotFound(String::new()),
+    }
+}
+
+async fn api(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_owned();
+    let target = route(&shared, &path, &headers);
+    let response = match target {
+        Target::Token => match inject(&shared, method.as_str(), &path, None).await {
+            Err(response) => response,
+            Ok(delay) => {
+                tokio::time::sleep(delay).await;
+                token(&shared, &body)
+            }
+        },
+        Target::NotFound(segment) => BcFault::segment_not_found(&segment).into_response(),
+        Target::Api { rest, base, online } => {
+            api_request(
+                &shared,
+                method,
+                &rest,
+                uri.query(),
+                &headers,
+                body,
+                &base,
+                online,
+            )
+            .await
+        }
+    };
+    shared.stats.record(response.status().as_u16());
+    response
+}
+
+/// Decides injected faults: `Err` is the answer that replaces the normal one, `Ok` the extra
+/// latency to spend while the request holds its concurrency slot.
+async fn inject(
+    shared: &Shared,
+    method: &str,
+    path: &str,
+    principal: Option<&str>,
+) -> Result<std::time::Duration, Response> {
+    let decision = shared.faults.decide(method, path);
+    let Some(kind) = decision.terminal else {
+        return Ok(decision.delay);
+    };
+    if !decision.delay.is_zero() {
+        tokio::time::sleep(decision.delay).await;
+    }
+    let response = match generic_fault_response(&kind).await {
+        Some(response) => response,
+        None => match kind {
+            FaultKind::TooManyRequests => {
+                BcFault::too_many_requests(0, 0, 1.0 / shared.clock.scale()).into_response()
+            }
+            FaultKind::Status { status } => {
+                let mut fault = BcFault::for_status(status);
+                // `Retry-After` is wall time: one API second shrinks with the time scale.
+                fault.retry_after = fault.retry_after.map(|s| s / shared.clock.scale());
+                fault.into_response()
+            }
+            _ => return Ok(decision.delay),
+        },
+    };
+    if let Some(p) = principal {
+        shared.limiter.count_refused(p, response.status().as_u16());
+    }
+    Err(response)
+}
+
+/// The simulated Entra token endpoint (client credentials only).
+fn token(shared: &Shared, body: &[u8]) -> Response {
+    let form: BTreeMap<String, String> = std::str::from_utf8(body)
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (decode_component(k), decode_component(v)))
+        .collect();
+    let refuse = |status: StatusCode, error: &str, description: &str| {
+        (
+            status,
+            axum::Json(json!({"error": error, "error_description": description})),
+        )
+            .into_response()
+    };
+    if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "AADSTS70003: The app requested an unsupported grant type.",
+        );
+    }
+    if form.get("scope").map(String::as_str)
+        != Some("https://api.businesscentral.dynamics.com/.default")
+    {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            "AADSTS70011: The provided value for the input parameter 'scope' is not valid.",
+        );
+    }
+    let client = form.get("client_id").cloned().unwrap_or_default();
+    let secret = form.get("client_secret").cloned().unwrap_or_default();
+    let lifetime = shared.config.token_lifetime;
+    match shared
+        .limiter
+        .issue_token(&client, &secret, shared.clock.api_seconds(), lifetime)
+    {
+        Some(token) => axum::Json(json!({
+            "token_type": "Bearer",
+            "expires_in": lifetime.as_secs(),
+            "ext_expires_in": lifetime.as_secs(),
+            "access_token": token,
+        }))
+        .into_response(),
+        None => refuse(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "AADSTS7000215: Invalid client secret provided, or the application was not found.",
+        ),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn api_request(
+    shared: &Arc<Shared>,
+    method: Method,
+    rest: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: Bytes,
+    base: &str,
+    online: bool,
+) -> Response {
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let principal = if online {
+        auth.strip_prefix("Bearer ")
+            .and_then(|t| shared.limiter.bearer(t.trim(), shared.clock.api_seconds()))
+    } else {
+        shared.limiter.basic(auth)
+    };
+    let Some(principal) = principal else {
+        return BcFault::unauthorized().into_response();
+    };
+    let path = format!("/{rest}");
+    let delay = match inject(shared, method.as_str(), &path, Some(&principal)).await {
+        Ok(delay) => delay,
+        Err(response) => return response,
+    };
+    let rest = decode_path(rest);
+    let is_batch = rest == "$batch";
+    let batch_requests = if is_batch {
+        match parse_batch(&body, headers) {
+            Ok(requests) => Some(requests),
+            Err(fault) => {
+                shared.limiter.count_refused(&principal, fault.status);
+                return fault.into_response();
+            }
+        }
+    } else {
+        None
+    };
+    let units = match &batch_requests {
+        Some(requests) if shared.config.batch_counts_as_operations => requests.len().max(1) as u64,
+        _ => 1,
+    };
+    let _admission = match shared
+        .limiter
+        .admit(&principal, units, shared.clock.api_seconds())
+        .await
+    {
+        Ok(admission) => admission,
+        Err(fault) => return fault.into_response(),
+    };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let ctx = Ctx {
+        shared: Arc::clone(shared),
+        principal,
+        base: base.to_owned(),
+    };
+    let reply = if let Some(requests) = batch_requests {
+        let atomic = headers
+            .get("Isolation")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("snapshot"));
+        run_batch(&ctx, requests, atomic).await
+    } else {
+        let _gate = shared.gate.read().await;
+        let request = Request {
+            method: method.as_str().to_owned(),
+            rest,
+            query: QueryOptions::parse(query),
+            if_match: header_text(headers, "If-Match"),
+            company: header_text(headers, "Company"),
+            prefer: header_text(headers, "Prefer"),
+            content_type: header_text(headers, "Content-Type"),
+            body: body.to_vec(),
+        };
+        let reply = handle(&ctx, request).await;
+        ctx.shared.publish_changes();
+        reply
+    };
+    reply.into_response()
+}
+
+fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn decode_path(rest: &str) -> String {
+    percent_encoding::percent_decode_str(rest)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+struct Ctx {
+    shared: Arc<Shared>,
+    principal: String,
+    base: String,
+}
+
+struct Request {
+    method: String,
+    rest: String,
+    query: Outcome<QueryOptions>,
+    if_match: Option<String>,
+    company: Option<String>,
+    prefer: Option<String>,
+    content_type: Option<String>,
+    body: Vec<u8>,
+}
+
+/// A path segment: `name` or `name(key)`.
+#[derive(Debug, Clone, PartialEq)]
+struct Segment {
+    name: String,
+    key: Option<String>,
+}
+
+fn segments(rest: &str) -> Vec<Segment> {
+    let mut out = Vec::new();
+    let mut depth = 0_i32;
+    let mut quoted = false;
+    let mut current = String::new();
+    for ch in rest.chars() {
+        match ch {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => depth -= 1,
+            '/' if depth == 0 && !quoted => {
+                out.push(std::mem::take(&mut current));
+                continue;
+            }
+            _ => {}
+        }
+        current.push(ch);
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out.into_iter()
+        .filter(|s| !s.is_empty())
+        .map(|s| match s.split_once('(') {
+            Some((name, key)) => Segment {
+                name: name.to_owned(),
+                key: Some(key.trim_end_matches(')').to_owned()),
+            },
+            None => Segment { name: s, key: None },
+        })
+        .collect()
+}
+
+fn parse_key(segment: &Segment) -> Outcome<Uuid> {
+    let key = segment.key.as_deref().unwrap_or("");
+    key.trim_matches('\'')
+        .parse::<Uuid>()
+        .map_err(|_| BcFault::segment_not_found(&format!("{}({key})", segment.name)))
+}
+
+fn json_body(request: &Request) -> Outcome<Map<String, Value>> {
+    if request.body.is_empty() {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(&request.body) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(BcFault::new(
+            400,
+            "BadRequest",
+            "The request body is not a valid JSON object.",
+        )),
+    }
+}
+
+async fn handle(ctx: &Ctx, request: Request) -> Reply {
+    let method = request.method.clone();
+    let path = request.rest.clone();
+    let body_for_log = if method == "GET" {
+        None
+    } else {
+        Some(serde_json::from_slice::<Value>(&request.body).unwrap_or(Value::Null))
+    };
+    let reply = match dispatch(ctx, request).await {
+        Ok(reply) => reply,
+        Err(fault) => Reply::from(fault),
+    };
+    if let Some(body) = body_for_log {
+        ctx.shared
+            .writes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(WriteRecord {
+                principal: ctx.principal.clone(),
+                method,
+                path,
+                body,
+                status: reply.status,
+                at: ctx.shared.clock.now(),
+            });
+    }
+    reply
+}
+
+async fn dispatch(ctx: &Ctx, request: Request) -> Outcome<Reply> {
+    let segs = segments(&request.rest);
+    let query = request.query.clone()?;
+    let Some(first) = segs.first() else {
+        return Err(BcFault::segment_not_found(""));
+    };
+    match first.name.as_str() {
+        "$batch" => Err(BcFault::new(
+            400,
+            "BadRequest",
+            "A $batch request cannot contain another $batch request.",
+        )),
+        "subscriptions" => subscriptions(ctx, &request, first).await,
+        "companies" => {
+            let company = match &first.key {
+                None if segs.len() == 1 => return companies(ctx, &request, None),
+                None => return Err(BcFault::segment_not_found("companies")),
+                Some(_) => parse_key(first)?,
+            };
+            if ctx.shared.store().company(company).is_none() {
+                return Err(BcFault::segment_not_found(&format!("companies({company})")));
+            }
+            if segs.len() == 1 {
+                return companies(ctx, &request, Some(company));
+            }
+            entity_request(ctx, &request, &query, company, &segs[1..])
+        }
+        name if Entity::from_set(name).is_none() => Err(BcFault::segment_not_found(name)),
+        _ => {
+            let key = query.company.clone().or_else(|| request.company.clone());
+            let company = key
+                .as_deref()
+                .and_then(|k| ctx.shared.store().company_by_key(k));
+            match company {
+                Some(company) => entity_request(ctx, &request, &query, company, &segs),
+                // Fixture error.internal-companynotfound.json.
+                None => Err(BcFault::new(
+                    400,
+                    "Internal_CompanyNotFound",
+                    "Cannot process the request because the default company cannot be found. You can specify a default company in the service configuration file, or specify one for each tenant, or you can add a query string in the form of \"company=[name]\". You can see the available companies by accessing the default OData web service, Company. For more information, see \"OData Web Services\" in Help.",
+                )),
+            }
+        }
+    }
+}
+
+fn companies(ctx: &Ctx, request: &Request, one: Option<Uuid>) -> Outcome<Reply> {
+    if request.method != "GET" {
+        return Err(BcFault::method_not_allowed(
+            &request.method,
+            "companies",
+            "Collection",
+        ));
+    }
+    let store = ctx.shared.store();
+    let render = |c: &super::store::CompanyData| {
+        let created = c.created.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+        json!({
+            "id": c.id.to_string(),
+            "systemVersion": "26.0.30643.32100",
+            "timestamp": 4006,
+            "name": c.name,
+            "displayName": c.display_name,
+            "businessProfileId": "",
+            "systemCreatedAt": created,
+            "systemCreatedBy": "00000000-0000-0000-0000-000000000001",
+            "systemModifiedAt": created,
+            "systemModifiedBy": "00000000-0000-0000-0000-000000000001",
+        })
+    };
+    match one {
+        Some(id) => {
+            let company = store
+                .company(id)
+                .ok_or_else(|| BcFault::segment_not_found("companies"))?;
+            let mut value = render(company);
+            if let Some(map) = value.as_object_mut() {
+                map.insert(
+                    "@odata.context".into(),
+                    json!(format!("{}/$metadata#companies/$entity", ctx.base)),
+                );
+            }
+            Ok(Reply::json(200, value))
+        }
+        None => Ok(Reply::json(
+            200,
+            json!({
+                "@odata.context": format!("{}/$metadata#companies", ctx.base),
+                "value": store.companies.iter().map(render).collect::<Vec<_>>(),
+            }),
+        )),
+    }
+}
+
+async fn subscriptions(ctx: &Ctx, request: &Request, first: &Segment) -> Outcome<Reply> {
+    let hooks = &ctx.shared.webhooks;
+    match (&first.key, request.method.as_str()) {
+        (None, "GET") => Ok(Reply::json(
+            200,
+            json!({
+                "@odata.context": format!("{}/$metadata#subscriptions", ctx.base),
+                "value": hooks.list(&ctx.base),
+            }),
+        )),
+        (None, "POST") => {
+            let body = json_body(request)?;
+            let user = ctx.shared.limiter.user_id(&ctx.principal);
+            let shared = Arc::clone(&ctx.shared);
+            let created = hooks
+                .create(
+                    &body,
+                    user,
+                    move |c| shared.store().company(c).is_some(),
+                    &ctx.base,
+                )
+                .await?;
+            Ok(Reply::json(201, created))
+        }
+        (Some(key), method) => {
+            let id = key.trim_matches('\'');
+            match method {
+                "GET" => Ok(Reply::json(200, hooks.get(id, &ctx.base)?)),
+                "PATCH" => {
+                    let body = json_body(request)?;
+                    Ok(Reply::json(
+                        200,
+                        hooks
+                            .renew(id, request.if_match.as_deref(), &body, &ctx.base)
+                            .await?,
+                    ))
+                }
+                "DELETE" => {
+                    hooks.delete(id, request.if_match.as_deref())?;
+                    Ok(Reply::empty(204))
+                }
+                other => Err(BcFault::method_not_allowed(
+                    other,
+                    "subscriptions",
+                    "Entity",
+                )),
+            }
+        }
+        (None, other) => Err(BcFault::method_not_allowed(
+            other,
+            "subscriptions",
+            "Collection",
+        )),
+    }
+}
+
+/// What a path under a company names.
+enum Resource {
+    Collection {
+        entity: Entity,
+        parent: Option<Uuid>,
+    },
+    Entity {
+        entity: Entity,
+        id: Uuid,
+    },
+    Action {
+        entity: Entity,
+        id: Uuid,
+        action: String,
+    },
+    ContactsInformation {
+        customer: Uuid,
+    },
+    Picture {
+        parent: Entity,
+        id: Uuid,
+    },
+    PictureContent {
+        parent: Entity,
+        id: Uuid,
+    },
+}
+
+fn resolve(segs: &[Segment]) -> Outcome<Resource> {
+    let entity_of =
+        |s: &Segment| Entity::from_set(&s.name).ok_or_else(|| BcFault::segment_not_found(&s.name));
+    match segs {
+        [s] if s.key.is_none() => Ok(Resource::Collection {
+            entity: entity_of(s)?,
+            parent: None,
+        }),
+        [s] => Ok(Resource::Entity {
+            entity: entity_of(s)?,
+            id: parse_key(s)?,
+        }),
+        [p, child, rest @ ..] => {
+            let parent = entity_of(p)?;
+            let parent_id = parse_key(p)?;
+            if let Some(action) = child.name.strip_prefix("Microsoft.NAV.")
+                && rest.is_empty()
+            {
+                return Ok(Resource::Action {
+                    entity: parent,
+                    id: parent_id,
+                    action: action.to_owned(),
+                });
+            }
+            match (parent, child.name.as_str(), rest) {
+                (Entity::Customer, "contactsInformation", []) => {
+                    Ok(Resource::ContactsInformation {
+                        customer: parent_id,
+                    })
+                }
+                (Entity::Item | Entity::Customer, "picture", []) => Ok(Resource::Picture {
+                    parent,
+                    id: parent_id,
+                }),
+                (Entity::Item | Entity::Customer, "picture", [content])
+                    if content.name == "pictureContent" =>
+                {
+                    Ok(Resource::PictureContent {
+                        parent,
+                        id: parent_id,
+                    })
+                }
+                (_, name, []) => {
+                    let nested =
+                        Entity::from_set(name).ok_or_else(|| BcFault::segment_not_found(name))?;
+                    let allowed = parent.lines() == Some(nested)
+                        || (parent == Entity::Item && nested == Entity::ItemVariant);
+                    if !allowed {
+                        return Err(BcFault::segment_not_found(name));
+                    }
+                    match &child.key {
+                        None => Ok(Resource::Collection {
+                            entity: nested,
+                            parent: Some(parent_id),
+                        }),
+                        Some(_) => Ok(Resource::Entity {
+                            entity: nested,
+                            id: parse_key(child)?,
+                        }),
+                    }
+                }
+                _ => Err(BcFault::segment_not_found(&child.name)),
+            }
+        }
+        [] => Err(BcFault::segment_not_found("")),
+    }
+}
+
+fn entity_request(
+    ctx: &Ctx,
+    request: &Request,
+    query: &QueryOptions,
+    company: Uuid,
+    segs: &[Segment],
+) -> Outcome<Reply> {
+    let now = ctx.shared.clock.now();
+    let resource = resolve(segs)?;
+    let self_url = format!(
+        "{}/companies({company})/{}",
+        ctx.base,
+        segs.iter()
+            .map(|s| match &s.key {
+                Some(k) => format!("{}({k})", s.name),
+                None => s.name.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    );
+    let method = request.method.as_str();
+    match resource {
+        Resource::Collection { entity, parent } => match method {
+            "GET" => list(ctx, request, query, company, entity, parent, &self_url),
+            "POST" => {
+                let body = json_body(request)?;
+                let id =
+                    ctx.shared
+                        .store()
+                        .create(company, entity, parent, &body, now, Origin::Api)?;
+                let store = ctx.shared.store();
+                let row = store
+                    .get(company, entity, id)
+                    .ok_or_else(|| BcFault::record_not_found(entity.set_name(), &id.to_string()))?;
+                let mut value = render(&store, company, entity, &row, query, &ctx.base)?;
+                add_context(&mut value, &ctx.base, company, entity, true);
+                Ok(Reply::json(201, value)
+                    .header("Location", format!("{self_url}({id})"))
+                    .header("ETag", etag_of(row.version)))
+            }
+            other => Err(BcFault::method_not_allowed(
+                other,
+                entity.set_name(),
+                "Collection",
+            )),
+        },
+        Resource::Entity { entity, id } => match method {
+            "GET" => {
+                let store = ctx.shared.store();
+                let row = store
+                    .get(company, entity, id)
+                    .ok_or_else(|| BcFault::record_not_found(entity.set_name(), &id.to_string()))?;
+                let mut value = render(&store, company, entity, &row, query, &ctx.base)?;
+                add_context(&mut value, &ctx.base, company, entity, true);
+                Ok(Reply::json(200, value).header("ETag", etag_of(row.version)))
+            }
+            "PATCH" => {
+                let body = json_body(request)?;
+                let mut store = ctx.shared.store();
+                store.update(
+                    company,
+                    entity,
+                    id,
+                    request.if_match.as_deref(),
+                    &body,
+                    now,
+                    Origin::Api,
+                )?;
+                let row = store
+                    .get(company, entity, id)
+                    .ok_or_else(|| BcFault::record_not_found(entity.set_name(), &id.to_string()))?;
+                let mut value = render(&store, company, entity, &row, query, &ctx.base)?;
+                add_context(&mut value, &ctx.base, company, entity, true);
+                Ok(Reply::json(200, value).header("ETag", etag_of(row.version)))
+            }
+            "DELETE" => {
+                ctx.shared
+                    .store()
+                    .delete(company, entity, id, request.if_match.as_deref(), now)?;
+                Ok(Reply::empty(204))
+            }
+            other => Err(BcFault::method_not_allowed(
+                other,
+                entity.set_name(),
+                "Entity",
+            )),
+        },
+        Resource::Action { entity, id, action } => {
+            if method != "POST" {
+                return Err(BcFault::method_not_allowed(
+                    method,
+                    &format!("Microsoft.NAV.{action}"),
+                    "Action",
+                ));
+            }
+            let mut store = ctx.shared.store();
+            match (entity, action.as_str()) {
+                (Entity::SalesInvoice | Entity::SalesCreditMemo, "post") => {
+                    store.post_document(company, entity, id, now)?;
+                }
+                (Entity::SalesOrder, "shipAndInvoice") => {
+                    store.ship_and_invoice(company, id, now)?;
+                }
+                _ => {
+                    return Err(BcFault::segment_not_found(&format!(
+                        "Microsoft.NAV.{action}"
+                    )));
+                }
+            }
+            Ok(Reply::empty(204))
+        }
+        Resource::ContactsInformation { customer } => {
+            if method != "GET" {
+                return Err(BcFault::method_not_allowed(
+                    method,
+                    "contactsInformation",
+                    "Collection",
+                ));
+            }
+            let store = ctx.shared.store();
+            if store.get(company, Entity::Customer, customer).is_none() {
+                return Err(BcFault::record_not_found(
+                    "customers",
+                    &customer.to_string(),
+                ));
+            }
+            Ok(Reply::json(
+                200,
+                json!({
+                    "@odata.context": format!("{}/$metadata#companies({company})/customers({customer})/contactsInformation", ctx.base),
+                    "value": store.contacts_information(company, customer),
+                }),
+            ))
+        }
+        Resource::Picture { parent, id } => match method {
+            "GET" => {
+                let store = ctx.shared.store();
+                let value = store
+                    .picture(company, parent, id, &ctx.base)
+                    .ok_or_else(|| BcFault::record_not_found(parent.set_name(), &id.to_string()))?;
+                Ok(Reply::json(200, value))
+            }
+            other => Err(BcFault::method_not_allowed(other, "picture", "Entity")),
+        },
+        Resource::PictureContent { parent, id } => match method {
+            "GET" => {
+                let store = ctx.shared.store();
+                let (bytes, content_type) = store
+                    .picture_content(company, id)
+                    .ok_or_else(|| BcFault::record_not_found("picture", &id.to_string()))?;
+                Ok(Reply {
+                    status: 200,
+                    headers: Vec::new(),
+                    body: ReplyBody::Bytes(bytes, content_type),
+                })
+            }
+            "PATCH" | "PUT" => {
+                let octets = request.content_type.as_deref().is_some_and(|c| {
+                    c.starts_with("application/octet-stream") || c.starts_with("image/")
+                });
+                if !octets {
+                    return Err(BcFault::new(
+                        415,
+                        "BadRequest",
+                        "The content type must be application/octet-stream.",
+                    ));
+                }
+                ctx.shared.store().set_picture(
+                    company,
+                    parent,
+                    id,
+                    request.if_match.as_deref(),
+                    request.body.clone(),
+                    now,
+                )?;
+                Ok(Reply::empty(204))
+            }
+            // Fixture error.badrequest-methodnotallowed.picture-post.json (v2.0 segment name).
+            other => Err(BcFault::method_not_allowed(
+                other,
+                "pictureContent",
+                "Primitive",
+            )),
+        },
+    }
+}
+
+fn add_context(value: &mut Value, base: &str, company: Uuid, entity: Entity, single: bool) {
+    if let Value::Object(map) = value {
+        let context = format!(
+            "{base}/$metadata#companies({company})/{}{}",
+            entity.set_name(),
+            if single { "/$entity" } else { "" }
+        );
+        let mut out = Map::new();
+        out.insert("@odata.context".into(), Value::String(context));
+        out.extend(std::mem::take(map));
+        *map = out;
+    }
+}
+
+fn encode_query_value(value: &str) -> String {
+    const SET: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+        .add(b' ')
+        .add(b'"')
+        .add(b'#')
+        .add(b'%')
+        .add(b'&')
+        .add(b'+')
+        .add(b'<')
+        .add(b'>')
+        .add(b'?');
+    percent_encoding::utf8_percent_encode(value, SET).to_string()
+}
+
+fn skip_token(row: &Row, key: &str) -> String {
+    let payload = json!([row.fields.get(key).cloned().unwrap_or(Value::Null), row.seq]);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(payload.to_string())
+}
+
+fn after_token(token: &str, key: &str, row: &Row) -> Outcome<bool> {
+    let invalid = || BcFault::bad_query("The skip token is not valid.");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|_| invalid())?;
+    let value: Value = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    let last_key = value.get(0);
+    let last_seq = value.get(1).and_then(Value::as_u64).ok_or_else(invalid)?;
+    Ok(match order_values(row.fields.get(key), last_key) {
+        std::cmp::Ordering::Greater => true,
+        std::cmp::Ordering::Less => false,
+        std::cmp::Ordering::Equal => row.seq > last_seq,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn list(
+    ctx: &Ctx,
+    request: &Request,
+    query: &QueryOptions,
+    company: Uuid,
+    entity: Entity,
+    parent: Option<Uuid>,
+    self_url: &str,
+) -> Outcome<Reply> {
+    let store = ctx.shared.store();
+    if let Some(parent_id) = parent {
+        let parent_entity = entity.document().unwrap_or(Entity::Item);
+        if store.get(company, parent_entity, parent_id).is_none() {
+            return Err(BcFault::record_not_found(
+                parent_entity.set_name(),
+                &parent_id.to_string(),
+            ));
+        }
+    }
+    let mut rows = store.rows(company, entity, parent);
+    if let Some(text) = &query.filter {
+        let filter = Filter::parse(text, entity, query.schema_21)?;
+        rows.retain(|(_, row)| filter.matches(&row.fields, entity));
+    }
+    if let Some((field, descending)) = &query.order_by {
+        if entity.field(field).is_none() {
+            return Err(BcFault::bad_query(format!(
+                "Could not find a property named '{field}' on type 'Microsoft.NAV.{}'.",
+                entity.type_name()
+            )));
+        }
+        rows.sort_by(|a, b| {
+            let o = order_values(a.1.fields.get(field), b.1.fields.get(field));
+            if *descending { o.reverse() } else { o }
+        });
+    }
+    let key = entity.key_field();
+    if let Some(token) = &query.skip_token {
+        let mut kept = Vec::with_capacity(rows.len());
+        for (id, row) in rows {
+            if after_token(token, key, &row)? {
+                kept.push((id, row));
+            }
+        }
+        rows = kept;
+    }
+    if let Some(skip) = query.skip {
+        rows = rows.into_iter().skip(skip).collect();
+    }
+    let preferred = request
+        .prefer
+        .as_deref()
+        .and_then(|p| {
+            p.split(',')
+                .find_map(|part| part.trim().strip_prefix("odata.maxpagesize="))
+        })
+        .and_then(|n| n.trim().parse::<usize>().ok());
+    let page_size = preferred
+        .unwrap_or(ctx.shared.config.page_size)
+        .min(ctx.shared.config.page_size)
+        .max(1);
+    // `$top` cuts the answer and suppresses the next link (GH microsoft/AL#6858).
+    let (page, more) = if let Some(top) = query.top {
+        (
+            rows.into_iter()
+                .take(top.min(page_size))
+                .collect::<Vec<_>>(),
+            false,
+        )
+    } else {
+        let more = rows.len() > page_size;
+        (rows.into_iter().take(page_size).collect(), more)
+    };
+    let mut value = Vec::with_capacity(page.len());
+    for (_, row) in &page {
+        value.push(render(&store, company, entity, row, query, &ctx.base)?);
+    }
+    let mut out = Map::new();
+    out.insert(
+        "@odata.context".into(),
+        json!(format!(
+            "{}/$metadata#companies({company})/{}",
+            ctx.base,
+            entity.set_name()
+        )),
+    );
+    out.insert("value".into(), Value::Array(value));
+    if more && let Some((_, last)) = page.last() {
+        let mut pairs: Vec<String> = query
+            .raw
+            .iter()
+            .filter(|(k, _)| k != "$skiptoken")
+            .map(|(k, v)| format!("{k}={}", encode_query_value(v)))
+            .collect();
+        pairs.push(format!("$skiptoken={}", skip_token(last, key)));
+        out.insert(
+            "@odata.nextLink".into(),
+            json!(format!("{self_url}?{}", pairs.join("&"))),
+        );
+    }
+    let mut reply = Reply::json(200, Value::Object(out));
+    if preferred.is_some() {
+        reply = reply.header(
+            "Preference-Applied",
+            format!("odata.maxpagesize={page_size}"),
+        );
+    }
+    Ok(reply)
+}
+
+/// An entity with its etag, every field, no annotations beyond the etag.
+pub(crate) fn render_plain(entity: Entity, row: &Row) -> Value {
+    let mut out = Map::new();
+    out.insert("@odata.etag".into(), Value::String(etag_of(row.version)));
+    for field in entity.fields() {
+        out.insert(
+            field.name.to_owned(),
+            row.fields
+                .get(field.name)
+                .cloned()
+                .unwrap_or_else(|| field.kind.blank()),
+        );
+    }
+    Value::Object(out)
+}
+
+/// An entity as a response shows it, honouring `$select` and `$expand`.
+fn render(
+    store: &Store,
+    company: Uuid,
+    entity: Entity,
+    row: &Row,
+    query: &QueryOptions,
+    base: &str,
+) -> Outcome<Value> {
+    let unknown = |name: &str| {
+        BcFault::bad_query(format!(
+            "Could not find a property named '{name}' on type 'Microsoft.NAV.{}'.",
+            entity.type_name()
+        ))
+    };
+    let Value::Object(mut out) = render_plain(entity, row) else {
+        return Ok(Value::Null);
+    };
+    if let Some(select) = &query.select {
+        for name in select {
+            if entity.field(name).is_none() {
+                return Err(unknown(name));
+            }
+        }
+        out.retain(|k, _| k == "@odata.etag" || select.iter().any(|s| s == k));
+    }
+    let id: Uuid = row
+        .fields
+        .get("id")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_default();
+    for nav in &query.expand {
+        let value = match (entity, nav.as_str()) {
+            (_, name) if entity.lines().is_some_and(|l| l.set_name() == name) => {
+                let lines = entity.lines().unwrap_or(entity);
+                Value::Array(
+                    store
+                        .rows(company, lines, Some(id))
+                        .iter()
+                        .map(|(_, r)| render_plain(lines, r))
+                        .collect(),
+                )
+            }
+            (Entity::SalesOrder | Entity::SalesInvoice | Entity::SalesCreditMemo, "customer") => {
+                let customer = row
+                    .fields
+                    .get("customerId")
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse().ok());
+                customer
+                    .and_then(|c| store.get(company, Entity::Customer, c))
+                    .map_or(Value::Null, |r| render_plain(Entity::Customer, &r))
+            }
+            (Entity::Item, "itemVariants") => Value::Array(
+                store
+                    .rows(company, Entity::ItemVariant, Some(id))
+                    .iter()
+                    .map(|(_, r)| render_plain(Entity::ItemVariant, r))
+                    .collect(),
+            ),
+            (Entity::Item, "itemCategory") => {
+                let category = row
+                    .fields
+                    .get("itemCategoryId")
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse().ok());
+                category
+                    .and_then(|c| store.get(company, Entity::ItemCategory, c))
+                    .map_or(Value::Null, |r| render_plain(Entity::ItemCategory, &r))
+            }
+            (Entity::Item | Entity::Customer, "picture") => store
+                .picture(company, entity, id, base)
+                .unwrap_or(Value::Null),
+            (Entity::Customer, "contactsInformation") => {
+                Value::Array(store.contacts_information(company, id))
+            }
+            (_, name) => return Err(unknown(name)),
+        };
+        out.insert(nav.clone(), value);
+    }
+    Ok(Value::Object(out))
+}
+
+// ---- $batch ------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+struct BatchRequest {
+    method: String,
+    #[serde(default)]
+    id: Option<Value>,
+    url: String,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    #[serde(default)]
+    body: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BatchBody {
+    requests: Vec<BatchRequest>,
+}
+
+fn parse_batch(body: &[u8], headers: &HeaderMap) -> Outcome<Vec<BatchRequest>> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !json {
+        return Err(BcFault::new(
+            400,
+            "BadRequest",
+            "Only JSON $batch requests (Content-Type: application/json) are simulated.",
+        ));
+    }
+    let batch: BatchBody = serde_json::from_slice(body).map_err(|e| {
+        BcFault::new(
+            400,
+            "BadRequest",
+            format!("The $batch body is not valid: {e}"),
+        )
+    })?;
+    if batch.requests.len() > MAX_BATCH {
+        // Limit from D: operational-limits-online.md; wording inferred.
+        return Err(BcFault::new(
+            400,
+            "BadRequest",
+            format!(
+                "The number of operations in the batch ({}) exceeds the maximum ({MAX_BATCH}).",
+                batch.requests.len()
+            ),
+        ));
+    }
+    Ok(batch.requests)
+}
+
+async fn run_batch(ctx: &Ctx, requests: Vec<BatchRequest>, atomic: bool) -> Reply {
+    // An atomic batch runs alone, so rolling back cannot undo other clients' writes.
+    let _gate = if atomic {
+        Gate::Exclusive(ctx.shared.gate.write().await)
+    } else {
+        Gate::Shared(ctx.shared.gate.read().await)
+    };
+    let snapshot = atomic.then(|| ctx.shared.store().clone());
+    let mut answers = Vec::with_capacity(requests.len());
+    let mut failed = false;
+    for request in requests {
+        let (path, query) = match request.url.split_once("/api/v2.0/") {
+            Some((_, rest)) => rest.to_owned(),
+            None => request.url.trim_start_matches('/').to_owned(),
+        }
+        .split_once('?')
+        .map_or_else(
+            || (request.url_path_only(), None),
+            |(p, q)| (p.to_owned(), Some(q.to_owned())),
+        );
+        let header = |name: &str| {
+            request
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+        };
+        let body = request
+            .body
+            .as_ref()
+            .map(|b| serde_json::to_vec(b).unwrap_or_default())
+            .unwrap_or_default();
+        let inner = Request {
+            method: request.method.to_ascii_uppercase(),
+            rest: decode_path(&path),
+            query: QueryOptions::parse(query.as_deref()),
+            if_match: header("If-Match"),
+            company: header("Company"),
+            prefer: header("Prefer"),
+            content_type: header("Content-Type").or_else(|| Some("application/json".to_owned())),
+            body,
+        };
+        let reply = handle(ctx, inner).await;
+        failed |= reply.status >= 400;
+        let mut headers = Map::new();
+        for (k, v) in &reply.headers {
+            headers.insert(k.to_ascii_lowercase(), Value::String(v.clone()));
+        }
+        let mut answer = Map::new();
+        answer.insert("id".into(), request.id.clone().unwrap_or(Value::Null));
+        answer.insert("status".into(), json!(reply.status));
+        if let ReplyBody::Json(value) = reply.body {
+            headers.insert(
+                "content-type".into(),
+                json!("application/json; odata.metadata=minimal; odata.streaming=true"),
+            );
+            headers.insert("odata-version".into(), json!("4.0"));
+            answer.insert("headers".into(), Value::Object(headers));
+            answer.insert("body".into(), value);
+        } else {
+            answer.insert("headers".into(), Value::Object(headers));
+        }
+        answers.push(Value::Object(answer));
+    }
+    if let (Some(snapshot), true) = (snapshot, failed) {
+        // Isolation: snapshot — one failure rolls every change of the batch back (D:
+        // use-odata-batch.md).
+        *ctx.shared.store() = snapshot;
+    }
+    ctx.shared.publish_changes();
+    Reply::json(200, json!({ "responses": answers }))
+}
+
+/// Holds the batch gate for the batch's duration.
+enum Gate<'a> {
+    Shared(#[allow(dead_code)] tokio::sync::RwLockReadGuard<'a, ()>),
+    Exclusive(#[allow(dead_code)] tokio::sync::RwLockWriteGuard<'a, ()>),
+}
+
+impl BatchRequest {
+    fn url_path_only(&self) -> String {
+        match self.url.split_once("/api/v2.0/") {
+            Some((_, rest)) => rest.to_owned(),
+            None => self.url.trim_start_matches('/').to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_split_outside_parentheses_and_quotes() {
+        let s = segments(
+            "companies(0b5e4a44-0000-0000-0000-000000000000)/items(fca5738a-44e3-ea11-bb43-000d3a2feca1)/picture/pictureContent",
+        );
+        assert_eq!(s.len(), 4);
+        assert_eq!(s[1].name, "items");
+        assert_eq!(s[3].name, "pictureContent");
+        let s = segments("subscriptions('a/b')");
+        assert_eq!(
+            s,
+            vec![Segment {
+                name: "subscriptions".into(),
+                key: Some("'a/b'".into())
+            }]
+        );
+    }
+}

@@ -1,0 +1,342 @@
+//! Who may call and how much: registered app registrations (OAuth client credentials, tokens
+//! with a lifetime in API time) and on-premises users (basic auth with an access key), and
+//! BC's per-user limits (api-notes §4): a sliding window of N requests per window (6,000 per
+//! 5 minutes, the window in API time so a time scale shrinks it), M concurrent requests with
+//! a bounded queue behind them, 429 beyond either. Counters per principal. It must not know
+//! about entities.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use base64::Engine as _;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use uuid::Uuid;
+
+use super::errors::BcFault;
+
+/// The sandbox's view of BC's per-user limits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateLimit {
+    /// Requests allowed per window, per principal (BC: 6,000).
+    pub requests: u64,
+    /// Window length in API time (BC: 5 minutes; scaled by the clock's time scale).
+    pub window: Duration,
+    /// Requests processed at once per principal (BC: 5).
+    pub max_concurrent: usize,
+    /// Requests waiting behind those; one more gets 429 (BC: 95).
+    pub max_queue: usize,
+    /// How long a request may wait in the queue, in API time, before 503 (BC: 8 minutes).
+    pub queue_timeout: Duration,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        Self {
+            requests: 6000,
+            window: Duration::from_mins(5),
+            max_concurrent: 5,
+            max_queue: 95,
+            queue_timeout: Duration::from_mins(8),
+        }
+    }
+}
+
+/// Counters of one principal.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PrincipalCounters {
+    /// API requests received (throttled ones included; token requests not).
+    pub requests: u64,
+    /// Of those, answered 429.
+    pub throttled: u64,
+    /// Window units used (a `$batch` may use one per operation).
+    pub units: u64,
+}
+
+#[derive(Debug)]
+struct PrincipalState {
+    secret: String,
+    /// Basic-auth principals have no token.
+    basic: bool,
+    user_id: Uuid,
+    window: VecDeque<f64>,
+    semaphore: Arc<Semaphore>,
+    waiting: usize,
+    counters: PrincipalCounters,
+}
+
+#[derive(Debug)]
+struct Inner {
+    principals: BTreeMap<String, PrincipalState>,
+    tokens: HashMap<String, (String, f64)>,
+    rng: ChaCha8Rng,
+}
+
+/// Principals, tokens and limits of one sandbox.
+#[derive(Debug)]
+pub(crate) struct Limiter {
+    inner: Mutex<Inner>,
+    limit: RateLimit,
+    scale: f64,
+}
+
+/// A request admitted to processing; dropping it frees the concurrency slot.
+#[derive(Debug)]
+pub(crate) struct Admission {
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Limiter {
+    pub(crate) fn new(limit: RateLimit, scale: f64, seed: u64) -> Self {
+        Self {
+            inner: Mutex::new(Inner {
+                principals: BTreeMap::new(),
+                tokens: HashMap::new(),
+                rng: ChaCha8Rng::seed_from_u64(seed),
+            }),
+            limit,
+            scale: scale.max(0.001),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Registers an app registration (client id + secret) or an on-premises user (+ key).
+    pub(crate) fn register(&self, name: &str, secret: &str, basic: bool) {
+        let mut inner = self.lock();
+        let user_id = Uuid::from_u128(inner.rng.random());
+        inner.principals.insert(
+            name.to_owned(),
+            PrincipalState {
+                secret: secret.to_owned(),
+                basic,
+                user_id,
+                window: VecDeque::new(),
+                semaphore: Arc::new(Semaphore::new(self.limit.max_concurrent.max(1))),
+                waiting: 0,
+                counters: PrincipalCounters::default(),
+            },
+        );
+    }
+
+    /// Issues a token for valid client credentials: `(token, lifetime seconds)`.
+    pub(crate) fn issue_token(
+        &self,
+        client_id: &str,
+        secret: &str,
+        now_api: f64,
+        lifetime: Duration,
+    ) -> Option<String> {
+        let mut inner = self.lock();
+        let ok = inner
+            .principals
+            .get(client_id)
+            .is_some_and(|p| !p.basic && p.secret == secret);
+        if !ok {
+            return None;
+        }
+        let bytes: [u8; 24] = inner.rng.random();
+        let token = format!(
+            "eyJ0eXAiOiJKV1Qi.{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+        );
+        inner.tokens.insert(
+            token.clone(),
+            (client_id.to_owned(), now_api + lifetime.as_secs_f64()),
+        );
+        Some(token)
+    }
+
+    /// The principal behind a bearer token still valid at `now_api`.
+    pub(crate) fn bearer(&self, token: &str, now_api: f64) -> Option<String> {
+        let inner = self.lock();
+        inner
+            .tokens
+            .get(token)
+            .filter(|(_, expires)| *expires > now_api)
+            .map(|(principal, _)| principal.clone())
+    }
+
+    /// The principal behind a basic-auth header.
+    pub(crate) fn basic(&self, header_value: &str) -> Option<String> {
+        let encoded = header_value.strip_prefix("Basic ")?;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .ok()?;
+        let text = String::from_utf8(decoded).ok()?;
+        let (user, key) = text.split_once(':')?;
+        let inner = self.lock();
+        inner
+            .principals
+            .get(user)
+            .filter(|p| p.basic && p.secret == key)
+            .map(|_| user.to_owned())
+    }
+
+    pub(crate) fn user_id(&self, principal: &str) -> Uuid {
+        self.lock()
+            .principals
+            .get(principal)
+            .map_or(Uuid::nil(), |p| p.user_id)
+    }
+
+    /// Counts one request and admits it, waiting in the queue for a concurrency slot.
+    /// `units` is how many window slots it takes.
+    pub(crate) async fn admit(
+        &self,
+        principal: &str,
+        units: u64,
+        now_api: f64,
+    ) -> Result<Admission, BcFault> {
+        let semaphore = {
+            let mut inner = self.lock();
+            let Some(state) = inner.principals.get_mut(principal) else {
+                return Err(BcFault::unauthorized());
+            };
+            state.counters.requests += 1;
+            let window = self.limit.window.as_secs_f64();
+            while state.window.front().is_some_and(|t| *t <= now_api - window) {
+                state.window.pop_front();
+            }
+            let used = state.window.len() as u64;
+            if used + units > self.limit.requests {
+                state.counters.throttled += 1;
+                // When enough of the window has aged out; in wall seconds for the header.
+                let index = (used + units)
+                    .saturating_sub(self.limit.requests)
+                    .saturating_sub(1) as usize;
+                let frees_at = state.window.get(index).map_or(window, |t| t + window);
+                let wait = ((frees_at - now_api).max(0.0) / self.scale).max(0.001);
+                return Err(BcFault::too_many_requests(
+                    used + units,
+                    self.limit.requests,
+                    wait,
+                ));
+            }
+            let semaphore = Arc::clone(&state.semaphore);
+            if semaphore.available_permits() == 0 {
+                if state.waiting >= self.limit.max_queue {
+                    state.counters.throttled += 1;
+                    return Err(BcFault::too_many_requests(
+                        (self.limit.max_concurrent + state.waiting + 1) as u64,
+                        (self.limit.max_concurrent + self.limit.max_queue) as u64,
+                        0.1,
+                    ));
+                }
+                state.waiting += 1;
+            }
+            for _ in 0..units {
+                state.window.push_back(now_api);
+            }
+            state.counters.units += units;
+            semaphore
+        };
+        let queued = semaphore.available_permits() == 0;
+        // BC answers 503 after 8 minutes in the queue (api-notes §4), in API time.
+        let patience = self.limit.queue_timeout.div_f64(self.scale);
+        let permit = tokio::time::timeout(patience, semaphore.acquire_owned()).await;
+        if queued {
+            let mut inner = self.lock();
+            if let Some(state) = inner.principals.get_mut(principal) {
+                state.waiting = state.waiting.saturating_sub(1);
+            }
+        }
+        match permit {
+            Ok(Ok(permit)) => Ok(Admission { _permit: permit }),
+            Ok(Err(_)) | Err(_) => Err(BcFault::new(
+                503,
+                "Internal_ServiceUnavailable",
+                "The request waited too long in the queue.",
+            )),
+        }
+    }
+
+    /// Counts a request refused before admission (bad token, injected fault).
+    pub(crate) fn count_refused(&self, principal: &str, status: u16) {
+        let mut inner = self.lock();
+        if let Some(state) = inner.principals.get_mut(principal) {
+            state.counters.requests += 1;
+            if status == 429 {
+                state.counters.throttled += 1;
+            }
+        }
+    }
+
+    pub(crate) fn counters(&self) -> BTreeMap<String, PrincipalCounters> {
+        self.lock()
+            .principals
+            .iter()
+            .map(|(name, state)| (name.clone(), state.counters.clone()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn window_and_tokens() {
+        let limiter = Limiter::new(
+            RateLimit {
+                requests: 3,
+                window: Duration::from_secs(10),
+                max_concurrent: 5,
+                max_queue: 0,
+                queue_timeout: Duration::from_mins(8),
+            },
+            1.0,
+            7,
+        );
+        limiter.register("app", "secret", false);
+        assert!(
+            limiter
+                .issue_token("app", "wrong", 0.0, Duration::from_mins(1))
+                .is_none()
+        );
+        let token = limiter
+            .issue_token("app", "secret", 0.0, Duration::from_mins(1))
+            .unwrap();
+        assert_eq!(limiter.bearer(&token, 59.0).as_deref(), Some("app"));
+        assert!(limiter.bearer(&token, 61.0).is_none());
+        for t in 0..3 {
+            drop(limiter.admit("app", 1, f64::from(t)).await.unwrap());
+        }
+        let refused = limiter.admit("app", 1, 5.0).await.unwrap_err();
+        assert_eq!(refused.status, 429);
+        assert_eq!(refused.retry_after, Some(5.0));
+        drop(limiter.admit("app", 1, 10.5).await.unwrap());
+        let counters = &limiter.counters()["app"];
+        assert_eq!((counters.requests, counters.throttled), (5, 1));
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_answers_429() {
+        let limiter = Limiter::new(
+            RateLimit {
+                requests: 100,
+                window: Duration::from_secs(10),
+                max_concurrent: 1,
+                max_queue: 0,
+                queue_timeout: Duration::from_mins(8),
+            },
+            1.0,
+            7,
+        );
+        limiter.register("u", "k", true);
+        let held = limiter.admit("u", 1, 0.0).await.unwrap();
+        assert_eq!(limiter.admit("u", 1, 0.0).await.unwrap_err().status, 429);
+        drop(held);
+        assert!(limiter.admit("u", 1, 0.0).await.is_ok());
+        let header = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("u:k")
+        );
+        assert_eq!(limiter.basic(&header).as_deref(), Some("u"));
+    }
+}

@@ -6,10 +6,21 @@
 //! This is the only crate that knows both APIs and the sync; the clients know their API
 //! only, and the stages know neither.
 
+pub mod business_central;
+pub mod config;
+pub mod customers;
+mod diff;
+pub mod lightspeed;
+pub mod source;
+
 use std::sync::Arc;
 
-use lsbc_core::Flow;
-use lsbc_core::ports::{ClaimStore, Clock, ConfigStore, FlowParts, SecretStore};
+use jiff::SignedDuration;
+use lsbc_core::ports::{ClaimStore, Clock, ConfigStore, FlowParts, LinkStore, SecretStore};
+use lsbc_core::{Flow, StageError};
+use lsbc_mapping::default_mapper;
+
+use crate::config::ConfigCache;
 
 /// What building a flow needs from its home (AWS or embedded).
 #[derive(Clone)]
@@ -20,6 +31,8 @@ pub struct ConnectorContext {
     pub claims: Arc<dyn ClaimStore>,
     /// Mapping overrides and settings.
     pub config: Arc<dyn ConfigStore>,
+    /// Links (a sink recognises a target record another source record already owns).
+    pub links: Arc<dyn LinkStore>,
     /// The time.
     pub clock: Arc<dyn Clock>,
     /// Name of the secret holding the Lightspeed connection.
@@ -37,17 +50,32 @@ impl std::fmt::Debug for ConnectorContext {
     }
 }
 
-/// Why a flow can't be built.
-#[derive(Debug, thiserror::Error)]
-pub enum ConnectorError {
-    /// This build has no connector for the flow yet.
-    #[error("flow {0} is not available in this build")]
-    NotAvailable(Flow),
-}
+/// How far back every customers poll re-reads before its cursor (late commits).
+pub const CUSTOMER_OVERLAP: SignedDuration = SignedDuration::from_mins(5);
 
-/// Builds the parts of `flow`.
-#[allow(clippy::unused_async)] // connectors read credentials and settings when they build
-pub async fn build_flow(flow: Flow, ctx: &ConnectorContext) -> Result<FlowParts, ConnectorError> {
-    let _ = ctx;
-    Err(ConnectorError::NotAvailable(flow))
+/// Builds the parts of `flow`: its source on Lightspeed, its transformer on the mapping,
+/// its sink on Business Central. No request is made here.
+pub async fn build_flow(flow: Flow, ctx: &ConnectorContext) -> Result<FlowParts, StageError> {
+    let mapper = Arc::new(default_mapper().map_err(|e| StageError::Config(e.to_string()))?);
+    let config = Arc::new(ConfigCache::new(ctx.config.clone(), mapper));
+    match flow {
+        Flow::Customers => {
+            let ls = lightspeed::connect(
+                ctx.secrets.clone(),
+                ctx.claims.clone(),
+                ctx.clock.clone(),
+                &ctx.lightspeed_secret,
+            )
+            .await?;
+            let bc = business_central::connect(&ctx.secrets, &ctx.business_central_secret).await?;
+            Ok(FlowParts {
+                source: Arc::new(customers::CustomerSource::new(ls, CUSTOMER_OVERLAP)),
+                transformer: Arc::new(customers::CustomerTransformer::new(config)),
+                sink: Arc::new(customers::CustomerSink::new(bc, ctx.links.clone())),
+            })
+        }
+        Flow::Orders | Flow::Products | Flow::Stock => Err(StageError::Config(format!(
+            "flow {flow} is not available in this build"
+        ))),
+    }
 }

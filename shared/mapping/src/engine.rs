@@ -187,7 +187,12 @@ impl CompiledMapping {
                         Value::Null => String::new(),
                         other => other.to_string(),
                     };
-                    match self.tables[table].get(&key_text) {
+                    // Exact key first, then trimmed and upper-cased (tables list names in
+                    // capitals, e.g. `BELGIË`).
+                    let found = self.tables[table]
+                        .get(&key_text)
+                        .or_else(|| self.tables[table].get(&key_text.trim().to_uppercase()));
+                    match found {
                         Some(v) => v.clone(),
                         None => match default {
                             Some(d) => d.clone(),

@@ -12,11 +12,16 @@
 //!
 //! Pure: no IO. Loading overrides and settings from their stores is the caller's job.
 
+mod countries;
+mod defaults;
 mod doc;
 mod engine;
 mod expr;
+pub mod settings;
 
 pub use doc::{FieldSpec, MappingDoc, Policy, ValueSpec};
+pub use countries::country_table;
+pub use defaults::{default_doc, default_mapper};
 pub use engine::{CompiledMapping, Evaluated, FieldError, Mapper};
 pub use expr::{Expr, ExprError};
 

@@ -1,0 +1,346 @@
+//! The Business Central side of the customers flow: find the customer (by link, by match
+//! key, by the id the sync gives every customer it creates), then create or update it, and
+//! for a company the person contact under it.
+//!
+//! Idempotent by construction: a customer the sync creates gets a SystemId derived from the
+//! Lightspeed customer id (BC accepts a client-chosen `id` on POST), so a create retried
+//! after a crash finds the first one — BC refuses the second with
+//! `Internal_EntityWithSameKeyExists` — and never makes a duplicate, with or without an
+//! e-mail to match on.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use lsbc_business_central::models::ContactInformation;
+use lsbc_business_central::enums::PartyType;
+use lsbc_business_central::{BusinessCentral, ETag, EntitySet, Filter, Query, Record};
+use lsbc_core::ports::{Action, LinkStore, PushRequest, Sink, SinkOutcome};
+use lsbc_core::{Flow, RecordKey, StageError};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::transform::CustomerCommand;
+use crate::business_central::{external, is_duplicate, is_not_found};
+use crate::diff::changes;
+
+/// The namespace of the SystemIds the sync gives the records it creates.
+const NAMESPACE: Uuid = Uuid::from_u128(0x6c73_6263_2d73_796e_632d_6964_7321_0001);
+
+/// The SystemId of the BC customer made from Lightspeed customer `id`.
+pub fn customer_system_id(lightspeed_id: &str) -> Uuid {
+    Uuid::new_v5(&NAMESPACE, format!("lightspeed-customer:{lightspeed_id}").as_bytes())
+}
+
+/// The SystemId of the BC contact made from Lightspeed customer `id`.
+pub fn contact_system_id(lightspeed_id: &str) -> Uuid {
+    Uuid::new_v5(&NAMESPACE, format!("lightspeed-customer-contact:{lightspeed_id}").as_bytes())
+}
+
+/// The customers flow's sink.
+#[derive(Clone)]
+pub struct CustomerSink {
+    bc: BusinessCentral,
+    links: Arc<dyn LinkStore>,
+}
+
+impl std::fmt::Debug for CustomerSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustomerSink").finish_non_exhaustive()
+    }
+}
+
+/// What happened to one BC record.
+struct Written {
+    record: Record,
+    action: Action,
+}
+
+impl CustomerSink {
+    /// A sink writing through `bc`, reading links to recognise shared e-mail addresses.
+    pub fn new(bc: BusinessCentral, links: Arc<dyn LinkStore>) -> Self {
+        Self { bc, links }
+    }
+
+    async fn get(&self, key: &RecordKey, set: EntitySet, id: Uuid) -> Result<Option<Record>, StageError> {
+        match self.bc.get(set, id, &Query::new()).await {
+            Ok(r) => Ok(Some(r)),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(external(Some(key), e)),
+        }
+    }
+
+    async fn find(&self, key: &RecordKey, set: EntitySet, filter: Filter) -> Result<Option<Record>, StageError> {
+        self.bc
+            .find_first(set, filter)
+            .await
+            .map_err(|e| external(Some(key), e))
+    }
+
+    /// Creates `body` with SystemId `id`, or finds it if a first attempt already did.
+    async fn create(
+        &self,
+        key: &RecordKey,
+        set: EntitySet,
+        id: Uuid,
+        mut body: Map<String, Value>,
+        sent: &mut Vec<Value>,
+    ) -> Result<Written, StageError> {
+        body.insert("id".into(), Value::String(id.to_string()));
+        sent.push(json!({"method": "POST", "entitySet": set.as_str(), "body": body}));
+        match self.bc.create(set, body).await {
+            Ok(record) => Ok(Written {
+                record,
+                action: Action::Created,
+            }),
+            Err(e) if is_duplicate(&e) => {
+                let record = self.get(key, set, id).await?.ok_or_else(|| {
+                    external(Some(key), e)
+                })?;
+                Ok(Written {
+                    record,
+                    action: Action::Unchanged,
+                })
+            }
+            Err(e) => Err(external(Some(key), e)),
+        }
+    }
+
+    /// Sends the fields of `desired` that differ from `current` (none: no request).
+    async fn update(
+        &self,
+        key: &RecordKey,
+        set: EntitySet,
+        current: Record,
+        desired: &Map<String, Value>,
+        sent: &mut Vec<Value>,
+    ) -> Result<Written, StageError> {
+        let patch = changes(current.fields(), desired);
+        if patch.is_empty() {
+            return Ok(Written {
+                record: current,
+                action: Action::Unchanged,
+            });
+        }
+        let id = current.id().ok_or_else(|| StageError::InvalidRecord {
+            key: key.clone(),
+            field: format!("{}.id", set.as_str()),
+            reason: "Business Central returned a record without id".into(),
+        })?;
+        let etag = current.etag().cloned().unwrap_or_else(ETag::any);
+        sent.push(json!({"method": "PATCH", "entitySet": set.as_str(), "id": id.to_string(), "body": patch}));
+        let record = self
+            .bc
+            .update_with(set, id, &etag, patch, |fresh| {
+                let again = changes(fresh.fields(), desired);
+                (!again.is_empty()).then_some(again)
+            })
+            .await
+            .map_err(|e| external(Some(key), e))?;
+        Ok(Written {
+            record,
+            action: Action::Updated,
+        })
+    }
+
+    /// The BC customer this command is about, if it exists, and whether it is ours (found
+    /// by link or by the id the sync gave it) rather than matched by e-mail or number.
+    async fn find_customer(
+        &self,
+        key: &RecordKey,
+        cmd: &CustomerCommand,
+        link_target: Option<&str>,
+    ) -> Result<Option<(Record, bool)>, StageError> {
+        if let Some(id) = link_target.and_then(|t| t.parse::<Uuid>().ok())
+            && let Some(r) = self.get(key, EntitySet::Customers, id).await?
+        {
+            return Ok(Some((r, true)));
+        }
+        if let Some(email) = &cmd.match_email {
+            if let Some(r) = self.find(key, EntitySet::Customers, Filter::eq("email", email.as_str())).await? {
+                return Ok(Some((r, false)));
+            }
+            // BC keeps the address as typed: try it as Lightspeed has it, too.
+            if let Some(typed) = cmd.customer.get("email").and_then(Value::as_str)
+                && typed != email
+                && let Some(r) = self.find(key, EntitySet::Customers, Filter::eq("email", typed)).await?
+            {
+                return Ok(Some((r, false)));
+            }
+        }
+        if let Some(number) = &cmd.match_number
+            && let Some(r) = self.find(key, EntitySet::Customers, Filter::eq("number", number.as_str())).await?
+        {
+            return Ok(Some((r, false)));
+        }
+        Ok(self
+            .get(key, EntitySet::Customers, customer_system_id(&cmd.lightspeed_id))
+            .await?
+            .map(|r| (r, true)))
+    }
+
+    fn fields_for(cmd: &CustomerCommand, object: &str, fields: &Map<String, Value>, creating: bool) -> Map<String, Value> {
+        fields
+            .iter()
+            .filter(|(name, _)| cmd.sends(object, name, creating))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// The person contact of a company customer.
+    async fn push_contact(
+        &self,
+        key: &RecordKey,
+        cmd: &CustomerCommand,
+        contact: &Map<String, Value>,
+        customer_id: Uuid,
+        known: Option<&str>,
+        sent: &mut Vec<Value>,
+        extra: &mut Map<String, Value>,
+    ) -> Result<Action, StageError> {
+        let linked: Vec<ContactInformation> = self
+            .bc
+            .contacts_information(customer_id)
+            .await
+            .map_err(|e| external(Some(key), e))?;
+        let Some(company) = linked
+            .iter()
+            .find(|c| c.contact_type == Some(PartyType::Company))
+        else {
+            extra.insert(
+                "contact".into(),
+                Value::String(
+                    "not created: the customer has no company contact in Business Central (Marketing Setup needs a business relation code for customers)".into(),
+                ),
+            );
+            return Ok(Action::Unchanged);
+        };
+        let mut desired = contact.clone();
+        desired.insert("companyNumber".into(), Value::String(company.contact_number.clone()));
+        let mut found = match known.and_then(|t| t.parse::<Uuid>().ok()) {
+            Some(id) => self.get(key, EntitySet::Contacts, id).await?,
+            None => None,
+        };
+        if found.is_none()
+            && let Some(email) = desired.get("email").and_then(Value::as_str)
+        {
+            found = self
+                .find(
+                    key,
+                    EntitySet::Contacts,
+                    Filter::eq("email", email).and(Filter::eq("companyNumber", company.contact_number.as_str())),
+                )
+                .await?;
+        }
+        if found.is_none() {
+            found = self
+                .get(key, EntitySet::Contacts, contact_system_id(&cmd.lightspeed_id))
+                .await?;
+        }
+        let written = match found {
+            Some(current) => {
+                let fields = Self::fields_for(cmd, "contact", &desired, false);
+                self.update(key, EntitySet::Contacts, current, &fields, sent).await?
+            }
+            None => {
+                let fields = Self::fields_for(cmd, "contact", &desired, true);
+                self.create(key, EntitySet::Contacts, contact_system_id(&cmd.lightspeed_id), fields, sent)
+                    .await?
+            }
+        };
+        if let Some(id) = written.record.id() {
+            extra.insert("contact_id".into(), Value::String(id.to_string()));
+        }
+        Ok(written.action)
+    }
+}
+
+#[async_trait]
+impl Sink for CustomerSink {
+    fn flow(&self) -> Flow {
+        Flow::Customers
+    }
+
+    async fn upsert(&self, request: PushRequest<'_>) -> Result<SinkOutcome, StageError> {
+        let key = request.key;
+        let cmd: CustomerCommand = serde_json::from_value(request.command.clone()).map_err(|e| {
+            StageError::InvalidRecord {
+                key: key.clone(),
+                field: "(command)".into(),
+                reason: format!("not a customer command: {e}"),
+            }
+        })?;
+        let mut sent = Vec::new();
+        let found = self
+            .find_customer(key, &cmd, request.link.map(|l| l.target_id.as_str()))
+            .await?;
+        if let Some((record, false)) = &found
+            && let Some(id) = record.id()
+        {
+            let others: Vec<RecordKey> = self
+                .links
+                .find_by_target(Flow::Customers, &id.to_string())
+                .await?
+                .into_iter()
+                .map(|l| l.key)
+                .filter(|k| k != key)
+                .collect();
+            if let Some(other) = others.first() {
+                return Err(StageError::Skipped {
+                    key: key.clone(),
+                    rule: format!(
+                        "its e-mail is shared with Lightspeed customer {other}, which keeps Business Central customer {} in step",
+                        record.str("number").unwrap_or("?")
+                    ),
+                });
+            }
+        }
+        let customer = match found {
+            Some((current, _)) => {
+                let fields = Self::fields_for(&cmd, "customer", &cmd.customer, false);
+                self.update(key, EntitySet::Customers, current, &fields, &mut sent).await?
+            }
+            None => {
+                let fields = Self::fields_for(&cmd, "customer", &cmd.customer, true);
+                let written = self
+                    .create(key, EntitySet::Customers, customer_system_id(&cmd.lightspeed_id), fields, &mut sent)
+                    .await?;
+                if written.action == Action::Unchanged {
+                    // Created by an earlier attempt: bring it up to date.
+                    let fields = Self::fields_for(&cmd, "customer", &cmd.customer, false);
+                    self.update(key, EntitySet::Customers, written.record, &fields, &mut sent).await?
+                } else {
+                    written
+                }
+            }
+        };
+        let customer_id = customer.record.id().ok_or_else(|| StageError::InvalidRecord {
+            key: key.clone(),
+            field: "customers.id".into(),
+            reason: "Business Central returned a customer without id".into(),
+        })?;
+        let mut extra = Map::new();
+        if let Some(number) = customer.record.str("number") {
+            extra.insert("number".into(), Value::String(number.to_owned()));
+        }
+        let mut action = customer.action;
+        if let Some(contact) = &cmd.contact {
+            let known = request
+                .link
+                .and_then(|l| l.extra.get("contact_id"))
+                .and_then(Value::as_str);
+            let contact_action = self
+                .push_contact(key, &cmd, contact, customer_id, known, &mut sent, &mut extra)
+                .await?;
+            if action == Action::Unchanged && contact_action != Action::Unchanged {
+                action = Action::Updated;
+            }
+        }
+        Ok(SinkOutcome {
+            action,
+            target_id: customer_id.to_string(),
+            etag: customer.record.etag().map(|e| e.as_str().to_owned()),
+            extra,
+            sent,
+        })
+    }
+}

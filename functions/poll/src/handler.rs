@@ -63,8 +63,8 @@ pub fn parse_event(payload: Value) -> Result<PollEvent, Diagnostic> {
 /// What the poll function needs.
 #[derive(Debug, Clone, Copy)]
 pub struct PollHandler<'a> {
-    /// The sources of the flows this deployment runs.
-    pub sources: &'a BTreeMap<Flow, Arc<dyn Source>>,
+    /// The sources of the flows this deployment runs (each flow's streams, main first).
+    pub sources: &'a BTreeMap<Flow, Vec<Arc<dyn Source>>>,
     /// Cursors.
     pub cursors: &'a dyn CursorStore,
     /// Claims (one poll per flow at a time).
@@ -91,20 +91,29 @@ fn diagnostic(error: &StageError) -> Diagnostic {
 }
 
 impl PollHandler<'_> {
-    /// Polls one flow once; asks for a continuation when the budget ran out.
+    /// Polls every stream of one flow once; asks for a continuation when a budget ran out.
     pub async fn poll_flow(&self, flow: Flow) -> Result<PollReport, StageError> {
-        let source = self.sources.get(&flow).ok_or_else(|| {
+        let sources = self.sources.get(&flow).ok_or_else(|| {
             StageError::Config(format!("flow {flow} is not enabled in this deployment"))
         })?;
-        let report = poll(&PollStage {
-            source: source.as_ref(),
-            cursors: self.cursors,
-            claims: self.claims,
-            queue: self.queue,
-            clock: self.clock,
-            budget: self.budget,
-        })
-        .await?;
+        let mut report = PollReport::default();
+        for source in sources {
+            let polled = poll(&PollStage {
+                source: source.as_ref(),
+                cursors: self.cursors,
+                claims: self.claims,
+                queue: self.queue,
+                clock: self.clock,
+                budget: self.budget,
+            })
+            .await?;
+            report.pages += polled.pages;
+            report.read += polled.read;
+            report.sent += polled.sent;
+            report.duplicates += polled.duplicates;
+            report.more |= polled.more;
+            report.already_running |= polled.already_running;
+        }
         if report.more {
             let request = PollRequest::new(flow, "continue");
             let body = serde_json::to_string(&request)

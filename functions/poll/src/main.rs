@@ -28,7 +28,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let mut sources = BTreeMap::new();
     for flow in &flows.0 {
         let parts = lsbc_connectors::build_flow(*flow, &context).await?;
-        sources.insert(*flow, parts.source);
+        sources.insert(*flow, parts.sources().cloned().collect());
     }
     let handler = PollHandler {
         sources: &sources,

@@ -70,6 +70,7 @@ pub async fn build_flow(flow: Flow, ctx: &ConnectorContext) -> Result<FlowParts,
             let bc = business_central::connect(&ctx.secrets, &ctx.business_central_secret).await?;
             Ok(FlowParts {
                 source: Arc::new(customers::CustomerSource::new(ls, CUSTOMER_OVERLAP)),
+                more_sources: Vec::new(),
                 transformer: Arc::new(customers::CustomerTransformer::new(config)),
                 sink: Arc::new(customers::CustomerSink::new(bc, ctx.links.clone())),
             })

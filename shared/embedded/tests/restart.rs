@@ -212,6 +212,7 @@ fn runner(dir: &Path, delay: Duration) -> LocalRunner {
     );
     runner.add_flow(FlowParts {
         source: Arc::new(FixedSource),
+        more_sources: Vec::new(),
         transformer: Arc::new(CopyTransformer),
         sink: Arc::new(FileTarget::open(&dir.join("target.sqlite"), delay)),
     });

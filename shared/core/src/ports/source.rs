@@ -141,12 +141,22 @@ pub trait Sink: Send + Sync {
 /// The connector and mapping parts of one flow, as the runners need them.
 #[derive(Clone)]
 pub struct FlowParts {
-    /// Where records come from.
+    /// Where records come from (its `fetch` re-reads any record of the flow).
     pub source: std::sync::Arc<dyn Source>,
+    /// Further streams of the same flow, polled after `source`, each with its own cursor
+    /// (e.g. item matrices beside items).
+    pub more_sources: Vec<std::sync::Arc<dyn Source>>,
     /// How they become target commands.
     pub transformer: std::sync::Arc<dyn Transformer>,
     /// Where commands go.
     pub sink: std::sync::Arc<dyn Sink>,
+}
+
+impl FlowParts {
+    /// Every stream of the flow, the main one first.
+    pub fn sources(&self) -> impl Iterator<Item = &std::sync::Arc<dyn Source>> {
+        std::iter::once(&self.source).chain(self.more_sources.iter())
+    }
 }
 
 impl std::fmt::Debug for FlowParts {

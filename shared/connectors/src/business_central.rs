@@ -93,6 +93,25 @@ pub struct BusinessCentralSecret {
     /// Token host override (online).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login_base: Option<String>,
+    /// Overrides of BC's published limits per principal (only when an administrator agreed
+    /// other limits, or for a simulator running BC's time faster).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<LimitsOverride>,
+}
+
+/// Overrides of the request limits per principal.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsOverride {
+    /// Requests in flight at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrent: Option<usize>,
+    /// Length of the sliding window, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_seconds: Option<f64>,
+    /// Requests per window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_requests: Option<u32>,
 }
 
 impl std::fmt::Debug for BusinessCentralSecret {
@@ -121,7 +140,8 @@ impl BusinessCentralSecret {
             CompanySecret::Id(id) => CompanyRef::Id(*id),
             CompanySecret::Name(name) => CompanyRef::Name(name.clone()),
         };
-        let missing = |what: &str| StageError::Config(format!("Business Central secret: {what} is missing"));
+        let missing =
+            |what: &str| StageError::Config(format!("Business Central secret: {what} is missing"));
         let mut config = match self.deployment.as_str() {
             "online" => {
                 let principals = self
@@ -137,7 +157,9 @@ impl BusinessCentralSecret {
                 }
                 BusinessCentralConfig::online(
                     self.tenant.clone().ok_or_else(|| missing("tenant"))?,
-                    self.environment.clone().ok_or_else(|| missing("environment"))?,
+                    self.environment
+                        .clone()
+                        .ok_or_else(|| missing("environment"))?,
                     principals,
                     company,
                 )
@@ -147,7 +169,9 @@ impl BusinessCentralSecret {
                     .users
                     .iter()
                     .map(|u| match (&u.user, &u.access_key) {
-                        (Some(user), Some(key)) => Ok(OnPremisesUser::new(user.clone(), key.clone())),
+                        (Some(user), Some(key)) => {
+                            Ok(OnPremisesUser::new(user.clone(), key.clone()))
+                        }
                         _ => Err(missing("a user's user or access_key")),
                     })
                     .collect::<Result<Vec<_>, _>>()?;
@@ -157,7 +181,10 @@ impl BusinessCentralSecret {
                     first,
                     company,
                 );
-                if let Deployment::OnPremises { tenant, users: all, .. } = &mut config.deployment {
+                if let Deployment::OnPremises {
+                    tenant, users: all, ..
+                } = &mut config.deployment
+                {
                     tenant.clone_from(&self.tenant);
                     *all = users;
                 }
@@ -175,12 +202,28 @@ impl BusinessCentralSecret {
         if let Some(base) = &self.login_base {
             config = config.with_login_base(base.clone());
         }
+        if let Some(o) = &self.limits {
+            let mut limits = config.limits.clone();
+            if let Some(n) = o.max_concurrent {
+                limits.max_concurrent = n.max(1);
+            }
+            if let Some(s) = o.window_seconds.filter(|s| s.is_finite() && *s > 0.0) {
+                limits.window = std::time::Duration::from_secs_f64(s);
+            }
+            if let Some(n) = o.window_requests {
+                limits.window_requests = Some(n.max(1));
+            }
+            config = config.with_limits(limits);
+        }
         Ok(config)
     }
 }
 
 /// Builds the client from the connection secret `name`.
-pub async fn connect(secrets: &Arc<dyn SecretStore>, name: &str) -> Result<BusinessCentral, StageError> {
+pub async fn connect(
+    secrets: &Arc<dyn SecretStore>,
+    name: &str,
+) -> Result<BusinessCentral, StageError> {
     let value = secrets.get(name, Freshness::Cached).await?;
     let secret = BusinessCentralSecret::parse(name, value.expose_secret())?;
     BusinessCentral::new(secret.config()?).map_err(|e| external(None, e))

@@ -24,7 +24,7 @@ const CODE_FIELDS: [&str; 13] = [
 ];
 
 /// Whether `current` (from BC) already holds `desired` for field `name`.
-pub(crate) fn same(name: &str, current: Option<&Value>, desired: &Value) -> bool {
+pub fn same(name: &str, current: Option<&Value>, desired: &Value) -> bool {
     let Some(current) = current else {
         return desired.is_null() || desired.as_str() == Some("");
     };
@@ -33,7 +33,8 @@ pub(crate) fn same(name: &str, current: Option<&Value>, desired: &Value) -> bool
             let c = unescape(c);
             let (c, d) = (c.trim(), d.trim());
             c == d
-                || (CODE_FIELDS.contains(&name) || name.ends_with("Id")) && c.eq_ignore_ascii_case(d)
+                || (CODE_FIELDS.contains(&name) || name.ends_with("Id"))
+                    && c.eq_ignore_ascii_case(d)
         }
         (Value::Number(c), Value::Number(d)) => match (c.as_f64(), d.as_f64()) {
             (Some(c), Some(d)) => (c - d).abs() < 1e-9,
@@ -45,7 +46,7 @@ pub(crate) fn same(name: &str, current: Option<&Value>, desired: &Value) -> bool
 }
 
 /// The fields of `desired` whose values differ from `current`.
-pub(crate) fn changes(current: &Map<String, Value>, desired: &Map<String, Value>) -> Map<String, Value> {
+pub fn changes(current: &Map<String, Value>, desired: &Map<String, Value>) -> Map<String, Value> {
     desired
         .iter()
         .filter(|(name, value)| !same(name, current.get(*name), value))
@@ -63,8 +64,16 @@ mod tests {
     fn values_compare_as_bc_stores_them() {
         assert!(same("country", Some(&json!("BE")), &json!("be")));
         assert!(!same("displayName", Some(&json!("zoë")), &json!("Zoë")));
-        assert!(same("type", Some(&json!("Non_x002D_Inventory")), &json!("Non-Inventory")));
-        assert!(same("paymentTermsId", Some(&json!("5F2C0000-0000-0000-0000-000000000001")), &json!("5f2c0000-0000-0000-0000-000000000001")));
+        assert!(same(
+            "type",
+            Some(&json!("Non_x002D_Inventory")),
+            &json!("Non-Inventory")
+        ));
+        assert!(same(
+            "paymentTermsId",
+            Some(&json!("5F2C0000-0000-0000-0000-000000000001")),
+            &json!("5f2c0000-0000-0000-0000-000000000001")
+        ));
         assert!(same("unitPrice", Some(&json!(10.5)), &json!(10.50)));
         assert!(same("addressLine2", None, &json!("")));
         assert!(!same("addressLine2", None, &json!("Bus 3")));

@@ -9,7 +9,7 @@
 pub mod business_central;
 pub mod config;
 pub mod customers;
-mod diff;
+pub mod diff;
 pub mod lightspeed;
 pub mod source;
 

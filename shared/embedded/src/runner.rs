@@ -149,13 +149,29 @@ impl LocalRunner {
     /// visible. Messages waiting for a delayed retry stay queued for the next run.
     pub async fn run_once(&self) -> Result<RunReport, StageError> {
         let mut report = RunReport::default();
-        for (flow, parts) in &self.flows {
-            let flow_report = report.flows.entry(*flow).or_default();
-            self.poll_flow(parts, flow_report).await?;
-            self.drain(*flow, parts, flow_report).await?;
-            flow_report.waiting = self.store.queue_depth(QueueName::Transform(*flow))?
-                + self.store.queue_depth(QueueName::Push(*flow))?;
+        for (flow, _) in &self.flows {
+            let flow_report = self.run_flow(*flow).await?;
+            report.flows.insert(*flow, flow_report);
         }
+        Ok(report)
+    }
+
+    /// The flows configured, in the order they run.
+    pub fn flows(&self) -> Vec<Flow> {
+        self.flows.iter().map(|(f, _)| *f).collect()
+    }
+
+    /// Polls one flow to the end of its sources and drains its queues (see
+    /// [`LocalRunner::run_once`]). A flow that isn't configured does nothing.
+    pub async fn run_flow(&self, flow: Flow) -> Result<FlowReport, StageError> {
+        let mut report = FlowReport::default();
+        let Some((_, parts)) = self.flows.iter().find(|(f, _)| *f == flow) else {
+            return Ok(report);
+        };
+        self.poll_flow(parts, &mut report).await?;
+        self.drain(flow, parts, &mut report).await?;
+        report.waiting = self.store.queue_depth(QueueName::Transform(flow))?
+            + self.store.queue_depth(QueueName::Push(flow))?;
         Ok(report)
     }
 

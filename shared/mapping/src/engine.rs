@@ -189,9 +189,9 @@ impl CompiledMapping {
                     };
                     // Exact key first, then trimmed and upper-cased (tables list names in
                     // capitals, e.g. `BELGIË`).
-                    let found = self.tables[table]
-                        .get(&key_text)
-                        .or_else(|| self.tables[table].get(&key_text.trim().to_uppercase()));
+                    let found = self.tables[table].get(&key_text).or_else(|| {
+                        self.tables[table].get(key_text.trim().to_uppercase().as_str())
+                    });
                     match found {
                         Some(v) => v.clone(),
                         None => match default {

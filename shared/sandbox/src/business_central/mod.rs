@@ -295,6 +295,11 @@ impl BusinessCentralSandbox {
         Ok(Self { server, shared })
     }
 
+    /// The configuration it was started with.
+    pub fn config(&self) -> &BusinessCentralSandboxConfig {
+        &self.shared.config
+    }
+
     /// `http://127.0.0.1:<port>`: the API host and the token host.
     pub fn base_url(&self) -> String {
         self.server.base_url()

@@ -1,0 +1,374 @@
+//! `lsbc demo`: the quick start. Starts both simulators on 127.0.0.1, seeds Lightspeed with
+//! a realistic retail dataset (persons and companies, accents, shared and broken e-mails,
+//! over-long names, archived customers) and Business Central with a few customers that
+//! already exist, then runs every flow of this build on the embedded home three times —
+//! the initial sync, a sync after some edits in Lightspeed, and a sync with nothing new —
+//! and checks that Business Central ends up exactly as the mapping implies.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use lsbc_connectors::build_flow;
+use lsbc_connectors::customers::{CustomerCommand, CustomerTransformer};
+use lsbc_connectors::diff::same;
+use lsbc_core::ports::{ActivityLog, ActivityQuery, LinkStore, Outcome, Transformer};
+use lsbc_core::{Flow, Record, RecordKey, SourceVersion, StageError};
+use lsbc_embedded::{LocalRunner, RunnerOptions};
+use lsbc_sandbox::lightspeed::{AddressSeed, Entity, Sizes, generate};
+use serde_json::{Value, json};
+
+use crate::CliError;
+use crate::home::{BUSINESS_CENTRAL_SECRET, EmbeddedHome, LIGHTSPEED_SECRET};
+use crate::sandboxes::{SandboxOptions, Sandboxes};
+use crate::summary::{ApiRequests, FlowSummary, Summary};
+
+/// How the demo runs.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// Seed of the dataset (the same seed gives the same data).
+    pub seed: u64,
+    /// Lightspeed customers to generate.
+    pub customers: usize,
+    /// Where the demo's state (with its activity log) and credentials go; emptied first.
+    pub dir: PathBuf,
+    /// Print progress to stderr.
+    pub progress: bool,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        Self {
+            seed: 7,
+            customers: 300,
+            dir: PathBuf::from(".lsbc/demo"),
+            progress: false,
+        }
+    }
+}
+
+/// The flows the demo runs, in order.
+pub const DEMO_FLOWS: [Flow; 1] = [Flow::Customers];
+
+fn stage(error: StageError) -> CliError {
+    CliError::Stage(error)
+}
+
+struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    fn new(enabled: bool) -> Self {
+        Self(enabled.then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        }))
+    }
+
+    fn say(&self, message: impl Into<String>) {
+        let message = message.into();
+        match &self.0 {
+            Some(bar) => bar.set_message(message),
+            None => tracing::info!("{message}"),
+        }
+    }
+
+    fn done(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Runs the demo and returns its summary (with the self-check's findings).
+pub async fn run_demo(options: &DemoOptions) -> Result<Summary, CliError> {
+    let started = Instant::now();
+    let progress = Progress::new(options.progress);
+    progress.say("Starting the Lightspeed and Business Central simulators…");
+    let sandboxes = Sandboxes::start(SandboxOptions {
+        seed: options.seed,
+        ..SandboxOptions::default()
+    })
+    .await
+    .map_err(|e| CliError::io("127.0.0.1", e))?;
+    let dataset = generate(
+        options.seed,
+        Sizes {
+            customers: options.customers,
+            ..Sizes::small()
+        },
+    );
+    sandboxes
+        .lightspeed
+        .load(&dataset)
+        .map_err(|e| CliError::Usage(format!("seeding Lightspeed: {e}")))?;
+    // A record no mapping can place: its country is no country. It must fail alone, with a
+    // reason naming the field, and block nothing.
+    let mut lost = dataset
+        .customers
+        .first()
+        .cloned()
+        .ok_or_else(|| CliError::Usage("the dataset has no customers".into()))?;
+    lost.id = None;
+    lost.time_stamp = None;
+    lost.first_name = "Aurélien".into();
+    lost.last_name = "Nowhere".into();
+    lost.company = String::new();
+    lost.emails = Vec::new();
+    lost.addresses = vec![AddressSeed {
+        address1: "1 Rue du Nulle Part".into(),
+        city: "Ys".into(),
+        country: "Atlantis".into(),
+        ..AddressSeed::default()
+    }];
+    sandboxes.lightspeed.add_customer(&lost);
+    // Some customers exist in Business Central already, with the same e-mail address: the
+    // first sync must find them rather than create them again.
+    let mut preexisting = 0;
+    for c in dataset
+        .customers
+        .iter()
+        .filter(|c| c.company.is_empty())
+        .step_by(9)
+    {
+        let Some(email) = c.emails.first().map(|e| e.address.clone()) else {
+            continue;
+        };
+        if !lsbc_connectors::customers::is_valid_email(&email)
+            || dataset
+                .customers
+                .iter()
+                .filter(|o| o.emails.first().is_some_and(|e| e.address == email))
+                .count()
+                > 1
+        {
+            continue;
+        }
+        sandboxes
+            .business_central
+            .add_customer(json!({
+                "displayName": format!("{} {} (BC)", c.first_name, c.last_name),
+                "email": email,
+                "type": "Person",
+                "city": "Old Town",
+            }))
+            .map_err(|e| CliError::Usage(format!("seeding Business Central: {e}")))?;
+        preexisting += 1;
+    }
+
+    std::fs::create_dir_all(&options.dir).map_err(|e| CliError::io(&options.dir, e))?;
+    let state = options.dir.join("state.sqlite");
+    for stale in [
+        "state.sqlite",
+        "state.sqlite-wal",
+        "state.sqlite-shm",
+        "credentials.json",
+    ] {
+        let path = options.dir.join(stale);
+        if path.exists() {
+            std::fs::remove_file(&path).map_err(|e| CliError::io(&path, e))?;
+        }
+    }
+    let home = EmbeddedHome::open(&state, &options.dir.join("credentials.json"))?;
+    sandboxes
+        .store_secrets(
+            home.secrets.as_ref(),
+            LIGHTSPEED_SECRET,
+            BUSINESS_CENTRAL_SECRET,
+        )
+        .await?;
+    let context = home.context(LIGHTSPEED_SECRET, BUSINESS_CENTRAL_SECRET);
+    let mut runner = LocalRunner::new(home.store.clone(), RunnerOptions::default());
+    for flow in DEMO_FLOWS {
+        runner.add_flow(build_flow(flow, &context).await.map_err(stage)?);
+    }
+
+    let mut summary = Summary {
+        activity_log: format!(
+            "{} (read it with: lsbc logs --state {})",
+            state.display(),
+            state.display()
+        ),
+        ..Summary::default()
+    };
+    for pass in ["initial sync", "after changes", "nothing new"] {
+        if pass == "after changes" {
+            edit_some_customers(&sandboxes, &dataset.customers)?;
+        }
+        for flow in DEMO_FLOWS {
+            progress.say(format!("{pass}: {flow}…"));
+            let ls_before = sandboxes.lightspeed.stats().requests;
+            let bc_before = sandboxes.business_central.stats().totals;
+            let records = runner.run_flow(flow).await.map_err(stage)?;
+            let ls = sandboxes.lightspeed.stats().requests.since(&ls_before);
+            let bc = sandboxes.business_central.stats().totals.since(&bc_before);
+            summary.passes.push(FlowSummary {
+                pass: pass.to_owned(),
+                flow,
+                records,
+                lightspeed: ApiRequests {
+                    requests: ls.requests,
+                    throttled: ls.throttled,
+                },
+                business_central: ApiRequests {
+                    requests: bc.requests,
+                    throttled: bc.throttled,
+                },
+            });
+        }
+    }
+    progress.say("Checking Business Central against the mapping…");
+    let (checked, problems) = check_customers(&sandboxes, &home, &context, preexisting).await?;
+    summary.checked = checked;
+    summary.check_problems = problems;
+    summary.failures = home
+        .store
+        .query(&ActivityQuery {
+            outcome: Some(Outcome::Failed),
+            limit: 1000,
+            ..ActivityQuery::default()
+        })
+        .await?
+        .into_iter()
+        .map(|e| format!("{} {}: {}", e.flow, e.key, e.message))
+        .collect();
+    summary.elapsed_seconds = started.elapsed().as_secs_f64();
+    progress.done();
+    sandboxes.stop().await;
+    Ok(summary)
+}
+
+/// Moves five customers to another city, as a shop assistant would.
+fn edit_some_customers(
+    sandboxes: &Sandboxes,
+    customers: &[lsbc_sandbox::lightspeed::CustomerSeed],
+) -> Result<(), CliError> {
+    for seed in customers.iter().filter(|c| !c.archived).step_by(37).take(5) {
+        let mut changed = seed.clone();
+        changed.time_stamp = None;
+        changed.addresses = vec![AddressSeed {
+            address1: "Korenmarkt 1".into(),
+            city: "Gent".into(),
+            zip: "9000".into(),
+            country: "Belgium".into(),
+            country_code: "BE".into(),
+            ..AddressSeed::default()
+        }];
+        let id = seed.id.unwrap_or_default();
+        sandboxes
+            .lightspeed
+            .update_customer(id, &changed)
+            .map_err(|e| CliError::Usage(format!("editing Lightspeed customer {id}: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Every Lightspeed customer against Business Central: what the mapping makes of it must be
+/// what BC holds (or its skip or failure must be in the activity log), and nothing may be
+/// there twice.
+async fn check_customers(
+    sandboxes: &Sandboxes,
+    home: &EmbeddedHome,
+    context: &lsbc_connectors::ConnectorContext,
+    preexisting: usize,
+) -> Result<(usize, Vec<String>), CliError> {
+    let mut problems = Vec::new();
+    let cache = Arc::new(lsbc_connectors::config::ConfigCache::new(
+        context.config.clone(),
+        Arc::new(lsbc_mapping::default_mapper()?),
+    ));
+    let transformer = CustomerTransformer::new(cache);
+    let bc_customers = sandboxes.business_central.customers();
+    let by_id = |id: &str| bc_customers.iter().find(|c| c["id"] == id);
+    let activity = home
+        .store
+        .query(&ActivityQuery {
+            flow: Some(Flow::Customers),
+            limit: 100_000,
+            ..ActivityQuery::default()
+        })
+        .await?;
+    let last_outcome = |key: &RecordKey| activity.iter().find(|e| &e.key == key).map(|e| e.outcome);
+    let mut checked = 0;
+    let mut linked = std::collections::BTreeSet::new();
+    for raw in sandboxes.lightspeed.records(Entity::Customer) {
+        let Some(id) = raw["customerID"].as_str() else {
+            continue;
+        };
+        let key = RecordKey::parse(id).map_err(|e| CliError::Usage(e.to_string()))?;
+        let record = Record {
+            flow: Flow::Customers,
+            key: key.clone(),
+            version: SourceVersion::Sequence(0),
+            payload: raw.clone(),
+        };
+        checked += 1;
+        match transformer.transform(&record).await {
+            Err(StageError::Skipped { .. }) => {
+                if last_outcome(&key) != Some(Outcome::Skipped) {
+                    problems.push(format!(
+                        "customer {id}: skipped by the mapping but not logged as skipped"
+                    ));
+                }
+            }
+            Err(StageError::InvalidRecord { .. }) => {
+                if last_outcome(&key) != Some(Outcome::Failed) {
+                    problems.push(format!("customer {id}: invalid but not logged as failed"));
+                }
+            }
+            Err(other) => problems.push(format!("customer {id}: {other}")),
+            Ok(commands) => {
+                let Some(t) = commands.first() else { continue };
+                let cmd: CustomerCommand = serde_json::from_value(t.command.clone())
+                    .map_err(|e| CliError::Usage(e.to_string()))?;
+                let Some(link) = home.store.get(Flow::Customers, &key).await? else {
+                    if last_outcome(&key) != Some(Outcome::Skipped) {
+                        problems.push(format!(
+                            "customer {id}: not in Business Central and not skipped"
+                        ));
+                    }
+                    continue;
+                };
+                linked.insert(link.target_id.clone());
+                let Some(bc) = by_id(&link.target_id) else {
+                    problems.push(format!(
+                        "customer {id}: linked to {} which BC doesn't have",
+                        link.target_id
+                    ));
+                    continue;
+                };
+                // Fields sent on create and on update must hold the mapping's value now.
+                for (field, value) in &cmd.customer {
+                    let always =
+                        cmd.sends("customer", field, true) && cmd.sends("customer", field, false);
+                    if always && !same(field, bc.get(field), value) {
+                        problems.push(format!(
+                            "customer {id}: BC {field} is {} but the mapping says {value}",
+                            bc.get(field).unwrap_or(&Value::Null)
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let created = bc_customers.len().saturating_sub(preexisting);
+    if linked.len() < created {
+        problems.push(format!(
+            "Business Central has {created} customers the sync created but only {} are linked",
+            linked.len()
+        ));
+    }
+    let mut emails: Vec<String> = bc_customers
+        .iter()
+        .filter_map(|c| c["email"].as_str())
+        .filter(|e| !e.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    emails.sort();
+    for pair in emails.windows(2) {
+        if pair[0] == pair[1] {
+            problems.push(format!("two Business Central customers share {}", pair[0]));
+        }
+    }
+    Ok((checked, problems))
+}

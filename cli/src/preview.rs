@@ -1,0 +1,149 @@
+//! `lsbc preview <flow> --input FILE`: what one Lightspeed record would become in Business
+//! Central — the request bodies the transform produces under the current mapping and
+//! settings, its warnings, and the validation BC's rules would apply — without any network.
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use lsbc_business_central::EntitySet;
+use lsbc_business_central::validate::{Operation, validate};
+use lsbc_connectors::config::ConfigCache;
+use lsbc_connectors::customers::{CustomerCommand, CustomerTransformer};
+use lsbc_core::memory::MemoryStore;
+use lsbc_core::ports::{ConfigStore, Transformer};
+use lsbc_core::{Flow, Record, RecordKey, SourceVersion, StageError};
+use lsbc_mapping::default_mapper;
+use serde_json::{Map, Value, json};
+
+use crate::CliError;
+
+/// The preview of one record, and whether it would go through.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preview {
+    /// What is printed.
+    pub report: Value,
+    /// `false` when the record would fail (invalid) or a body breaks BC's rules.
+    pub ok: bool,
+}
+
+/// The entity object inside `input`: a whole API response (`{"Customer": {…}}`, one record
+/// or the first of a list) or the bare object.
+fn entity<'a>(input: &'a Value, key: &str) -> &'a Value {
+    match input.get(key) {
+        Some(Value::Array(list)) => list.first().unwrap_or(input),
+        Some(one @ Value::Object(_)) => one,
+        _ => input,
+    }
+}
+
+fn bodies(
+    cmd: &CustomerCommand,
+    creating: bool,
+) -> (Map<String, Value>, Option<Map<String, Value>>) {
+    let pick = |object: &str, fields: &Map<String, Value>| -> Map<String, Value> {
+        fields
+            .iter()
+            .filter(|(k, _)| cmd.sends(object, k, creating))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    (
+        pick("customer", &cmd.customer),
+        cmd.contact.as_ref().map(|c| pick("contact", c)),
+    )
+}
+
+fn check(set: EntitySet, operation: Operation, body: &Map<String, Value>) -> Vec<String> {
+    validate(set, operation, body)
+        .err()
+        .map(|e| format!("{}.{}: {}", e.entity, e.field, e.rule))
+        .into_iter()
+        .collect()
+}
+
+/// Previews `input` for `flow`, with the mapping overrides and settings of `config` (the
+/// defaults when `None`).
+pub async fn preview(
+    flow: Flow,
+    input: &Value,
+    config: Option<Arc<dyn ConfigStore>>,
+) -> Result<Preview, CliError> {
+    if flow != Flow::Customers {
+        return Err(CliError::Usage(format!(
+            "preview of {flow} is not available in this build"
+        )));
+    }
+    let customer = entity(input, "Customer");
+    let id = customer
+        .get("customerID")
+        .and_then(Value::as_str)
+        .unwrap_or("preview");
+    let version = customer
+        .get("timeStamp")
+        .and_then(Value::as_str)
+        .and_then(|t| t.parse::<Timestamp>().ok())
+        .unwrap_or_else(Timestamp::now);
+    let record = Record {
+        flow,
+        key: RecordKey::parse(id).map_err(|e| CliError::Usage(format!("customerID: {e}")))?,
+        version: SourceVersion::Timestamp(version),
+        payload: customer.clone(),
+    };
+    let store: Arc<dyn ConfigStore> = config.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+    let cache = Arc::new(ConfigCache::new(store, Arc::new(default_mapper()?)));
+    let transformer = CustomerTransformer::new(cache);
+    match transformer.transform(&record).await {
+        Ok(commands) => {
+            let mut out = Vec::new();
+            let mut ok = true;
+            for t in commands {
+                let cmd: CustomerCommand = serde_json::from_value(t.command.clone())
+                    .map_err(|e| CliError::Usage(format!("unexpected command: {e}")))?;
+                let (customer_create, contact_create) = bodies(&cmd, true);
+                let (customer_update, contact_update) = bodies(&cmd, false);
+                let mut validation =
+                    check(EntitySet::Customers, Operation::Create, &customer_create);
+                validation.extend(check(
+                    EntitySet::Customers,
+                    Operation::Update,
+                    &customer_update,
+                ));
+                let mut requests = vec![json!({
+                    "entitySet": "customers",
+                    "create": customer_create,
+                    "update": customer_update,
+                })];
+                if let (Some(create), Some(update)) = (contact_create, contact_update) {
+                    validation.extend(check(EntitySet::Contacts, Operation::Create, &create));
+                    requests.push(json!({
+                        "entitySet": "contacts",
+                        "create": create,
+                        "update": update,
+                        "note": "companyNumber is set to the customer's company contact when pushed",
+                    }));
+                }
+                ok &= validation.is_empty();
+                out.push(json!({
+                    "key": t.key,
+                    "match_key": t.match_key,
+                    "requests": requests,
+                    "warnings": t.warnings,
+                    "validation_errors": validation,
+                }));
+            }
+            Ok(Preview {
+                report: json!({"outcome": "ok", "commands": out}),
+                ok,
+            })
+        }
+        Err(StageError::Skipped { rule, .. }) => Ok(Preview {
+            report: json!({"outcome": "skipped", "rule": rule}),
+            ok: true,
+        }),
+        Err(StageError::InvalidRecord { field, reason, .. }) => Ok(Preview {
+            report: json!({"outcome": "invalid", "field": field, "reason": reason}),
+            ok: false,
+        }),
+        Err(other) => Err(other.into()),
+    }
+}

@@ -1,0 +1,152 @@
+//! Both simulators side by side, for the demo and the end-to-end tests: started on
+//! 127.0.0.1, with the connection secrets that point the sync at them.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use lsbc_connectors::business_central::{
+    BusinessCentralSecret, CompanySecret, Credential, LimitsOverride,
+};
+use lsbc_connectors::lightspeed::{LightspeedSecret, StoredTokens};
+use lsbc_core::StoreError;
+use lsbc_core::ports::SecretStore;
+use lsbc_sandbox::business_central::{BusinessCentralSandbox, BusinessCentralSandboxConfig};
+use lsbc_sandbox::lightspeed::{LightspeedSandbox, LightspeedSandboxConfig};
+
+/// How the simulators run.
+#[derive(Debug, Clone, Copy)]
+pub struct SandboxOptions {
+    /// Seed of their random choices (data, faults).
+    pub seed: u64,
+    /// Lightspeed's time scale: its leaky bucket drips this many times faster.
+    pub lightspeed_time_scale: f64,
+    /// Business Central's time scale: its 5-minute window is this many times shorter.
+    pub business_central_time_scale: f64,
+}
+
+impl Default for SandboxOptions {
+    fn default() -> Self {
+        Self {
+            seed: 7,
+            lightspeed_time_scale: 10.0,
+            business_central_time_scale: 30.0,
+        }
+    }
+}
+
+/// The two simulators.
+#[derive(Debug)]
+pub struct Sandboxes {
+    /// Lightspeed Retail.
+    pub lightspeed: LightspeedSandbox,
+    /// Business Central.
+    pub business_central: BusinessCentralSandbox,
+    options: SandboxOptions,
+}
+
+impl Sandboxes {
+    /// Starts both on free ports.
+    pub async fn start(options: SandboxOptions) -> std::io::Result<Self> {
+        let lightspeed = LightspeedSandbox::start(LightspeedSandboxConfig {
+            seed: options.seed,
+            time_scale: options.lightspeed_time_scale,
+            ..LightspeedSandboxConfig::default()
+        })
+        .await?;
+        let business_central = BusinessCentralSandbox::start(BusinessCentralSandboxConfig {
+            seed: options.seed,
+            time_scale: options.business_central_time_scale,
+            ..BusinessCentralSandboxConfig::default()
+        })
+        .await?;
+        Ok(Self {
+            lightspeed,
+            business_central,
+            options,
+        })
+    }
+
+    /// The Lightspeed connection to the simulator, with a fresh token pair.
+    pub fn lightspeed_secret(&self) -> LightspeedSecret {
+        let config = self.lightspeed.config();
+        let grant = self.lightspeed.issue_tokens();
+        let now = Timestamp::now();
+        let expires = now
+            .checked_add(Duration::from_secs(grant.expires_in))
+            .unwrap_or(now);
+        LightspeedSecret {
+            client_id: config.client_id.clone(),
+            client_secret: config.client_secret.clone(),
+            account_id: Some(self.lightspeed.account_id().to_string()),
+            api_base: Some(self.lightspeed.base_url()),
+            auth_base: Some(self.lightspeed.base_url()),
+            redirect_uri: Some(config.redirect_uri.clone()),
+            tokens: Some(StoredTokens {
+                access_token: grant.access_token,
+                refresh_token: grant.refresh_token,
+                issued_at: now,
+                expires_at: expires,
+            }),
+        }
+    }
+
+    /// The Business Central connection to the simulator (its first company, its first app
+    /// registration, its limits at its time scale).
+    pub fn business_central_secret(&self) -> BusinessCentralSecret {
+        let config = self.business_central.config();
+        let principal = config.principals.first();
+        BusinessCentralSecret {
+            deployment: "online".into(),
+            tenant: Some(config.tenant.clone()),
+            environment: Some(config.environment.clone()),
+            base_url: None,
+            principals: vec![Credential {
+                client_id: principal.map(|p| p.client_id.clone()),
+                client_secret: principal.map(|p| p.client_secret.clone()),
+                user: None,
+                access_key: None,
+            }],
+            users: Vec::new(),
+            company: CompanySecret::Name(
+                config
+                    .companies
+                    .first()
+                    .map_or_else(|| "CRONUS".to_owned(), |c| c.name.clone()),
+            ),
+            api_base: Some(self.business_central.base_url()),
+            login_base: Some(self.business_central.base_url()),
+            limits: Some(LimitsOverride {
+                max_concurrent: None,
+                window_seconds: Some(300.0 / self.options.business_central_time_scale),
+                window_requests: None,
+            }),
+        }
+    }
+
+    /// Stores both connection secrets under `lightspeed` and `business_central`.
+    pub async fn store_secrets(
+        &self,
+        secrets: &dyn SecretStore,
+        lightspeed: &str,
+        business_central: &str,
+    ) -> Result<(), StoreError> {
+        secrets
+            .put(lightspeed, &self.lightspeed_secret().to_secret()?)
+            .await?;
+        let bc = serde_json::to_string(&self.business_central_secret()).map_err(|e| {
+            StoreError::Corrupt {
+                key: business_central.to_owned(),
+                message: e.to_string(),
+            }
+        })?;
+        secrets
+            .put(business_central, &secrecy::SecretString::from(bc))
+            .await
+    }
+
+    /// Stops both.
+    pub async fn stop(self) {
+        self.lightspeed.stop().await;
+        self.business_central.stop().await;
+    }
+}

@@ -1,0 +1,90 @@
+//! The demo's and `lsbc run`'s summary: per flow and pass, what happened to the records and
+//! how many requests each API answered (and how many of them were 429s), as a table or JSON.
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{CellAlignment, ContentArrangement, Table};
+use lsbc_core::Flow;
+use lsbc_embedded::FlowReport;
+use serde::Serialize;
+
+/// Requests one API answered during a pass.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ApiRequests {
+    /// Requests answered (errors included).
+    pub requests: u64,
+    /// Of those, 429 Too Many Requests.
+    pub throttled: u64,
+}
+
+/// One flow in one pass.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FlowSummary {
+    /// Which pass (`initial sync`, `after changes`, …).
+    pub pass: String,
+    /// The flow.
+    pub flow: Flow,
+    /// What happened to its records.
+    #[serde(flatten)]
+    pub records: FlowReport,
+    /// Lightspeed's requests.
+    pub lightspeed: ApiRequests,
+    /// Business Central's requests.
+    pub business_central: ApiRequests,
+}
+
+/// A whole run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Summary {
+    /// Every flow of every pass, in order.
+    pub passes: Vec<FlowSummary>,
+    /// Where the activity log is, and how to read it.
+    pub activity_log: String,
+    /// Problems the self-check found (empty: BC is what the mapping implies).
+    pub check_problems: Vec<String>,
+    /// Records the self-check compared.
+    pub checked: usize,
+    /// Records parked in a dead-letter queue, with their reasons (from the activity log).
+    pub failures: Vec<String>,
+    /// Wall time.
+    pub elapsed_seconds: f64,
+}
+
+/// The summary as a table.
+pub fn table(summary: &Summary) -> String {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(vec![
+            "pass",
+            "flow",
+            "read",
+            "created",
+            "updated",
+            "unchanged",
+            "skipped",
+            "failed",
+            "Lightspeed requests",
+            "BC requests",
+            "429s",
+        ]);
+    for p in &summary.passes {
+        let r = &p.records;
+        t.add_row(vec![
+            p.pass.clone(),
+            p.flow.to_string(),
+            r.read.to_string(),
+            r.created.to_string(),
+            r.updated.to_string(),
+            r.unchanged.to_string(),
+            r.skipped.to_string(),
+            r.failed.to_string(),
+            p.lightspeed.requests.to_string(),
+            p.business_central.requests.to_string(),
+            (p.lightspeed.throttled + p.business_central.throttled).to_string(),
+        ]);
+    }
+    for column in t.column_iter_mut().skip(2) {
+        column.set_cell_alignment(CellAlignment::Right);
+    }
+    t.to_string()
+}

@@ -9,4 +9,6 @@
 
 pub mod aws;
 pub mod contract;
+pub mod customers;
 pub mod esm;
+pub mod pipeline;

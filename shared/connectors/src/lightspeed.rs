@@ -116,7 +116,9 @@ impl LightspeedSecret {
         );
         let parse = |what: &str, url: &str| {
             url::Url::parse(url).map_err(|e| {
-                StageError::Config(format!("Lightspeed secret: {what} `{url}` is not a URL: {e}"))
+                StageError::Config(format!(
+                    "Lightspeed secret: {what} `{url}` is not a URL: {e}"
+                ))
             })
         };
         if let Some(base) = &self.api_base {
@@ -128,7 +130,9 @@ impl LightspeedSecret {
         config.redirect_uri.clone_from(&self.redirect_uri);
         if let Some(account) = &self.account_id {
             config.account_id = Some(account.parse().map_err(|_| {
-                StageError::Config(format!("Lightspeed secret: account_id `{account}` is not a number"))
+                StageError::Config(format!(
+                    "Lightspeed secret: account_id `{account}` is not a number"
+                ))
             })?);
         }
         Ok(config)
@@ -145,7 +149,9 @@ pub struct SecretTokenStore {
 
 impl std::fmt::Debug for SecretTokenStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SecretTokenStore").field("name", &self.name).finish()
+        f.debug_struct("SecretTokenStore")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -168,9 +174,9 @@ impl SecretTokenStore {
 impl TokenStore for SecretTokenStore {
     async fn load(&self) -> Result<Option<TokenSet>, PortError> {
         let secret = self.read().await?;
-        Ok(secret.tokens.map(|t| {
-            TokenSet::new(t.access_token, t.refresh_token, t.issued_at, t.expires_at)
-        }))
+        Ok(secret
+            .tokens
+            .map(|t| TokenSet::new(t.access_token, t.refresh_token, t.issued_at, t.expires_at)))
     }
 
     async fn save(&self, tokens: &TokenSet) -> Result<(), PortError> {
@@ -196,7 +202,9 @@ pub struct ClaimLease {
 
 impl std::fmt::Debug for ClaimLease {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClaimLease").field("key", &self.key).finish_non_exhaustive()
+        f.debug_struct("ClaimLease")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
     }
 }
 

@@ -11,8 +11,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use lsbc_business_central::models::ContactInformation;
 use lsbc_business_central::enums::PartyType;
+use lsbc_business_central::models::ContactInformation;
 use lsbc_business_central::{BusinessCentral, ETag, EntitySet, Filter, Query, Record};
 use lsbc_core::ports::{Action, LinkStore, PushRequest, Sink, SinkOutcome};
 use lsbc_core::{Flow, RecordKey, StageError};
@@ -28,12 +28,18 @@ const NAMESPACE: Uuid = Uuid::from_u128(0x6c73_6263_2d73_796e_632d_6964_7321_000
 
 /// The SystemId of the BC customer made from Lightspeed customer `id`.
 pub fn customer_system_id(lightspeed_id: &str) -> Uuid {
-    Uuid::new_v5(&NAMESPACE, format!("lightspeed-customer:{lightspeed_id}").as_bytes())
+    Uuid::new_v5(
+        &NAMESPACE,
+        format!("lightspeed-customer:{lightspeed_id}").as_bytes(),
+    )
 }
 
 /// The SystemId of the BC contact made from Lightspeed customer `id`.
 pub fn contact_system_id(lightspeed_id: &str) -> Uuid {
-    Uuid::new_v5(&NAMESPACE, format!("lightspeed-customer-contact:{lightspeed_id}").as_bytes())
+    Uuid::new_v5(
+        &NAMESPACE,
+        format!("lightspeed-customer-contact:{lightspeed_id}").as_bytes(),
+    )
 }
 
 /// The customers flow's sink.
@@ -49,6 +55,15 @@ impl std::fmt::Debug for CustomerSink {
     }
 }
 
+/// What the sink sent and learnt while applying one command.
+#[derive(Default)]
+struct Trail {
+    /// Request bodies, for the activity log.
+    sent: Vec<Value>,
+    /// Details kept on the link.
+    extra: Map<String, Value>,
+}
+
 /// What happened to one BC record.
 struct Written {
     record: Record,
@@ -61,7 +76,12 @@ impl CustomerSink {
         Self { bc, links }
     }
 
-    async fn get(&self, key: &RecordKey, set: EntitySet, id: Uuid) -> Result<Option<Record>, StageError> {
+    async fn get(
+        &self,
+        key: &RecordKey,
+        set: EntitySet,
+        id: Uuid,
+    ) -> Result<Option<Record>, StageError> {
         match self.bc.get(set, id, &Query::new()).await {
             Ok(r) => Ok(Some(r)),
             Err(e) if is_not_found(&e) => Ok(None),
@@ -69,7 +89,12 @@ impl CustomerSink {
         }
     }
 
-    async fn find(&self, key: &RecordKey, set: EntitySet, filter: Filter) -> Result<Option<Record>, StageError> {
+    async fn find(
+        &self,
+        key: &RecordKey,
+        set: EntitySet,
+        filter: Filter,
+    ) -> Result<Option<Record>, StageError> {
         self.bc
             .find_first(set, filter)
             .await
@@ -80,22 +105,25 @@ impl CustomerSink {
     async fn create(
         &self,
         key: &RecordKey,
-        set: EntitySet,
+        entity: EntitySet,
         id: Uuid,
         mut body: Map<String, Value>,
-        sent: &mut Vec<Value>,
+        trail: &mut Trail,
     ) -> Result<Written, StageError> {
         body.insert("id".into(), Value::String(id.to_string()));
-        sent.push(json!({"method": "POST", "entitySet": set.as_str(), "body": body}));
-        match self.bc.create(set, body).await {
+        trail
+            .sent
+            .push(json!({"method": "POST", "entitySet": entity.as_str(), "body": body}));
+        match self.bc.create(entity, body).await {
             Ok(record) => Ok(Written {
                 record,
                 action: Action::Created,
             }),
             Err(e) if is_duplicate(&e) => {
-                let record = self.get(key, set, id).await?.ok_or_else(|| {
-                    external(Some(key), e)
-                })?;
+                let record = self
+                    .get(key, entity, id)
+                    .await?
+                    .ok_or_else(|| external(Some(key), e))?;
                 Ok(Written {
                     record,
                     action: Action::Unchanged,
@@ -109,10 +137,10 @@ impl CustomerSink {
     async fn update(
         &self,
         key: &RecordKey,
-        set: EntitySet,
+        entity: EntitySet,
         current: Record,
         desired: &Map<String, Value>,
-        sent: &mut Vec<Value>,
+        trail: &mut Trail,
     ) -> Result<Written, StageError> {
         let patch = changes(current.fields(), desired);
         if patch.is_empty() {
@@ -123,14 +151,19 @@ impl CustomerSink {
         }
         let id = current.id().ok_or_else(|| StageError::InvalidRecord {
             key: key.clone(),
-            field: format!("{}.id", set.as_str()),
+            field: format!("{}.id", entity.as_str()),
             reason: "Business Central returned a record without id".into(),
         })?;
         let etag = current.etag().cloned().unwrap_or_else(ETag::any);
-        sent.push(json!({"method": "PATCH", "entitySet": set.as_str(), "id": id.to_string(), "body": patch}));
+        trail.sent.push(json!({
+            "method": "PATCH",
+            "entitySet": entity.as_str(),
+            "id": id.to_string(),
+            "body": patch,
+        }));
         let record = self
             .bc
-            .update_with(set, id, &etag, patch, |fresh| {
+            .update_with(entity, id, &etag, patch, |fresh| {
                 let again = changes(fresh.fields(), desired);
                 (!again.is_empty()).then_some(again)
             })
@@ -140,6 +173,34 @@ impl CustomerSink {
             record,
             action: Action::Updated,
         })
+    }
+
+    /// Updates `found`, or creates the record with SystemId `id` — and when an earlier
+    /// attempt created it already, brings that one up to date.
+    #[allow(clippy::too_many_arguments)]
+    async fn upsert_one(
+        &self,
+        key: &RecordKey,
+        cmd: &CustomerCommand,
+        object: &str,
+        entity: EntitySet,
+        found: Option<Record>,
+        id: Uuid,
+        desired: &Map<String, Value>,
+        trail: &mut Trail,
+    ) -> Result<Written, StageError> {
+        let current = if let Some(current) = found {
+            current
+        } else {
+            let fields = Self::fields_for(cmd, object, desired, true);
+            let written = self.create(key, entity, id, fields, trail).await?;
+            if written.action == Action::Created {
+                return Ok(written);
+            }
+            written.record
+        };
+        let fields = Self::fields_for(cmd, object, desired, false);
+        self.update(key, entity, current, &fields, trail).await
     }
 
     /// The BC customer this command is about, if it exists, and whether it is ours (found
@@ -156,29 +217,53 @@ impl CustomerSink {
             return Ok(Some((r, true)));
         }
         if let Some(email) = &cmd.match_email {
-            if let Some(r) = self.find(key, EntitySet::Customers, Filter::eq("email", email.as_str())).await? {
+            if let Some(r) = self
+                .find(
+                    key,
+                    EntitySet::Customers,
+                    Filter::eq("email", email.as_str()),
+                )
+                .await?
+            {
                 return Ok(Some((r, false)));
             }
             // BC keeps the address as typed: try it as Lightspeed has it, too.
             if let Some(typed) = cmd.customer.get("email").and_then(Value::as_str)
                 && typed != email
-                && let Some(r) = self.find(key, EntitySet::Customers, Filter::eq("email", typed)).await?
+                && let Some(r) = self
+                    .find(key, EntitySet::Customers, Filter::eq("email", typed))
+                    .await?
             {
                 return Ok(Some((r, false)));
             }
         }
         if let Some(number) = &cmd.match_number
-            && let Some(r) = self.find(key, EntitySet::Customers, Filter::eq("number", number.as_str())).await?
+            && let Some(r) = self
+                .find(
+                    key,
+                    EntitySet::Customers,
+                    Filter::eq("number", number.as_str()),
+                )
+                .await?
         {
             return Ok(Some((r, false)));
         }
         Ok(self
-            .get(key, EntitySet::Customers, customer_system_id(&cmd.lightspeed_id))
+            .get(
+                key,
+                EntitySet::Customers,
+                customer_system_id(&cmd.lightspeed_id),
+            )
             .await?
             .map(|r| (r, true)))
     }
 
-    fn fields_for(cmd: &CustomerCommand, object: &str, fields: &Map<String, Value>, creating: bool) -> Map<String, Value> {
+    fn fields_for(
+        cmd: &CustomerCommand,
+        object: &str,
+        fields: &Map<String, Value>,
+        creating: bool,
+    ) -> Map<String, Value> {
         fields
             .iter()
             .filter(|(name, _)| cmd.sends(object, name, creating))
@@ -194,8 +279,7 @@ impl CustomerSink {
         contact: &Map<String, Value>,
         customer_id: Uuid,
         known: Option<&str>,
-        sent: &mut Vec<Value>,
-        extra: &mut Map<String, Value>,
+        trail: &mut Trail,
     ) -> Result<Action, StageError> {
         let linked: Vec<ContactInformation> = self
             .bc
@@ -206,7 +290,7 @@ impl CustomerSink {
             .iter()
             .find(|c| c.contact_type == Some(PartyType::Company))
         else {
-            extra.insert(
+            trail.extra.insert(
                 "contact".into(),
                 Value::String(
                     "not created: the customer has no company contact in Business Central (Marketing Setup needs a business relation code for customers)".into(),
@@ -215,7 +299,10 @@ impl CustomerSink {
             return Ok(Action::Unchanged);
         };
         let mut desired = contact.clone();
-        desired.insert("companyNumber".into(), Value::String(company.contact_number.clone()));
+        desired.insert(
+            "companyNumber".into(),
+            Value::String(company.contact_number.clone()),
+        );
         let mut found = match known.and_then(|t| t.parse::<Uuid>().ok()) {
             Some(id) => self.get(key, EntitySet::Contacts, id).await?,
             None => None,
@@ -227,28 +314,38 @@ impl CustomerSink {
                 .find(
                     key,
                     EntitySet::Contacts,
-                    Filter::eq("email", email).and(Filter::eq("companyNumber", company.contact_number.as_str())),
+                    // The company's own contact carries the same e-mail and company number.
+                    Filter::eq("email", email)
+                        .and(Filter::eq("companyNumber", company.contact_number.as_str()))
+                        .and(Filter::eq("type", "Person")),
                 )
                 .await?;
         }
         if found.is_none() {
             found = self
-                .get(key, EntitySet::Contacts, contact_system_id(&cmd.lightspeed_id))
+                .get(
+                    key,
+                    EntitySet::Contacts,
+                    contact_system_id(&cmd.lightspeed_id),
+                )
                 .await?;
         }
-        let written = match found {
-            Some(current) => {
-                let fields = Self::fields_for(cmd, "contact", &desired, false);
-                self.update(key, EntitySet::Contacts, current, &fields, sent).await?
-            }
-            None => {
-                let fields = Self::fields_for(cmd, "contact", &desired, true);
-                self.create(key, EntitySet::Contacts, contact_system_id(&cmd.lightspeed_id), fields, sent)
-                    .await?
-            }
-        };
+        let written = self
+            .upsert_one(
+                key,
+                cmd,
+                "contact",
+                EntitySet::Contacts,
+                found,
+                contact_system_id(&cmd.lightspeed_id),
+                &desired,
+                trail,
+            )
+            .await?;
         if let Some(id) = written.record.id() {
-            extra.insert("contact_id".into(), Value::String(id.to_string()));
+            trail
+                .extra
+                .insert("contact_id".into(), Value::String(id.to_string()));
         }
         Ok(written.action)
     }
@@ -262,14 +359,15 @@ impl Sink for CustomerSink {
 
     async fn upsert(&self, request: PushRequest<'_>) -> Result<SinkOutcome, StageError> {
         let key = request.key;
-        let cmd: CustomerCommand = serde_json::from_value(request.command.clone()).map_err(|e| {
-            StageError::InvalidRecord {
-                key: key.clone(),
-                field: "(command)".into(),
-                reason: format!("not a customer command: {e}"),
-            }
-        })?;
-        let mut sent = Vec::new();
+        let cmd: CustomerCommand =
+            serde_json::from_value(request.command.clone()).map_err(|e| {
+                StageError::InvalidRecord {
+                    key: key.clone(),
+                    field: "(command)".into(),
+                    reason: format!("not a customer command: {e}"),
+                }
+            })?;
+        let mut trail = Trail::default();
         let found = self
             .find_customer(key, &cmd, request.link.map(|l| l.target_id.as_str()))
             .await?;
@@ -294,33 +392,30 @@ impl Sink for CustomerSink {
                 });
             }
         }
-        let customer = match found {
-            Some((current, _)) => {
-                let fields = Self::fields_for(&cmd, "customer", &cmd.customer, false);
-                self.update(key, EntitySet::Customers, current, &fields, &mut sent).await?
-            }
-            None => {
-                let fields = Self::fields_for(&cmd, "customer", &cmd.customer, true);
-                let written = self
-                    .create(key, EntitySet::Customers, customer_system_id(&cmd.lightspeed_id), fields, &mut sent)
-                    .await?;
-                if written.action == Action::Unchanged {
-                    // Created by an earlier attempt: bring it up to date.
-                    let fields = Self::fields_for(&cmd, "customer", &cmd.customer, false);
-                    self.update(key, EntitySet::Customers, written.record, &fields, &mut sent).await?
-                } else {
-                    written
-                }
-            }
-        };
-        let customer_id = customer.record.id().ok_or_else(|| StageError::InvalidRecord {
-            key: key.clone(),
-            field: "customers.id".into(),
-            reason: "Business Central returned a customer without id".into(),
-        })?;
-        let mut extra = Map::new();
+        let customer = self
+            .upsert_one(
+                key,
+                &cmd,
+                "customer",
+                EntitySet::Customers,
+                found.map(|(record, _)| record),
+                customer_system_id(&cmd.lightspeed_id),
+                &cmd.customer,
+                &mut trail,
+            )
+            .await?;
+        let customer_id = customer
+            .record
+            .id()
+            .ok_or_else(|| StageError::InvalidRecord {
+                key: key.clone(),
+                field: "customers.id".into(),
+                reason: "Business Central returned a customer without id".into(),
+            })?;
         if let Some(number) = customer.record.str("number") {
-            extra.insert("number".into(), Value::String(number.to_owned()));
+            trail
+                .extra
+                .insert("number".into(), Value::String(number.to_owned()));
         }
         let mut action = customer.action;
         if let Some(contact) = &cmd.contact {
@@ -329,7 +424,7 @@ impl Sink for CustomerSink {
                 .and_then(|l| l.extra.get("contact_id"))
                 .and_then(Value::as_str);
             let contact_action = self
-                .push_contact(key, &cmd, contact, customer_id, known, &mut sent, &mut extra)
+                .push_contact(key, &cmd, contact, customer_id, known, &mut trail)
                 .await?;
             if action == Action::Unchanged && contact_action != Action::Unchanged {
                 action = Action::Updated;
@@ -339,8 +434,8 @@ impl Sink for CustomerSink {
             action,
             target_id: customer_id.to_string(),
             etag: customer.record.etag().map(|e| e.as_str().to_owned()),
-            extra,
-            sent,
+            extra: trail.extra,
+            sent: trail.sent,
         })
     }
 }

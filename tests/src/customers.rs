@@ -1,0 +1,346 @@
+//! End-to-end scenarios of the customers flow, run unchanged on the embedded home and on
+//! the AWS home (`tests/tests/customers_*.rs`): both simulators, the real connectors, the
+//! real stages.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
+use lsbc_cli::sandboxes::Sandboxes;
+use lsbc_core::envelope::Envelope;
+use lsbc_core::ports::{ActivityQuery, OutboundMessage, Outcome, PushRequest, Sink, SinkOutcome};
+use lsbc_core::{
+    ExternalError, ExternalKind, Flow, QueueName, Record, RecordKey, SourceVersion, StageError,
+    System, TraceId,
+};
+use lsbc_sandbox::lightspeed::{AddressSeed, CustomerSeed, EmailSeed, PhoneSeed};
+use serde_json::Value;
+
+use crate::pipeline::{self, AwsHome, EmbeddedHome, Home, SinkWrapper};
+
+/// Which home a scenario runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HomeKind {
+    /// SQLite and the local runner.
+    Embedded,
+    /// The AWS emulator and the Lambda handlers.
+    Aws,
+}
+
+impl HomeKind {
+    async fn build(self, sandboxes: &Sandboxes, wrap: Option<SinkWrapper>) -> Box<dyn Home> {
+        match self {
+            HomeKind::Embedded => {
+                Box::new(EmbeddedHome::new(sandboxes, Flow::Customers, wrap).await)
+            }
+            HomeKind::Aws => Box::new(AwsHome::new(sandboxes, Flow::Customers, wrap).await),
+        }
+    }
+}
+
+fn person(first: &str, last: &str, email: Option<&str>) -> CustomerSeed {
+    CustomerSeed {
+        first_name: first.into(),
+        last_name: last.into(),
+        customer_type_id: 1,
+        emails: email
+            .map(|e| {
+                vec![EmailSeed {
+                    address: e.into(),
+                    use_type: "Primary".into(),
+                }]
+            })
+            .unwrap_or_default(),
+        phones: vec![PhoneSeed {
+            number: "+33 6 12 34 56 78".into(),
+            use_type: "Mobile".into(),
+        }],
+        addresses: vec![AddressSeed {
+            address1: "12 rue de la Paix".into(),
+            city: "Paris".into(),
+            zip: "75002".into(),
+            country: "France".into(),
+            ..AddressSeed::default()
+        }],
+        ..CustomerSeed::default()
+    }
+}
+
+fn bc_customers_with(sandboxes: &Sandboxes, email: &str) -> Vec<Value> {
+    sandboxes
+        .business_central
+        .customers()
+        .into_iter()
+        .filter(|c| {
+            c["email"]
+                .as_str()
+                .is_some_and(|e| e.eq_ignore_ascii_case(email))
+        })
+        .collect()
+}
+
+async fn outcomes(home: &dyn Home, key: &str) -> Vec<Outcome> {
+    home.activity()
+        .query(&ActivityQuery {
+            flow: Some(Flow::Customers),
+            key: Some(RecordKey::parse(key).unwrap()),
+            ..ActivityQuery::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.outcome)
+        .collect()
+}
+
+/// A person becomes a `Person` customer; a company a `Company` customer with the person as
+/// a contact of it; both with the mapped fields.
+pub async fn persons_and_companies(kind: HomeKind) {
+    let s = pipeline::sandboxes().await;
+    let zoe = s
+        .lightspeed
+        .add_customer(&person("Zoë", "Ørsted", Some("zoe@example.com")));
+    let mut jan = person("Jan", "Jansen", Some("jan@brasserie.example"));
+    jan.company = "Brasserie Müller".into();
+    jan.addresses = vec![AddressSeed {
+        address1: "Korenmarkt 1".into(),
+        city: "Gent".into(),
+        zip: "9000".into(),
+        country: "Belgique".into(),
+        ..AddressSeed::default()
+    }];
+    let jan = s.lightspeed.add_customer(&jan);
+    let home = kind.build(&s, None).await;
+    home.sync().await;
+
+    let [zoe_bc] = bc_customers_with(&s, "zoe@example.com").try_into().unwrap();
+    assert_eq!(zoe_bc["displayName"], "Zoë Ørsted");
+    assert_eq!(zoe_bc["type"], "Person");
+    assert_eq!(zoe_bc["city"], "Paris");
+    assert_eq!(zoe_bc["country"], "FR");
+    assert_eq!(zoe_bc["phoneNumber"], "+33 6 12 34 56 78");
+
+    let [company] = bc_customers_with(&s, "jan@brasserie.example")
+        .try_into()
+        .unwrap();
+    assert_eq!(company["displayName"], "Brasserie Müller");
+    assert_eq!(company["type"], "Company");
+    assert_eq!(company["country"], "BE");
+    let contacts = s.business_central.contacts();
+    let company_contact = contacts
+        .iter()
+        .find(|c| c["type"] == "Company" && c["displayName"] == "Brasserie Müller")
+        .unwrap_or_else(|| panic!("BC made the company's contact: {contacts:#?}"));
+    let people: Vec<&Value> = contacts
+        .iter()
+        .filter(|c| c["type"] == "Person" && c["displayName"] == "Jan Jansen")
+        .collect();
+    assert_eq!(people.len(), 1, "{people:?}");
+    assert_eq!(people[0]["companyNumber"], company_contact["number"]);
+    assert_eq!(people[0]["email"], "jan@brasserie.example");
+    assert_eq!(people[0]["mobilePhoneNumber"], "+33 6 12 34 56 78");
+
+    assert_eq!(
+        outcomes(home.as_ref(), &zoe.to_string()).await,
+        [Outcome::Created]
+    );
+    assert_eq!(
+        outcomes(home.as_ref(), &jan.to_string()).await,
+        [Outcome::Created]
+    );
+    let link = home
+        .links()
+        .get(Flow::Customers, &RecordKey::parse(jan.to_string()).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(link.target_id, company["id"].as_str().unwrap());
+    assert_eq!(link.extra["contact_id"], people[0]["id"]);
+}
+
+/// An address change sends only what changed; nothing new — or the same message delivered
+/// again — costs no Business Central request at all.
+pub async fn changes_and_redeliveries(kind: HomeKind) {
+    let s = pipeline::sandboxes().await;
+    let seed = person("Zoë", "Ørsted", Some("zoe@example.com"));
+    let id = s.lightspeed.add_customer(&seed);
+    let home = kind.build(&s, None).await;
+    home.sync().await;
+
+    let before = s.business_central.api_requests();
+    home.sync().await;
+    assert_eq!(
+        s.business_central.api_requests(),
+        before,
+        "nothing new: no BC request"
+    );
+
+    let mut moved = seed.clone();
+    moved.addresses[0].city = "Lyon".into();
+    moved.addresses[0].zip = "69001".into();
+    s.lightspeed.update_customer(id, &moved).unwrap();
+    home.sync().await;
+    let [bc] = bc_customers_with(&s, "zoe@example.com").try_into().unwrap();
+    assert_eq!(
+        (bc["city"].as_str(), bc["postalCode"].as_str()),
+        (Some("Lyon"), Some("69001"))
+    );
+    let patch = s
+        .business_central
+        .writes()
+        .into_iter()
+        .rev()
+        .find(|w| w.method == "PATCH")
+        .expect("a PATCH");
+    let mut keys: Vec<&String> = patch.body.as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["city", "postalCode"], "only the changed fields");
+    assert_eq!(
+        outcomes(home.as_ref(), &id.to_string()).await,
+        [Outcome::Updated, Outcome::Created]
+    );
+
+    // The same record delivered again (a redelivery, an operator's replay).
+    let raw = s
+        .lightspeed
+        .record(lsbc_sandbox::lightspeed::Entity::Customer, id)
+        .unwrap();
+    let record = Record {
+        flow: Flow::Customers,
+        key: RecordKey::parse(id.to_string()).unwrap(),
+        version: SourceVersion::Timestamp(raw["timeStamp"].as_str().unwrap().parse().unwrap()),
+        payload: raw,
+    };
+    let env = Envelope::record(&record, TraceId::new());
+    home.queue()
+        .send(
+            QueueName::Transform(Flow::Customers),
+            vec![OutboundMessage {
+                body: env.encode().unwrap(),
+                group_id: env.group_id(),
+                dedup_id: format!("replay-{}", TraceId::new()),
+            }],
+        )
+        .await
+        .unwrap();
+    let before = s.business_central.api_requests();
+    home.sync().await;
+    assert_eq!(
+        s.business_central.api_requests(),
+        before,
+        "a redelivery: no BC request"
+    );
+    // Within the queue's de-duplication window the command is dropped before the push;
+    // after it, the push finds the link's content hash unchanged. Either way: no write.
+    let latest = outcomes(home.as_ref(), &id.to_string()).await[0];
+    assert!(
+        matches!(latest, Outcome::Updated | Outcome::Unchanged),
+        "{latest:?}"
+    );
+}
+
+/// Two Lightspeed customers with one e-mail address, handled together: one BC customer;
+/// the second is skipped, naming the first.
+pub async fn racing_for_one_email(kind: HomeKind) {
+    let s = pipeline::sandboxes().await;
+    let a = s
+        .lightspeed
+        .add_customer(&person("Anna", "Peeters", Some("family@example.be")));
+    let b = s
+        .lightspeed
+        .add_customer(&person("Bert", "Peeters", Some("family@example.be")));
+    let home = kind.build(&s, None).await;
+    home.sync().await;
+    assert_eq!(bc_customers_with(&s, "family@example.be").len(), 1);
+    let oa = outcomes(home.as_ref(), &a.to_string()).await;
+    let ob = outcomes(home.as_ref(), &b.to_string()).await;
+    let mut both = [oa[0], ob[0]];
+    both.sort_by_key(|o| o.as_str());
+    assert_eq!(both, [Outcome::Created, Outcome::Skipped]);
+    let skipped = if oa[0] == Outcome::Skipped { b } else { a };
+    let entries = home
+        .activity()
+        .query(&ActivityQuery {
+            flow: Some(Flow::Customers),
+            outcome: Some(Outcome::Skipped),
+            ..ActivityQuery::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        entries[0]
+            .message
+            .contains(&format!("shared with Lightspeed customer {skipped}")),
+        "{}",
+        entries[0].message
+    );
+}
+
+/// A sink whose first call for each record writes the target, then loses the answer (as a
+/// crash or a timeout after BC committed would).
+struct LosesTheFirstAnswer {
+    inner: Arc<dyn Sink>,
+    lost: std::sync::Mutex<std::collections::BTreeSet<String>>,
+    any: AtomicBool,
+}
+
+#[async_trait]
+impl Sink for LosesTheFirstAnswer {
+    fn flow(&self) -> Flow {
+        self.inner.flow()
+    }
+
+    async fn upsert(&self, request: PushRequest<'_>) -> Result<SinkOutcome, StageError> {
+        let outcome = self.inner.upsert(request).await?;
+        if self.lost.lock().unwrap().insert(request.key.to_string()) {
+            self.any.store(true, Ordering::SeqCst);
+            return Err(ExternalError::new(
+                System::BusinessCentral,
+                ExternalKind::Transient,
+                "connection lost after Business Central committed the write",
+            )
+            .into());
+        }
+        Ok(outcome)
+    }
+}
+
+/// A crash after the BC create, before the link is written: the retry finds the customer
+/// (by e-mail, or by the SystemId derived from the Lightspeed id when there is no e-mail)
+/// and there is still one customer each.
+pub async fn crash_after_create(kind: HomeKind) {
+    let s = pipeline::sandboxes().await;
+    let with_email = s
+        .lightspeed
+        .add_customer(&person("Zoë", "Ørsted", Some("zoe@example.com")));
+    let without = s.lightspeed.add_customer(&person("Noé", "Sansmail", None));
+    let wrap: SinkWrapper = Arc::new(|inner| {
+        Arc::new(LosesTheFirstAnswer {
+            inner,
+            lost: std::sync::Mutex::default(),
+            any: AtomicBool::new(false),
+        })
+    });
+    let home = kind.build(&s, Some(wrap)).await;
+    home.sync().await;
+    let customers = s.business_central.customers();
+    assert_eq!(customers.len(), 2, "one customer each: {customers:#?}");
+    assert_eq!(bc_customers_with(&s, "zoe@example.com").len(), 1);
+    assert_eq!(
+        customers
+            .iter()
+            .filter(|c| c["displayName"] == "Noé Sansmail")
+            .count(),
+        1
+    );
+    for key in [with_email, without] {
+        let link = home
+            .links()
+            .get(Flow::Customers, &RecordKey::parse(key.to_string()).unwrap())
+            .await
+            .unwrap();
+        assert!(link.is_some(), "customer {key} linked after the retry");
+        let seen = outcomes(home.as_ref(), &key.to_string()).await;
+        assert!(seen.contains(&Outcome::Retrying), "{key}: {seen:?}");
+    }
+}

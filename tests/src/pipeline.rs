@@ -1,0 +1,258 @@
+//! The customers (and later other) flows end to end on either home, for scenario tests:
+//! both simulators, the flow's real connectors, and the stages driven as each home drives
+//! them — the local runner on SQLite, or the Lambda handlers under the emulated event
+//! source mapping on the AWS emulator's SQS, DynamoDB and Secrets Manager.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use lsbc_aws::{AwsClients, SecretsManagerStore, StackSpec, provision};
+use lsbc_cli::sandboxes::{SandboxOptions, Sandboxes};
+use lsbc_connectors::{ConnectorContext, build_flow};
+use lsbc_core::ports::{ActivityLog, FlowParts, LinkStore, Queue, SecretStore, Sink, SystemClock};
+use lsbc_core::stages::{ActivityPolicy, PollBudget};
+use lsbc_core::{Flow, QueueName};
+use lsbc_embedded::{Embedded, FileSecretStore, LocalRunner, QueueOptions, RunnerOptions};
+
+use crate::esm::EventSourceMapping;
+
+/// Changes the flow's sink (e.g. to simulate a crash after the target write).
+pub type SinkWrapper = Arc<dyn Fn(Arc<dyn Sink>) -> Arc<dyn Sink> + Send + Sync>;
+
+/// A home the flow runs on.
+#[async_trait]
+pub trait Home: Send + Sync {
+    /// Polls the flow and handles everything that becomes visible, until the queues are
+    /// quiet.
+    async fn sync(&self);
+    /// The links.
+    fn links(&self) -> &dyn LinkStore;
+    /// The activity log.
+    fn activity(&self) -> &dyn ActivityLog;
+    /// The queues.
+    fn queue(&self) -> &dyn Queue;
+}
+
+const LS: &str = "lightspeed";
+const BC: &str = "business-central";
+
+/// The embedded home in a temporary directory.
+pub struct EmbeddedHome {
+    store: Embedded,
+    runner: LocalRunner,
+    flow: Flow,
+    _dir: tempfile::TempDir,
+}
+
+impl EmbeddedHome {
+    /// Builds `flow` on a fresh embedded home against `sandboxes`.
+    pub async fn new(sandboxes: &Sandboxes, flow: Flow, wrap: Option<SinkWrapper>) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store = Embedded::open_with(
+            &dir.path().join("state.sqlite"),
+            Arc::new(SystemClock),
+            QueueOptions {
+                visibility: Duration::from_millis(300),
+                ..QueueOptions::default()
+            },
+        )
+        .expect("embedded store");
+        let secrets = Arc::new(FileSecretStore::new(dir.path().join("credentials.json")));
+        sandboxes
+            .store_secrets(secrets.as_ref(), LS, BC)
+            .await
+            .expect("secrets");
+        let context = ConnectorContext {
+            secrets,
+            claims: Arc::new(store.clone()),
+            config: Arc::new(store.clone()),
+            links: Arc::new(store.clone()),
+            clock: Arc::new(SystemClock),
+            lightspeed_secret: LS.into(),
+            business_central_secret: BC.into(),
+        };
+        let mut parts = build_flow(flow, &context).await.expect("flow");
+        if let Some(wrap) = wrap {
+            parts.sink = wrap(parts.sink);
+        }
+        let mut runner = LocalRunner::new(store.clone(), RunnerOptions::default());
+        runner.add_flow(parts);
+        Self {
+            store,
+            runner,
+            flow,
+            _dir: dir,
+        }
+    }
+
+    /// The store (for direct stage calls).
+    pub fn store(&self) -> &Embedded {
+        &self.store
+    }
+}
+
+#[async_trait]
+impl Home for EmbeddedHome {
+    async fn sync(&self) {
+        // Retries come back after the short visibility timeout: run until nothing waits.
+        for _ in 0..50 {
+            let report = self.runner.run_flow(self.flow).await.expect("run");
+            if report.waiting == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(350)).await;
+        }
+        panic!("the embedded queues did not drain");
+    }
+    fn links(&self) -> &dyn LinkStore {
+        &self.store
+    }
+    fn activity(&self) -> &dyn ActivityLog {
+        &self.store
+    }
+    fn queue(&self) -> &dyn Queue {
+        &self.store
+    }
+}
+
+/// The AWS home on the emulator: fresh tables, FIFO queues and secrets of its own.
+pub struct AwsHome {
+    clients: AwsClients,
+    stack: lsbc_aws::Stack,
+    store: lsbc_aws::DynamoStore,
+    queue: lsbc_aws::SqsQueue,
+    parts: FlowParts,
+    flow: Flow,
+}
+
+impl AwsHome {
+    /// Builds `flow` on fresh AWS resources against `sandboxes`.
+    pub async fn new(sandboxes: &Sandboxes, flow: Flow, wrap: Option<SinkWrapper>) -> Self {
+        let clients = crate::aws::emulator_clients().await;
+        let prefix = format!("e2e{}", crate::contract::unique());
+        let spec = StackSpec {
+            queues: vec![
+                QueueName::Poll,
+                QueueName::Transform(flow),
+                QueueName::Push(flow),
+            ],
+            max_receive_count: 8,
+            visibility_timeout: Duration::from_secs(1),
+            ..StackSpec::new(prefix.clone())
+        };
+        let stack = provision(&clients, &spec).await.expect("provision");
+        let store = stack.store(&clients);
+        let queue = stack.queue(&clients);
+        let secrets: Arc<dyn SecretStore> =
+            Arc::new(SecretsManagerStore::new(clients.secrets.clone()));
+        let (ls, bc) = (
+            format!("{prefix}/lightspeed"),
+            format!("{prefix}/business-central"),
+        );
+        sandboxes
+            .store_secrets(secrets.as_ref(), &ls, &bc)
+            .await
+            .expect("secrets");
+        let context = ConnectorContext {
+            secrets,
+            claims: Arc::new(store.clone()),
+            config: Arc::new(store.clone()),
+            links: Arc::new(store.clone()),
+            clock: Arc::new(SystemClock),
+            lightspeed_secret: ls,
+            business_central_secret: bc,
+        };
+        let mut parts = build_flow(flow, &context).await.expect("flow");
+        if let Some(wrap) = wrap {
+            parts.sink = wrap(parts.sink);
+        }
+        Self {
+            clients,
+            stack,
+            store,
+            queue,
+            parts,
+            flow,
+        }
+    }
+
+    fn mapping(&self, queue: QueueName) -> EventSourceMapping {
+        EventSourceMapping::new(self.clients.sqs.clone(), &self.stack.queues[&queue].url, 10)
+    }
+}
+
+#[async_trait]
+impl Home for AwsHome {
+    async fn sync(&self) {
+        let sources = BTreeMap::from([(self.flow, self.parts.sources().cloned().collect())]);
+        let poll = lsbc_poll::handler::PollHandler {
+            sources: &sources,
+            cursors: &self.store,
+            claims: &self.store,
+            queue: &self.queue,
+            activity: &self.store,
+            clock: &SystemClock,
+            budget: PollBudget::default(),
+            policy: ActivityPolicy::default(),
+            max_receives: 5,
+        };
+        loop {
+            let report = poll.poll_flow(self.flow).await.expect("poll");
+            if !report.more {
+                break;
+            }
+        }
+        let transform = lsbc_transform::handler::TransformHandler {
+            flow: self.flow,
+            source: self.parts.source.as_ref(),
+            transformer: self.parts.transformer.as_ref(),
+            queue: &self.queue,
+            activity: &self.store,
+            clock: &SystemClock,
+            policy: ActivityPolicy::default(),
+            max_receives: 5,
+            concurrency: 4,
+        };
+        let push = lsbc_push::handler::PushHandler {
+            flow: self.flow,
+            sink: self.parts.sink.as_ref(),
+            links: &self.store,
+            claims: &self.store,
+            queue: &self.queue,
+            activity: &self.store,
+            clock: &SystemClock,
+            policy: ActivityPolicy::default(),
+            max_receives: 5,
+            concurrency: 4,
+        };
+        let quiet = Duration::from_millis(2500);
+        self.mapping(QueueName::Transform(self.flow))
+            .drain(quiet, |event| transform.handle(event))
+            .await;
+        self.mapping(QueueName::Push(self.flow))
+            .drain(quiet, |event| push.handle(event))
+            .await;
+    }
+    fn links(&self) -> &dyn LinkStore {
+        &self.store
+    }
+    fn activity(&self) -> &dyn ActivityLog {
+        &self.store
+    }
+    fn queue(&self) -> &dyn Queue {
+        &self.queue
+    }
+}
+
+/// Fresh simulators for one scenario (fast clocks, no data yet).
+pub async fn sandboxes() -> Sandboxes {
+    Sandboxes::start(SandboxOptions {
+        seed: 11,
+        lightspeed_time_scale: 20.0,
+        business_central_time_scale: 60.0,
+    })
+    .await
+    .expect("simulators")
+}

@@ -67,9 +67,10 @@ impl Progress {
 
     fn say(&self, message: impl Into<String>) {
         let message = message.into();
-        match &self.0 {
-            Some(bar) => bar.set_message(message),
-            None => tracing::info!("{message}"),
+        if let Some(bar) = &self.0 {
+            bar.set_message(message);
+        } else {
+            tracing::info!("{message}");
         }
     }
 
@@ -114,6 +115,7 @@ pub async fn run_demo(options: &DemoOptions) -> Result<Summary, CliError> {
     lost.first_name = "Aurélien".into();
     lost.last_name = "Nowhere".into();
     lost.company = String::new();
+    lost.archived = false;
     lost.emails = Vec::new();
     lost.addresses = vec![AddressSeed {
         address1: "1 Rue du Nulle Part".into(),
@@ -193,7 +195,7 @@ pub async fn run_demo(options: &DemoOptions) -> Result<Summary, CliError> {
     };
     for pass in ["initial sync", "after changes", "nothing new"] {
         if pass == "after changes" {
-            edit_some_customers(&sandboxes, &dataset.customers)?;
+            edit_some_customers(&sandboxes, &home, &dataset.customers).await?;
         }
         for flow in DEMO_FLOWS {
             progress.say(format!("{pass}: {flow}…"));
@@ -238,12 +240,22 @@ pub async fn run_demo(options: &DemoOptions) -> Result<Summary, CliError> {
     Ok(summary)
 }
 
-/// Moves five customers to another city, as a shop assistant would.
-fn edit_some_customers(
+/// Moves five synced customers to another city, as a shop assistant would.
+async fn edit_some_customers(
     sandboxes: &Sandboxes,
+    home: &EmbeddedHome,
     customers: &[lsbc_sandbox::lightspeed::CustomerSeed],
 ) -> Result<(), CliError> {
-    for seed in customers.iter().filter(|c| !c.archived).step_by(37).take(5) {
+    let mut synced = Vec::new();
+    for seed in customers {
+        let key = RecordKey::parse(seed.id.unwrap_or_default().to_string())
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        if home.store.get(Flow::Customers, &key).await?.is_some() {
+            synced.push(seed);
+        }
+    }
+    let step = (synced.len() / 5).max(1);
+    for seed in synced.into_iter().step_by(step).take(5) {
         let mut changed = seed.clone();
         changed.time_stamp = None;
         changed.addresses = vec![AddressSeed {

@@ -1,0 +1,111 @@
+//! `lsbc connect` against the simulators: the Lightspeed OAuth code flow with PKCE and a
+//! state check, and the Business Central company choice.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use lsbc_cli::connect::{connect_business_central, finish_lightspeed, start_lightspeed};
+use lsbc_cli::sandboxes::{SandboxOptions, Sandboxes};
+use lsbc_connectors::business_central::CompanySecret;
+use lsbc_connectors::lightspeed::LightspeedSecret;
+use lsbc_core::memory::MemoryStore;
+use lsbc_core::ports::{Freshness, SecretStore};
+
+/// What the browser does: follows the authorize URL, which the simulator approves at once,
+/// and stops at the redirect to the registered URI.
+async fn approve(authorize_url: &str) -> String {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let answer = http.get(authorize_url).send().await.unwrap();
+    assert!(answer.status().is_redirection(), "{}", answer.status());
+    answer.headers()["location"].to_str().unwrap().to_owned()
+}
+
+fn client_part(s: &Sandboxes) -> LightspeedSecret {
+    let mut secret = s.lightspeed_secret();
+    secret.tokens = None;
+    secret.account_id = None;
+    secret
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lightspeed_code_flow_stores_the_tokens() {
+    let s = Sandboxes::start(SandboxOptions::default()).await.unwrap();
+    let store: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
+    let pending = start_lightspeed(store.clone(), "lightspeed", client_part(&s))
+        .await
+        .unwrap();
+    let url = pending.authorize_url();
+    assert!(url.contains("code_challenge_method=S256"), "{url}");
+    let redirected = approve(&url).await;
+    let out = finish_lightspeed(pending, store.clone(), &redirected)
+        .await
+        .unwrap();
+    assert_eq!(out["account_id"], s.lightspeed.account_id().to_string());
+    let secret = LightspeedSecret::parse(
+        "lightspeed",
+        &store.get("lightspeed", Freshness::Fresh).await.unwrap(),
+    )
+    .unwrap();
+    let tokens = secret.tokens.expect("tokens stored");
+    assert!(s.lightspeed.refresh_token_valid(&tokens.refresh_token));
+    assert_eq!(
+        secret.account_id.as_deref(),
+        Some(s.lightspeed.account_id().to_string().as_str())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lightspeed_refuses_a_foreign_state() {
+    let s = Sandboxes::start(SandboxOptions::default()).await.unwrap();
+    let store: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
+    let pending = start_lightspeed(store.clone(), "lightspeed", client_part(&s))
+        .await
+        .unwrap();
+    let redirected = approve(&pending.authorize_url()).await;
+    let forged = redirected.replace("state=", "state=x");
+    let err = finish_lightspeed(pending, store.clone(), &forged)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().to_lowercase().contains("state"), "{err}");
+    let secret = LightspeedSecret::parse(
+        "lightspeed",
+        &store.get("lightspeed", Freshness::Fresh).await.unwrap(),
+    )
+    .unwrap();
+    assert!(secret.tokens.is_none(), "nothing stored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn business_central_checks_credentials_and_picks_the_company() {
+    let s = Sandboxes::start(SandboxOptions::default()).await.unwrap();
+    let store: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
+    let mut secret = s.business_central_secret();
+    secret.company = CompanySecret::Name(String::new());
+    let out = connect_business_central(store.clone(), "bc", secret.clone(), false)
+        .await
+        .unwrap();
+    assert_eq!(out["company"]["name"], "CRONUS");
+    let stored = store.get("bc", Freshness::Fresh).await.unwrap();
+    assert!(secrecy::ExposeSecret::expose_secret(&stored).contains("\"id\""));
+
+    secret.company = CompanySecret::Name("Fabrikam".into());
+    let err = connect_business_central(store.clone(), "bc2", secret.clone(), true)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("CRONUS"), "{err}");
+
+    secret.company = CompanySecret::Name("CRONUS".into());
+    if let Some(p) = secret.principals.first_mut() {
+        p.client_secret = Some("wrong".into());
+    }
+    assert!(
+        connect_business_central(store, "bc3", secret, true)
+            .await
+            .is_err()
+    );
+}

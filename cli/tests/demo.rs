@@ -1,0 +1,60 @@
+//! `lsbc demo` end to end: the summary's counts and the self-check.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use lsbc_cli::demo::{DemoOptions, run_demo};
+use lsbc_core::Flow;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_demo_syncs_checks_and_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = run_demo(&DemoOptions {
+        seed: 3,
+        customers: 80,
+        dir: dir.path().join("demo"),
+        progress: false,
+    })
+    .await
+    .unwrap();
+    assert!(
+        summary.check_problems.is_empty(),
+        "{:#?}",
+        summary.check_problems
+    );
+    assert_eq!(
+        summary.checked, 81,
+        "80 generated plus the one no mapping can place"
+    );
+    let [initial, changes, idle] = summary.passes.as_slice() else {
+        panic!("three passes: {:#?}", summary.passes)
+    };
+    assert_eq!(initial.flow, Flow::Customers);
+    let r = &initial.records;
+    assert_eq!(r.read, 81);
+    assert_eq!(
+        r.created + r.updated + r.unchanged + r.skipped + r.failed,
+        81,
+        "{r:?}"
+    );
+    assert!(r.created > 50 && r.updated > 0 && r.skipped > 0, "{r:?}");
+    assert_eq!(r.failed, 1);
+    assert_eq!(summary.failures.len(), 1);
+    assert!(
+        summary.failures[0].contains("customer.country"),
+        "{}",
+        summary.failures[0]
+    );
+    assert!(initial.business_central.requests > 0);
+    assert_eq!(
+        initial.lightspeed.throttled + initial.business_central.throttled,
+        0
+    );
+    assert_eq!(changes.records.updated, 5, "{:?}", changes.records);
+    assert_eq!(idle.records.created + idle.records.updated, 0);
+    assert_eq!(
+        idle.business_central.requests, 0,
+        "nothing new costs no BC request"
+    );
+    assert!(dir.path().join("demo/state.sqlite").exists());
+}

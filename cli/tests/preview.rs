@@ -1,0 +1,86 @@
+//! `lsbc preview`: a record's Business Central requests, warnings and validation, without
+//! network; and the binary's exit codes.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::Command;
+
+use lsbc_cli::preview::preview;
+use lsbc_core::Flow;
+use serde_json::{Value, json};
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/lightspeed");
+
+#[tokio::test]
+async fn a_company_customer_becomes_a_customer_and_a_contact() {
+    let input: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!(
+            "{FIXTURES}/rseries_customer_list_with_contact.docs.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let out = preview(Flow::Customers, &input, None).await.unwrap();
+    assert!(out.ok, "{}", out.report);
+    let command = &out.report["commands"][0];
+    assert_eq!(command["requests"][0]["create"]["type"], "Company");
+    assert_eq!(command["requests"][1]["entitySet"], "contacts");
+    assert!(
+        command["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("not a valid address")
+    );
+}
+
+#[tokio::test]
+async fn an_unplaceable_country_is_reported_with_its_field() {
+    let input = json!({"Customer": {
+        "customerID": "9", "firstName": "A", "lastName": "B", "timeStamp": "2026-01-01T00:00:00+00:00",
+        "Contact": {"Addresses": {"ContactAddress": {"address1": "x", "city": "Ys", "country": "Atlantis", "countryCode": ""}}}
+    }});
+    let out = preview(Flow::Customers, &input, None).await.unwrap();
+    assert!(!out.ok);
+    assert_eq!(out.report["outcome"], "invalid");
+    assert_eq!(out.report["field"], "customer.country");
+}
+
+#[test]
+fn the_binary_prints_json_and_exits_by_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = format!("{FIXTURES}/rseries_customer_post_response.docs.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_lsbc"))
+        .args(["preview", "customers", "--input", &good])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["outcome"], "ok");
+
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"customerID":"9","firstName":"A","timeStamp":"2026-01-01T00:00:00+00:00","Contact":{"Addresses":{"ContactAddress":{"country":"Atlantis"}}}}"#,
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lsbc"))
+        .args(["preview", "customers", "--input", bad.to_str().unwrap()])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
+    let out = Command::new(env!("CARGO_BIN_EXE_lsbc"))
+        .args(["preview", "customers", "--input", "missing.json"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.json"));
+}

@@ -537,16 +537,15 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
                         "Open this URL, sign in and approve:\n\n  {}\n",
                         pending.authorize_url()
                     );
-                    let redirected = match redirected_url {
-                        Some(url) => url,
-                        None => {
-                            eprintln!("Then paste the full URL you were redirected to:");
-                            let mut line = String::new();
-                            std::io::stdin()
-                                .read_line(&mut line)
-                                .map_err(|e| CliError::io("stdin", e))?;
-                            line
-                        }
+                    let redirected = if let Some(url) = redirected_url {
+                        url
+                    } else {
+                        eprintln!("Then paste the full URL you were redirected to:");
+                        let mut line = String::new();
+                        std::io::stdin()
+                            .read_line(&mut line)
+                            .map_err(|e| CliError::io("stdin", e))?;
+                        line
                     };
                     connect::finish_lightspeed(pending, secrets, &redirected).await?
                 }

@@ -249,6 +249,8 @@ mod tests {
     fn state() -> StateHandle {
         let store = MemoryStore::new();
         StateHandle {
+            cursors: Arc::new(store.clone()),
+            queue: Arc::new(lsbc_core::memory::MemoryQueue::default()),
             config: Arc::new(store.clone()),
             activity: Arc::new(store.clone()),
             secrets: Arc::new(store),

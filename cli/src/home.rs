@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use lsbc_aws::{AwsClients, DynamoStore, SecretsManagerStore, TableNames};
+use lsbc_aws::{QueueUrls, SqsQueue};
 use lsbc_connectors::ConnectorContext;
-use lsbc_core::ports::{ActivityLog, ConfigStore, SecretStore};
+use lsbc_core::QueueName;
+use lsbc_core::ports::{ActivityLog, ConfigStore, CursorStore, Queue, SecretStore};
 use lsbc_embedded::{Embedded, FileSecretStore};
 
 use crate::CliError;
@@ -58,6 +60,10 @@ impl EmbeddedHome {
 /// Where configuration and activity are read and written by the CLI's commands.
 #[derive(Clone)]
 pub struct StateHandle {
+    /// Cursors.
+    pub cursors: Arc<dyn CursorStore>,
+    /// The queues (for the AWS home: the ones whose URLs were given).
+    pub queue: Arc<dyn Queue>,
     /// Mapping overrides and settings.
     pub config: Arc<dyn ConfigStore>,
     /// The activity log.
@@ -90,6 +96,8 @@ pub enum HomeChoice {
         state_table: String,
         /// The activity table.
         activity_table: String,
+        /// Queue URLs the command may use.
+        queues: Vec<(QueueName, QueueUrls)>,
     },
 }
 
@@ -100,6 +108,8 @@ impl HomeChoice {
             HomeChoice::Embedded { state, credentials } => {
                 let home = EmbeddedHome::open(state, credentials)?;
                 Ok(StateHandle {
+                    cursors: Arc::new(home.store.clone()),
+                    queue: Arc::new(home.store.clone()),
                     config: Arc::new(home.store.clone()),
                     activity: Arc::new(home.store.clone()),
                     secrets: home.secrets.clone(),
@@ -109,6 +119,7 @@ impl HomeChoice {
             HomeChoice::Aws {
                 state_table,
                 activity_table,
+                queues,
             } => {
                 let clients = AwsClients::from_env().await;
                 let store = DynamoStore::new(
@@ -119,6 +130,8 @@ impl HomeChoice {
                     },
                 );
                 Ok(StateHandle {
+                    cursors: Arc::new(store.clone()),
+                    queue: Arc::new(SqsQueue::new(clients.sqs.clone(), queues.clone())),
                     config: Arc::new(store.clone()),
                     activity: Arc::new(store),
                     secrets: Arc::new(SecretsManagerStore::new(clients.secrets.clone())),

@@ -7,13 +7,15 @@
 //! - [`preview`]: what a record would become, without network;
 //! - [`configure`]: mapping overrides and settings (show, set, unset, reset, history);
 //! - [`connect`]: first connection of Lightspeed (OAuth with PKCE) and Business Central;
-//! - [`logs`]: the activity log.
+//! - [`logs`]: the activity log;
+//! - [`operate`]: replaying dead letters, showing and moving cursors.
 
 pub mod configure;
 pub mod connect;
 pub mod demo;
 pub mod home;
 pub mod logs;
+pub mod operate;
 pub mod preview;
 pub mod run;
 pub mod sandboxes;

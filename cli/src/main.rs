@@ -5,19 +5,20 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use lsbc_aws::QueueUrls;
 use lsbc_cli::CliError;
 use lsbc_cli::configure::{self, MappingChange, parse_pair, parse_policy};
-use lsbc_cli::connect;
 use lsbc_cli::demo::{DemoOptions, run_demo};
 use lsbc_cli::home::{BUSINESS_CENTRAL_SECRET, HomeChoice, LIGHTSPEED_SECRET};
 use lsbc_cli::logs::{LogQuery, logs};
 use lsbc_cli::preview::preview;
 use lsbc_cli::run::{RunConfig, run};
 use lsbc_cli::summary::table;
+use lsbc_cli::{connect, operate};
 use lsbc_connectors::business_central::{BusinessCentralSecret, CompanySecret, Credential};
 use lsbc_connectors::lightspeed::LightspeedSecret;
-use lsbc_core::Flow;
 use lsbc_core::ports::Outcome;
+use lsbc_core::{Flow, QueueName};
 use lsbc_mapping::ValueSpec;
 use serde_json::Value;
 
@@ -64,9 +65,20 @@ struct HomeArgs {
 impl HomeArgs {
     fn choice(&self) -> HomeChoice {
         if self.aws {
+            // The stack's queue URLs, under the names the Lambdas read them by.
+            let queues = QueueName::all()
+                .into_iter()
+                .filter_map(|q| {
+                    let name = q.to_string().replace('-', "_").to_uppercase();
+                    let url = std::env::var(format!("LSBC_QUEUE_URL_{name}")).ok()?;
+                    let dlq_url = std::env::var(format!("LSBC_DLQ_URL_{name}")).ok()?;
+                    Some((q, QueueUrls { url, dlq_url }))
+                })
+                .collect();
             HomeChoice::Aws {
                 state_table: self.state_table.clone(),
                 activity_table: self.activity_table.clone(),
+                queues,
             }
         } else {
             HomeChoice::Embedded {
@@ -137,6 +149,28 @@ enum Command {
     Connect {
         #[command(subcommand)]
         target: ConnectTarget,
+        #[command(flatten)]
+        home: HomeArgs,
+    },
+    /// Send the records parked in a queue's dead-letter queue back into it.
+    Replay {
+        /// The queue: poll, <flow>-transform or <flow>-push.
+        queue: QueueName,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        max: usize,
+        #[command(flatten)]
+        home: HomeArgs,
+    },
+    /// Show a flow's cursor, or move it (`--to TIME`, or to the start with `--to start`).
+    Cursor {
+        flow: Flow,
+        /// Move it here: an RFC 3339 time, an entry number, or `start`.
+        #[arg(long)]
+        to: Option<String>,
+        /// The stream (default: the flow's main one).
+        #[arg(long)]
+        stream: Option<String>,
         #[command(flatten)]
         home: HomeArgs,
     },
@@ -298,6 +332,16 @@ enum ConnectTarget {
         #[arg(long, default_value = BUSINESS_CENTRAL_SECRET)]
         secret: String,
     },
+}
+
+/// The stream a flow's cursor follows first.
+fn main_stream(flow: Flow) -> &'static str {
+    match flow {
+        Flow::Customers => "Customer",
+        Flow::Products => "Item",
+        Flow::Orders => "Sale",
+        Flow::Stock => "ItemLedgerEntry",
+    }
 }
 
 fn print(value: &Value) {
@@ -602,6 +646,30 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
                         limits: None,
                     };
                     connect::connect_business_central(secrets, &secret, doc, company_given).await?
+                }
+            };
+            print(&out);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Replay { queue, max, home } => {
+            let state = home.choice().open().await?;
+            print(&operate::replay(state.queue.as_ref(), queue, max).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Cursor {
+            flow,
+            to,
+            stream,
+            home,
+        } => {
+            let state = home.choice().open().await?;
+            let stream = stream.unwrap_or_else(|| main_stream(flow).to_owned());
+            let cursors = state.cursors.as_ref();
+            let out = match to.as_deref() {
+                None => operate::show_cursor(cursors, flow, &stream).await?,
+                Some("start") => operate::reset_cursor(cursors, flow, &stream, None).await?,
+                Some(position) => {
+                    operate::reset_cursor(cursors, flow, &stream, Some(position)).await?
                 }
             };
             print(&out);

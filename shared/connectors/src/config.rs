@@ -35,7 +35,9 @@ pub struct ConfigCache {
 
 impl std::fmt::Debug for ConfigCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConfigCache").field("ttl", &self.ttl).finish_non_exhaustive()
+        f.debug_struct("ConfigCache")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
     }
 }
 
@@ -69,10 +71,9 @@ impl ConfigCache {
         let overrides = self.store.current(flow, ConfigKind::Mapping).await?;
         let stored_settings = self.store.current(flow, ConfigKind::Settings).await?;
         let (version, body) = overrides.map_or((0, Value::Null), |d| (d.version, d.body));
-        let mapping = self
-            .mapper
-            .compiled(flow, version, &body)
-            .map_err(|e| StageError::Config(format!("stored mapping of {flow} (version {version}): {e}")))?;
+        let mapping = self.mapper.compiled(flow, version, &body).map_err(|e| {
+            StageError::Config(format!("stored mapping of {flow} (version {version}): {e}"))
+        })?;
         let settings = settings::check(flow, &stored_settings.map_or(Value::Null, |d| d.body))
             .map_err(|e| StageError::Config(e.to_string()))?;
         let config = Arc::new(FlowConfig {

@@ -99,7 +99,10 @@ mod tests {
     #[test]
     fn the_signpost_is_a_whole_second_behind() {
         let now: Timestamp = "2026-03-01T10:00:05.750Z".parse().unwrap();
-        assert_eq!(signpost(now), SourceVersion::Timestamp("2026-03-01T10:00:04Z".parse().unwrap()));
+        assert_eq!(
+            signpost(now),
+            SourceVersion::Timestamp("2026-03-01T10:00:04Z".parse().unwrap())
+        );
     }
 
     #[test]
@@ -112,10 +115,25 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.key.as_str(), "42");
-        assert_eq!(r.version, SourceVersion::Timestamp("2021-03-21T20:03:58Z".parse().unwrap()));
-        let e = keyed(Flow::Customers, "Customer", "customerID", json!({"timeStamp": "x"})).unwrap_err();
+        assert_eq!(
+            r.version,
+            SourceVersion::Timestamp("2021-03-21T20:03:58Z".parse().unwrap())
+        );
+        let e = keyed(
+            Flow::Customers,
+            "Customer",
+            "customerID",
+            json!({"timeStamp": "x"}),
+        )
+        .unwrap_err();
         assert!(e.contains("customerID"), "{e}");
-        let e = keyed(Flow::Customers, "Customer", "customerID", json!({"customerID": "1", "timeStamp": "soon"})).unwrap_err();
+        let e = keyed(
+            Flow::Customers,
+            "Customer",
+            "customerID",
+            json!({"customerID": "1", "timeStamp": "soon"}),
+        )
+        .unwrap_err();
         assert!(e.contains("timeStamp"), "{e}");
     }
 }

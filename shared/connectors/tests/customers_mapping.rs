@@ -14,7 +14,10 @@ use lsbc_core::{Flow, Record, RecordKey, SourceVersion, StageError};
 use lsbc_mapping::default_mapper;
 use serde_json::{Value, json};
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/lightspeed");
+const FIXTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/fixtures/lightspeed"
+);
 
 fn customers_in(file: &str) -> Vec<Value> {
     let text = std::fs::read_to_string(format!("{FIXTURES}/{file}")).unwrap();

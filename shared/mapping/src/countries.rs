@@ -7,29 +7,68 @@
 /// (code, names).
 const COUNTRIES: &[(&str, &[&str])] = &[
     ("AD", &["Andorra", "Andorre"]),
-    ("AE", &["United Arab Emirates", "UAE", "Émirats arabes unis", "Verenigde Arabische Emiraten", "Vereinigte Arabische Emirate"]),
+    (
+        "AE",
+        &[
+            "United Arab Emirates",
+            "UAE",
+            "Émirats arabes unis",
+            "Verenigde Arabische Emiraten",
+            "Vereinigte Arabische Emirate",
+        ],
+    ),
     ("AF", &["Afghanistan"]),
     ("AG", &["Antigua and Barbuda"]),
     ("AL", &["Albania", "Albanie", "Albanië", "Albanien"]),
     ("AM", &["Armenia", "Arménie"]),
     ("AO", &["Angola"]),
-    ("AR", &["Argentina", "Argentine", "Argentinië", "Argentinien"]),
-    ("AT", &["Austria", "Autriche", "Oostenrijk", "Österreich", "Osterreich"]),
+    (
+        "AR",
+        &["Argentina", "Argentine", "Argentinië", "Argentinien"],
+    ),
+    (
+        "AT",
+        &[
+            "Austria",
+            "Autriche",
+            "Oostenrijk",
+            "Österreich",
+            "Osterreich",
+        ],
+    ),
     ("AU", &["Australia", "Australie", "Australië", "Australien"]),
     ("AZ", &["Azerbaijan"]),
     ("BA", &["Bosnia and Herzegovina", "Bosnie-Herzégovine"]),
     ("BB", &["Barbados"]),
     ("BD", &["Bangladesh"]),
-    ("BE", &["Belgium", "Belgique", "België", "Belgie", "Belgien", "Bélgica", "Belgio"]),
+    (
+        "BE",
+        &[
+            "Belgium", "Belgique", "België", "Belgie", "Belgien", "Bélgica", "Belgio",
+        ],
+    ),
     ("BG", &["Bulgaria", "Bulgarie", "Bulgarije", "Bulgarien"]),
     ("BH", &["Bahrain"]),
     ("BO", &["Bolivia"]),
-    ("BR", &["Brazil", "Brésil", "Brazilië", "Brasilien", "Brasil"]),
+    (
+        "BR",
+        &["Brazil", "Brésil", "Brazilië", "Brasilien", "Brasil"],
+    ),
     ("BS", &["Bahamas"]),
     ("BY", &["Belarus", "Biélorussie"]),
     ("BZ", &["Belize"]),
     ("CA", &["Canada", "Kanada"]),
-    ("CH", &["Switzerland", "Suisse", "Zwitserland", "Schweiz", "Svizzera", "Suiza"]),
+    (
+        "CH",
+        &[
+            "Switzerland",
+            "Suisse",
+            "Zwitserland",
+            "Schweiz",
+            "Svizzera",
+            "Suiza",
+        ],
+    ),
     ("CI", &["Côte d'Ivoire", "Ivory Coast"]),
     ("CL", &["Chile", "Chili"]),
     ("CM", &["Cameroon", "Cameroun"]),
@@ -38,29 +77,87 @@ const COUNTRIES: &[(&str, &[&str])] = &[
     ("CR", &["Costa Rica"]),
     ("CU", &["Cuba"]),
     ("CY", &["Cyprus", "Chypre", "Zypern", "Cipro"]),
-    ("CZ", &["Czech Republic", "Czechia", "République tchèque", "Tsjechië", "Tschechien"]),
-    ("DE", &["Germany", "Allemagne", "Duitsland", "Deutschland", "Alemania", "Germania"]),
-    ("DK", &["Denmark", "Danemark", "Denemarken", "Dänemark", "Dinamarca"]),
+    (
+        "CZ",
+        &[
+            "Czech Republic",
+            "Czechia",
+            "République tchèque",
+            "Tsjechië",
+            "Tschechien",
+        ],
+    ),
+    (
+        "DE",
+        &[
+            "Germany",
+            "Allemagne",
+            "Duitsland",
+            "Deutschland",
+            "Alemania",
+            "Germania",
+        ],
+    ),
+    (
+        "DK",
+        &["Denmark", "Danemark", "Denemarken", "Dänemark", "Dinamarca"],
+    ),
     ("DO", &["Dominican Republic", "République dominicaine"]),
     ("DZ", &["Algeria", "Algérie"]),
     ("EC", &["Ecuador", "Équateur"]),
     ("EE", &["Estonia", "Estonie", "Estland"]),
     ("EG", &["Egypt", "Égypte", "Egypte"]),
-    ("ES", &["Spain", "Espagne", "Spanje", "Spanien", "España", "Espana", "Spagna"]),
+    (
+        "ES",
+        &[
+            "Spain", "Espagne", "Spanje", "Spanien", "España", "Espana", "Spagna",
+        ],
+    ),
     ("FI", &["Finland", "Finlande", "Finnland", "Finlandia"]),
-    ("FR", &["France", "Frankrijk", "Frankreich", "Francia", "França"]),
-    ("GB", &["United Kingdom", "UK", "Great Britain", "England", "Scotland", "Wales", "Northern Ireland", "Royaume-Uni", "Verenigd Koninkrijk", "Vereinigtes Königreich", "Reino Unido", "Regno Unito"]),
+    (
+        "FR",
+        &["France", "Frankrijk", "Frankreich", "Francia", "França"],
+    ),
+    (
+        "GB",
+        &[
+            "United Kingdom",
+            "UK",
+            "Great Britain",
+            "England",
+            "Scotland",
+            "Wales",
+            "Northern Ireland",
+            "Royaume-Uni",
+            "Verenigd Koninkrijk",
+            "Vereinigtes Königreich",
+            "Reino Unido",
+            "Regno Unito",
+        ],
+    ),
     ("GE", &["Georgia", "Géorgie"]),
     ("GH", &["Ghana"]),
     ("GI", &["Gibraltar"]),
-    ("GR", &["Greece", "Grèce", "Griekenland", "Griechenland", "Grecia"]),
+    (
+        "GR",
+        &["Greece", "Grèce", "Griekenland", "Griechenland", "Grecia"],
+    ),
     ("GT", &["Guatemala"]),
     ("HK", &["Hong Kong"]),
     ("HN", &["Honduras"]),
-    ("HR", &["Croatia", "Croatie", "Kroatië", "Kroatien", "Croacia"]),
-    ("HU", &["Hungary", "Hongrie", "Hongarije", "Ungarn", "Hungría"]),
+    (
+        "HR",
+        &["Croatia", "Croatie", "Kroatië", "Kroatien", "Croacia"],
+    ),
+    (
+        "HU",
+        &["Hungary", "Hongrie", "Hongarije", "Ungarn", "Hungría"],
+    ),
     ("ID", &["Indonesia", "Indonésie"]),
-    ("IE", &["Ireland", "Irlande", "Ierland", "Irland", "Irlanda"]),
+    (
+        "IE",
+        &["Ireland", "Irlande", "Ierland", "Irland", "Irlanda"],
+    ),
     ("IL", &["Israel", "Israël"]),
     ("IN", &["India", "Inde", "Indien"]),
     ("IQ", &["Iraq", "Irak"]),
@@ -78,7 +175,10 @@ const COUNTRIES: &[(&str, &[&str])] = &[
     ("LI", &["Liechtenstein"]),
     ("LK", &["Sri Lanka"]),
     ("LT", &["Lithuania", "Lituanie", "Litouwen", "Litauen"]),
-    ("LU", &["Luxembourg", "Luxemburg", "Luxemburgo", "Lussemburgo"]),
+    (
+        "LU",
+        &["Luxembourg", "Luxemburg", "Luxemburgo", "Lussemburgo"],
+    ),
     ("LV", &["Latvia", "Lettonie", "Letland", "Lettland"]),
     ("MA", &["Morocco", "Maroc", "Marokko", "Marruecos"]),
     ("MC", &["Monaco"]),
@@ -91,9 +191,32 @@ const COUNTRIES: &[(&str, &[&str])] = &[
     ("MY", &["Malaysia", "Malaisie"]),
     ("NG", &["Nigeria"]),
     ("NI", &["Nicaragua"]),
-    ("NL", &["Netherlands", "The Netherlands", "Holland", "Pays-Bas", "Nederland", "Niederlande", "Países Bajos", "Paesi Bassi"]),
-    ("NO", &["Norway", "Norvège", "Noorwegen", "Norwegen", "Noruega"]),
-    ("NZ", &["New Zealand", "Nouvelle-Zélande", "Nieuw-Zeeland", "Neuseeland"]),
+    (
+        "NL",
+        &[
+            "Netherlands",
+            "The Netherlands",
+            "Holland",
+            "Pays-Bas",
+            "Nederland",
+            "Niederlande",
+            "Países Bajos",
+            "Paesi Bassi",
+        ],
+    ),
+    (
+        "NO",
+        &["Norway", "Norvège", "Noorwegen", "Norwegen", "Noruega"],
+    ),
+    (
+        "NZ",
+        &[
+            "New Zealand",
+            "Nouvelle-Zélande",
+            "Nieuw-Zeeland",
+            "Neuseeland",
+        ],
+    ),
     ("OM", &["Oman"]),
     ("PA", &["Panama"]),
     ("PE", &["Peru", "Pérou"]),
@@ -104,11 +227,17 @@ const COUNTRIES: &[(&str, &[&str])] = &[
     ("PT", &["Portugal", "Portogallo"]),
     ("PY", &["Paraguay"]),
     ("QA", &["Qatar"]),
-    ("RO", &["Romania", "Roumanie", "Roemenië", "Rumänien", "Rumania"]),
+    (
+        "RO",
+        &["Romania", "Roumanie", "Roemenië", "Rumänien", "Rumania"],
+    ),
     ("RS", &["Serbia", "Serbie", "Servië", "Serbien"]),
     ("RU", &["Russia", "Russie", "Rusland", "Russland"]),
     ("SA", &["Saudi Arabia", "Arabie saoudite"]),
-    ("SE", &["Sweden", "Suède", "Zweden", "Schweden", "Suecia", "Svezia"]),
+    (
+        "SE",
+        &["Sweden", "Suède", "Zweden", "Schweden", "Suecia", "Svezia"],
+    ),
     ("SG", &["Singapore", "Singapour"]),
     ("SI", &["Slovenia", "Slovénie", "Slovenië", "Slowenien"]),
     ("SK", &["Slovakia", "Slovaquie", "Slowakije", "Slowakei"]),
@@ -121,12 +250,30 @@ const COUNTRIES: &[(&str, &[&str])] = &[
     ("TT", &["Trinidad and Tobago"]),
     ("TW", &["Taiwan"]),
     ("UA", &["Ukraine", "Oekraïne"]),
-    ("US", &["United States", "United States of America", "USA", "U.S.A.", "U.S.", "États-Unis", "Etats-Unis", "Verenigde Staten", "Vereinigte Staaten", "Estados Unidos", "Stati Uniti"]),
+    (
+        "US",
+        &[
+            "United States",
+            "United States of America",
+            "USA",
+            "U.S.A.",
+            "U.S.",
+            "États-Unis",
+            "Etats-Unis",
+            "Verenigde Staten",
+            "Vereinigte Staaten",
+            "Estados Unidos",
+            "Stati Uniti",
+        ],
+    ),
     ("UY", &["Uruguay"]),
     ("VA", &["Vatican City", "Holy See", "Vatican"]),
     ("VE", &["Venezuela"]),
     ("VN", &["Vietnam", "Viet Nam"]),
-    ("ZA", &["South Africa", "Afrique du Sud", "Zuid-Afrika", "Südafrika"]),
+    (
+        "ZA",
+        &["South Africa", "Afrique du Sud", "Zuid-Afrika", "Südafrika"],
+    ),
 ];
 
 /// The `country` lookup table: every code to itself and every name to its code, keys
@@ -165,6 +312,10 @@ mod tests {
         }
         let codes: std::collections::BTreeSet<&str> = COUNTRIES.iter().map(|(c, _)| *c).collect();
         assert_eq!(codes.len(), COUNTRIES.len(), "no code twice");
-        assert!(codes.iter().all(|c| c.len() == 2 && c.chars().all(|ch| ch.is_ascii_uppercase())));
+        assert!(
+            codes
+                .iter()
+                .all(|c| c.len() == 2 && c.chars().all(|ch| ch.is_ascii_uppercase()))
+        );
     }
 }

@@ -49,6 +49,11 @@ mod tests {
                 CompiledMapping::compile(&doc).unwrap_or_else(|e| panic!("{flow}: {e}"));
             }
         }
-        assert!(default_mapper().unwrap().defaults(Flow::Customers).is_some());
+        assert!(
+            default_mapper()
+                .unwrap()
+                .defaults(Flow::Customers)
+                .is_some()
+        );
     }
 }

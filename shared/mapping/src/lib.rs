@@ -19,9 +19,9 @@ mod engine;
 mod expr;
 pub mod settings;
 
-pub use doc::{FieldSpec, MappingDoc, Policy, ValueSpec};
 pub use countries::country_table;
 pub use defaults::{default_doc, default_mapper};
+pub use doc::{FieldSpec, MappingDoc, Policy, ValueSpec};
 pub use engine::{CompiledMapping, Evaluated, FieldError, Mapper};
 pub use expr::{Expr, ExprError};
 

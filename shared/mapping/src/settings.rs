@@ -90,7 +90,11 @@ pub fn check(flow: Flow, body: &Value) -> Result<Value, MappingError> {
     let problem = |e: serde_json::Error| MappingError {
         problems: vec![format!("settings of {flow}: {e}")],
     };
-    let body = if body.is_null() { Value::Object(Map::new()) } else { body.clone() };
+    let body = if body.is_null() {
+        Value::Object(Map::new())
+    } else {
+        body.clone()
+    };
     match flow {
         Flow::Customers => {
             let typed: CustomerSettings = serde_json::from_value(body).map_err(problem)?;

@@ -3,7 +3,6 @@
 //! bucket and its headers, OAuth rotation, stock writes, faults and the control API.
 
 #![cfg(feature = "lightspeed")]
-
 // Helpers fail loudly like the tests they serve; clippy exempts only `#[test]` bodies.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

@@ -4,7 +4,6 @@
 //! simulator does not model are listed per fixture, so a gap is a visible decision.
 
 #![cfg(feature = "lightspeed")]
-
 // Helpers fail loudly like the tests they serve; clippy exempts only `#[test]` bodies.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

@@ -57,15 +57,26 @@ impl Source for CustomerSource {
     ) -> Result<SourcePage, StageError> {
         // Archived customers too: the settings decide what happens to them.
         let query = changed_since(range, &RELATIONS, Archived::Include);
-        read_page(&self.client, Flow::Customers, "Customer", "customerID", query, page).await
+        read_page(
+            &self.client,
+            Flow::Customers,
+            "Customer",
+            "customerID",
+            query,
+            page,
+        )
+        .await
     }
 
     async fn fetch(&self, key: &RecordKey) -> Result<Option<Record>, StageError> {
-        let id: u64 = key.as_str().parse().map_err(|_| StageError::InvalidRecord {
-            key: key.clone(),
-            field: "customerID".into(),
-            reason: "not a Lightspeed customer id".into(),
-        })?;
+        let id: u64 = key
+            .as_str()
+            .parse()
+            .map_err(|_| StageError::InvalidRecord {
+                key: key.clone(),
+                field: "customerID".into(),
+                reason: "not a Lightspeed customer id".into(),
+            })?;
         match self
             .client
             .get::<lsbc_lightspeed::model::Customer>(id, &RELATIONS)

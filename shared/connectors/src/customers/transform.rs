@@ -190,7 +190,9 @@ impl Transformer for CustomerTransformer {
         let valid_email = match email {
             Some(e) if is_valid_email(&e) => Some(e),
             Some(e) => {
-                warnings.push(format!("e-mail `{e}` is not a valid address; not sent to Business Central"));
+                warnings.push(format!(
+                    "e-mail `{e}` is not a valid address; not sent to Business Central"
+                ));
                 fields.remove("email");
                 None
             }
@@ -241,7 +243,8 @@ impl Transformer for CustomerTransformer {
                 None if settings.without_email == WithoutEmail::Skip => {
                     return Err(StageError::Skipped {
                         key: record.key.clone(),
-                        rule: "no valid e-mail address to match on (setting without_email = skip)".into(),
+                        rule: "no valid e-mail address to match on (setting without_email = skip)"
+                            .into(),
                     });
                 }
                 None => (format!("ls:{lightspeed_id}"), None, None),
@@ -257,7 +260,8 @@ impl Transformer for CustomerTransformer {
                     .ok_or_else(|| {
                         invalid(
                             "customer.number".into(),
-                            "matching by customer number needs a mapping for customer.number".into(),
+                            "matching by customer number needs a mapping for customer.number"
+                                .into(),
                         )
                     })?;
                 (format!("number:{number}"), None, Some(number))
@@ -293,7 +297,19 @@ mod tests {
         for ok in ["zoe@example.com", "a.b+c@shop.co.uk", "ørsted@exemple.fr"] {
             assert!(is_valid_email(ok), "{ok}");
         }
-        for bad in ["", "zoe", "zoe@", "@x.com", "a@b", "a b@c.com", "a@b..com", "a@.com", "a@b.com.", "a@@b.com", "[email protected]"] {
+        for bad in [
+            "",
+            "zoe",
+            "zoe@",
+            "@x.com",
+            "a@b",
+            "a b@c.com",
+            "a@b..com",
+            "a@.com",
+            "a@b.com.",
+            "a@@b.com",
+            "[email protected]",
+        ] {
             assert!(!is_valid_email(bad), "{bad}");
         }
         assert!(!is_valid_email(&format!("{}@x.com", "a".repeat(80))));

@@ -1,83 +1,44 @@
 //! `lsbc connect`: the first connection of each API.
 //!
-//! - **Lightspeed**: OAuth authorization code with PKCE. The CLI prints the authorize URL;
-//!   the operator signs in and approves; Lightspeed redirects to the registered HTTPS
-//!   redirect URI with `code` and `state`; the operator pastes that redirected URL back (or
-//!   passes it with `--redirected-url`). The CLI checks `state`, exchanges the code with the
-//!   PKCE verifier and stores the token pair in the connection secret.
+//! - **Lightspeed**: OAuth authorization code with PKCE. The CLI stores the client's part of
+//!   the connection secret with a pending `state` and PKCE verifier, and prints the
+//!   authorize URL; the operator signs in and approves; Lightspeed redirects to the
+//!   registered HTTPS redirect URI with `code` and `state`. Either that URI is the deployed
+//!   webhook function's `/lightspeed/callback` route, which finishes the connection by
+//!   itself (the CLI waits for the tokens to appear), or the operator pastes the redirected
+//!   URL back into the CLI. Either way the state is checked, the code exchanged with the
+//!   verifier, and the token pair stored in the connection secret.
 //! - **Business Central**: checks the client credentials (or on-premises access key) by
 //!   listing the companies, picks the one asked for (or the only one), and stores the
 //!   connection.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use jiff::Timestamp;
 use lsbc_business_central::BusinessCentral;
 use lsbc_connectors::business_central::{BusinessCentralSecret, CompanySecret};
-use lsbc_connectors::lightspeed::{LightspeedSecret, SecretTokenStore};
-use lsbc_core::ports::SecretStore;
-use lsbc_lightspeed::{AuthorizationRequest, LightspeedClient, LocalLease};
+use lsbc_connectors::lightspeed::{LightspeedSecret, begin_connection, complete_connection};
+use lsbc_core::ports::{Freshness, SecretStore};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use crate::CliError;
 
-/// A Lightspeed connection in progress: the authorize URL to open, and what finishing needs.
-#[derive(Debug)]
-pub struct PendingLightspeed {
-    client: LightspeedClient,
-    request: AuthorizationRequest,
-    secret_name: String,
-}
-
-impl PendingLightspeed {
-    /// The URL the operator opens to approve the connection.
-    pub fn authorize_url(&self) -> String {
-        self.request.url.to_string()
-    }
-}
-
-/// Starts connecting Lightspeed: stores the client's part of the secret (no tokens yet) and
-/// prepares the authorize URL with a fresh `state` and PKCE challenge.
+/// Starts connecting Lightspeed; returns the authorize URL to open.
 pub async fn start_lightspeed(
     secrets: Arc<dyn SecretStore>,
     secret_name: &str,
     secret: LightspeedSecret,
-) -> Result<PendingLightspeed, CliError> {
-    if secret.redirect_uri.is_none() {
-        return Err(CliError::Usage(
-            "Lightspeed needs the client's registered HTTPS redirect URI (--redirect-uri)".into(),
-        ));
-    }
-    let mut without_tokens = secret.clone();
-    without_tokens.tokens = None;
-    secrets
-        .put(secret_name, &without_tokens.to_secret()?)
-        .await?;
-    let config = secret.client_config()?;
-    let client = LightspeedClient::builder(
-        config,
-        Arc::new(SecretTokenStore::new(secrets.clone(), secret_name)),
-        Arc::new(LocalLease::default()),
-    )
-    .build()
-    .map_err(lsbc_connectors::lightspeed::external)?;
-    let request = client
-        .tokens()
-        .oauth()
-        .authorization_request()
-        .map_err(|e| CliError::Usage(format!("authorize URL: {e}")))?;
-    Ok(PendingLightspeed {
-        client,
-        request,
-        secret_name: secret_name.to_owned(),
-    })
+) -> Result<String, CliError> {
+    Ok(begin_connection(secrets, secret_name, secret, Timestamp::now()).await?)
 }
 
 /// Finishes connecting Lightspeed with the URL Lightspeed redirected to. Returns the
 /// account id.
 pub async fn finish_lightspeed(
-    pending: PendingLightspeed,
     secrets: Arc<dyn SecretStore>,
+    secret_name: &str,
     redirected_url: &str,
 ) -> Result<Value, CliError> {
     let url = url::Url::parse(redirected_url.trim())
@@ -95,28 +56,37 @@ pub async fn finish_lightspeed(
     }
     let code = param("code").ok_or_else(|| CliError::Usage("the URL has no `code`".into()))?;
     let state = param("state").ok_or_else(|| CliError::Usage("the URL has no `state`".into()))?;
-    pending
-        .client
-        .tokens()
-        .connect(&pending.request, &state, &code)
+    let account = complete_connection(secrets, secret_name, &state, &code, Timestamp::now())
         .await
         .map_err(|e| CliError::Usage(format!("connecting Lightspeed: {e}")))?;
-    let account = pending
-        .client
-        .account_id()
-        .await
-        .map_err(lsbc_connectors::lightspeed::external)?;
-    let value = secrets
-        .get(&pending.secret_name, lsbc_core::ports::Freshness::Fresh)
-        .await?;
-    let mut secret = LightspeedSecret::parse(&pending.secret_name, &value)?;
-    secret.account_id = Some(account.to_string());
-    secrets
-        .put(&pending.secret_name, &secret.to_secret()?)
-        .await?;
-    Ok(
-        json!({"connected": "lightspeed", "account_id": account.to_string(), "secret": pending.secret_name}),
-    )
+    Ok(json!({"connected": "lightspeed", "account_id": account, "secret": secret_name}))
+}
+
+/// Waits until the webhook function's callback route finished the connection (the secret
+/// holds tokens and no pending attempt), for at most `limit`.
+pub async fn wait_for_callback(
+    secrets: Arc<dyn SecretStore>,
+    secret_name: &str,
+    limit: Duration,
+) -> Result<Value, CliError> {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let value = secrets.get(secret_name, Freshness::Fresh).await?;
+        let secret = LightspeedSecret::parse(secret_name, &value)?;
+        if secret.pending.is_none() && secret.tokens.is_some() {
+            return Ok(json!({
+                "connected": "lightspeed",
+                "account_id": secret.account_id,
+                "secret": secret_name,
+            }));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(CliError::Usage(
+                "no redirect reached the callback within the time allowed; start again".into(),
+            ));
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
 }
 
 /// Checks a Business Central connection, chooses the company and stores the secret.

@@ -295,8 +295,12 @@ enum ConnectTarget {
         #[arg(long)]
         redirect_uri: String,
         /// The URL Lightspeed redirected to (else read from standard input).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "wait_for_callback")]
         redirected_url: Option<String>,
+        /// The redirect URI is the deployed webhook's `/lightspeed/callback` route: wait for
+        /// it to finish the connection instead of reading the redirected URL.
+        #[arg(long)]
+        wait_for_callback: bool,
         #[arg(long)]
         api_base: Option<String>,
         #[arg(long)]
@@ -559,11 +563,12 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
                     client_secret,
                     redirect_uri,
                     redirected_url,
+                    wait_for_callback,
                     api_base,
                     auth_base,
                     secret,
                 } => {
-                    let pending = connect::start_lightspeed(
+                    let url = connect::start_lightspeed(
                         secrets.clone(),
                         &secret,
                         LightspeedSecret {
@@ -574,24 +579,34 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
                             auth_base,
                             redirect_uri: Some(redirect_uri),
                             tokens: None,
+                            pending: None,
                         },
                     )
                     .await?;
-                    eprintln!(
-                        "Open this URL, sign in and approve:\n\n  {}\n",
-                        pending.authorize_url()
-                    );
-                    let redirected = if let Some(url) = redirected_url {
-                        url
+                    eprintln!("Open this URL, sign in and approve:\n\n  {url}\n");
+                    if wait_for_callback {
+                        eprintln!(
+                            "Waiting for the redirect to reach the webhook's callback route…"
+                        );
+                        connect::wait_for_callback(
+                            secrets,
+                            &secret,
+                            std::time::Duration::from_mins(15),
+                        )
+                        .await?
                     } else {
-                        eprintln!("Then paste the full URL you were redirected to:");
-                        let mut line = String::new();
-                        std::io::stdin()
-                            .read_line(&mut line)
-                            .map_err(|e| CliError::io("stdin", e))?;
-                        line
-                    };
-                    connect::finish_lightspeed(pending, secrets, &redirected).await?
+                        let redirected = if let Some(url) = redirected_url {
+                            url
+                        } else {
+                            eprintln!("Then paste the full URL you were redirected to:");
+                            let mut line = String::new();
+                            std::io::stdin()
+                                .read_line(&mut line)
+                                .map_err(|e| CliError::io("stdin", e))?;
+                            line
+                        };
+                        connect::finish_lightspeed(secrets, &secret, &redirected).await?
+                    }
                 }
                 ConnectTarget::BusinessCentral {
                     tenant,

@@ -87,6 +87,7 @@ impl Sandboxes {
                 issued_at: now,
                 expires_at: expires,
             }),
+            pending: None,
         }
     }
 

@@ -29,6 +29,7 @@ fn client_part(s: &Sandboxes) -> LightspeedSecret {
     let mut secret = s.lightspeed_secret();
     secret.tokens = None;
     secret.account_id = None;
+    secret.pending = None;
     secret
 }
 
@@ -36,13 +37,12 @@ fn client_part(s: &Sandboxes) -> LightspeedSecret {
 async fn lightspeed_code_flow_stores_the_tokens() {
     let s = Sandboxes::start(SandboxOptions::default()).await.unwrap();
     let store: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
-    let pending = start_lightspeed(store.clone(), "lightspeed", client_part(&s))
+    let url = start_lightspeed(store.clone(), "lightspeed", client_part(&s))
         .await
         .unwrap();
-    let url = pending.authorize_url();
     assert!(url.contains("code_challenge_method=S256"), "{url}");
     let redirected = approve(&url).await;
-    let out = finish_lightspeed(pending, store.clone(), &redirected)
+    let out = finish_lightspeed(store.clone(), "lightspeed", &redirected)
         .await
         .unwrap();
     assert_eq!(out["account_id"], s.lightspeed.account_id().to_string());
@@ -51,6 +51,7 @@ async fn lightspeed_code_flow_stores_the_tokens() {
         &store.get("lightspeed", Freshness::Fresh).await.unwrap(),
     )
     .unwrap();
+    assert!(secret.pending.is_none(), "the pending attempt is cleared");
     let tokens = secret.tokens.expect("tokens stored");
     assert!(s.lightspeed.refresh_token_valid(&tokens.refresh_token));
     assert_eq!(
@@ -63,12 +64,12 @@ async fn lightspeed_code_flow_stores_the_tokens() {
 async fn lightspeed_refuses_a_foreign_state() {
     let s = Sandboxes::start(SandboxOptions::default()).await.unwrap();
     let store: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
-    let pending = start_lightspeed(store.clone(), "lightspeed", client_part(&s))
+    let url = start_lightspeed(store.clone(), "lightspeed", client_part(&s))
         .await
         .unwrap();
-    let redirected = approve(&pending.authorize_url()).await;
+    let redirected = approve(&url).await;
     let forged = redirected.replace("state=", "state=x");
-    let err = finish_lightspeed(pending, store.clone(), &forged)
+    let err = finish_lightspeed(store.clone(), "lightspeed", &forged)
         .await
         .unwrap_err();
     assert!(err.to_string().to_lowercase().contains("state"), "{err}");
@@ -78,6 +79,19 @@ async fn lightspeed_refuses_a_foreign_state() {
     )
     .unwrap();
     assert!(secret.tokens.is_none(), "nothing stored");
+    // The genuine redirect still completes it; a second use of it does not.
+    finish_lightspeed(store.clone(), "lightspeed", &redirected)
+        .await
+        .unwrap();
+    let again = finish_lightspeed(store.clone(), "lightspeed", &redirected)
+        .await
+        .unwrap_err();
+    assert!(
+        again
+            .to_string()
+            .contains("no Lightspeed connection is waiting"),
+        "{again}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

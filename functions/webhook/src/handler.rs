@@ -7,6 +7,10 @@
 //!   our `clientState` (compared in constant time with the secret); each one that concerns a
 //!   flow becomes a "poll this flow now" request on the poll queue. The data itself is
 //!   always re-read from the API by the poll.
+//! - **Lightspeed OAuth callback** (`GET /lightspeed/callback?code=…&state=…`): finishes a
+//!   first connection started by `lsbc connect lightspeed --wait-for-callback` — checks the
+//!   state against the pending attempt in the connection secret, exchanges the code with its
+//!   PKCE verifier and stores the token pair.
 //! - Anything else gets a 4xx without detail.
 //!
 //! Answer codes follow BC's retry rules: BC retries on 408, 429 and 5xx and **deletes the
@@ -14,6 +18,7 @@
 //! answers 503, and only requests that are not BC's (bad client state, bad body) get a 4xx.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use aws_lambda_events::event::lambda_function_urls::{
     LambdaFunctionUrlRequest, LambdaFunctionUrlResponse,
@@ -30,14 +35,16 @@ use subtle::ConstantTimeEq;
 const MAX_TOKEN_LEN: usize = 4096;
 
 /// What the webhook needs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Webhook<'a> {
     /// Where poll requests go.
     pub queue: &'a dyn Queue,
-    /// Where the client state is kept.
-    pub secrets: &'a dyn SecretStore,
+    /// Where the client state (and the Lightspeed connection) is kept.
+    pub secrets: Arc<dyn SecretStore>,
     /// The name of the secret holding the client state.
     pub client_state_secret: &'a str,
+    /// The name of the Lightspeed connection secret (enables the OAuth callback route).
+    pub lightspeed_secret: Option<&'a str>,
     /// The time (poll requests within a minute collapse into one).
     pub clock: &'a dyn Clock,
 }
@@ -56,6 +63,18 @@ struct Notification {
     resource: String,
     #[serde(default)]
     change_type: String,
+}
+
+/// The path of the Lightspeed OAuth callback.
+pub const LIGHTSPEED_CALLBACK: &str = "/lightspeed/callback";
+
+fn page(status: i64, text: &str) -> LambdaFunctionUrlResponse {
+    let mut response = answer(status, Some(text.to_owned()));
+    response.headers.insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    response
 }
 
 fn answer(status: i64, body: Option<String>) -> LambdaFunctionUrlResponse {
@@ -90,8 +109,58 @@ pub fn flow_for_resource(resource: &str) -> Option<Flow> {
 }
 
 impl Webhook<'_> {
+    /// Finishes a Lightspeed first connection from its redirect.
+    async fn lightspeed_callback(
+        &self,
+        request: &LambdaFunctionUrlRequest,
+    ) -> LambdaFunctionUrlResponse {
+        let Some(name) = self.lightspeed_secret else {
+            return answer(404, None);
+        };
+        let param = |k: &str| request.query_string_parameters.get(k).map(String::as_str);
+        if let Some(error) = param("error") {
+            tracing::warn!(%error, "Lightspeed connection refused by the user or Lightspeed.");
+            return page(
+                400,
+                "Lightspeed did not grant access; start again with lsbc connect lightspeed.",
+            );
+        }
+        let (Some(code), Some(state)) = (param("code"), param("state")) else {
+            return answer(400, None);
+        };
+        match lsbc_connectors::lightspeed::complete_connection(
+            self.secrets.clone(),
+            name,
+            state,
+            code,
+            self.clock.now(),
+        )
+        .await
+        {
+            Ok(account) => {
+                tracing::info!(%account, "Lightspeed connected.");
+                page(
+                    200,
+                    &format!("Lightspeed account {account} is connected. You can close this page."),
+                )
+            }
+            Err(error) => {
+                tracing::warn!(%error, "Lightspeed connection not finished.");
+                page(400, &format!("The connection was not finished: {error}"))
+            }
+        }
+    }
+
     /// Answers one request.
     pub async fn handle(&self, request: &LambdaFunctionUrlRequest) -> LambdaFunctionUrlResponse {
+        let path = request
+            .raw_path
+            .as_deref()
+            .or(request.request_context.http.path.as_deref())
+            .unwrap_or("/");
+        if path.trim_end_matches('/') == LIGHTSPEED_CALLBACK {
+            return self.lightspeed_callback(request).await;
+        }
         let method = request
             .request_context
             .http
@@ -237,8 +306,9 @@ mod tests {
         fn webhook(&self) -> Webhook<'_> {
             Webhook {
                 queue: &self.queue,
-                secrets: &self.store,
+                secrets: Arc::new(self.store.clone()),
                 client_state_secret: "webhook",
+                lightspeed_secret: None,
                 clock: &self.clock,
             }
         }
@@ -346,6 +416,66 @@ mod tests {
         let body = fixture("webhook.notification.json", "s3cret");
         let r = webhook.handle(&request("POST", &[], Some(&body))).await;
         assert_eq!(r.status_code, 503);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_lightspeed_callback_finishes_a_first_connection() {
+        use lsbc_connectors::lightspeed::{LightspeedSecret, begin_connection};
+        use lsbc_sandbox::lightspeed::{LightspeedSandbox, LightspeedSandboxConfig};
+
+        let sandbox = LightspeedSandbox::start(LightspeedSandboxConfig::default())
+            .await
+            .unwrap();
+        let w = World::new("s3cret").await;
+        let config = sandbox.config();
+        let url = begin_connection(
+            Arc::new(w.store.clone()),
+            "lightspeed",
+            LightspeedSecret {
+                client_id: config.client_id.clone(),
+                client_secret: config.client_secret.clone(),
+                account_id: None,
+                api_base: Some(sandbox.base_url()),
+                auth_base: Some(sandbox.base_url()),
+                redirect_uri: Some(config.redirect_uri.clone()),
+                tokens: None,
+                pending: None,
+            },
+            w.clock.now(),
+        )
+        .await
+        .unwrap();
+        // The browser: the simulator approves at once and redirects with code and state.
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let location = http.get(&url).send().await.unwrap().headers()["location"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let redirect = url::Url::parse(&location).unwrap();
+        let query: Vec<(String, String)> = redirect.query_pairs().into_owned().collect();
+        let mut callback = request("GET", &[], None);
+        callback.raw_path = Some(LIGHTSPEED_CALLBACK.into());
+        callback.query_string_parameters = query.into_iter().collect();
+        let webhook = Webhook {
+            lightspeed_secret: Some("lightspeed"),
+            ..w.webhook()
+        };
+        let r = webhook.handle(&callback).await;
+        assert_eq!(r.status_code, 200, "{:?}", r.body);
+        assert!(r.body.unwrap().contains(&sandbox.account_id().to_string()));
+        let stored = LightspeedSecret::parse(
+            "lightspeed",
+            &w.store.get("lightspeed", Freshness::Fresh).await.unwrap(),
+        )
+        .unwrap();
+        assert!(stored.tokens.is_some() && stored.pending.is_none());
+        // The same redirect again finishes nothing.
+        assert_eq!(webhook.handle(&callback).await.status_code, 400);
+        // Without the route configured, the path is unknown.
+        assert_eq!(w.webhook().handle(&callback).await.status_code, 404);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The webhook Lambda (function URL): wires telemetry, configuration and the AWS adapters
 //! once, then answers Business Central's handshake and notifications.
 
+use std::sync::Arc;
+
 use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
 use lambda_runtime::{LambdaEvent, service_fn};
 use lsbc_core::QueueName;
@@ -14,15 +16,20 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let mut env = process_env();
     let common = CommonConfig::read(&mut env, &[QueueName::Poll]);
     let client_state_secret: Option<String> = env.required("LSBC_WEBHOOK_SECRET");
+    // The Lightspeed OAuth callback route is on when the connection secret is named.
+    let lightspeed_secret =
+        Some(env.optional("LSBC_LIGHTSPEED_SECRET", String::new())).filter(|name| !name.is_empty());
     env.finish()?;
     let client_state_secret = client_state_secret.unwrap_or_default();
     let home = AwsHome::connect(&common).await;
     let webhook = Webhook {
         queue: &home.queue,
-        secrets: &home.secrets,
+        secrets: Arc::new(home.secrets.clone()),
         client_state_secret: &client_state_secret,
+        lightspeed_secret: lightspeed_secret.as_deref(),
         clock: &SystemClock,
     };
+    let webhook = &webhook;
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<LambdaFunctionUrlRequest>| async move {
             Ok::<_, lambda_runtime::Error>(webhook.handle(&event.payload).await)

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use lsbc_core::ports::{ClaimKey, ClaimStore, Clock, Freshness, SecretStore};
 use lsbc_core::{ExternalError, ExternalKind, StageError, StoreError, System};
 use lsbc_lightspeed::{
@@ -77,6 +77,30 @@ pub struct LightspeedSecret {
     /// The token pair, once connected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens: Option<StoredTokens>,
+    /// A first connection waiting for the authorization code (state and PKCE verifier),
+    /// so whoever receives the redirect — the CLI, or the webhook function's callback
+    /// route — can finish it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingConnection>,
+}
+
+/// A first connection in progress.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct PendingConnection {
+    /// The `state` sent to the authorize endpoint.
+    pub state: String,
+    /// The PKCE code verifier.
+    pub verifier: String,
+    /// The authorization code lives 60 s; the whole attempt may take until then.
+    pub expires_at: Timestamp,
+}
+
+impl std::fmt::Debug for PendingConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingConnection")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for LightspeedSecret {
@@ -85,6 +109,7 @@ impl std::fmt::Debug for LightspeedSecret {
             .field("client_id", &self.client_id)
             .field("account_id", &self.account_id)
             .field("connected", &self.tokens.is_some())
+            .field("pending", &self.pending.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -270,4 +295,125 @@ pub fn external(error: LightspeedError) -> StageError {
     };
     let message = error.to_string();
     StageError::External(ExternalError::new(System::Lightspeed, kind, message).with_source(error))
+}
+
+/// How long a first connection may wait for its redirect.
+pub const CONNECTION_WINDOW: SignedDuration = SignedDuration::from_mins(15);
+
+fn client_for(
+    secrets: Arc<dyn SecretStore>,
+    name: &str,
+    secret: &LightspeedSecret,
+) -> Result<LightspeedClient, StageError> {
+    LightspeedClient::builder(
+        secret.client_config()?,
+        Arc::new(SecretTokenStore::new(secrets, name)),
+        Arc::new(lsbc_lightspeed::LocalLease::default()),
+    )
+    .build()
+    .map_err(external)
+}
+
+/// Starts a first connection: stores the client's part of the secret with a pending
+/// `state` and PKCE verifier, and returns the authorize URL the operator opens.
+pub async fn begin_connection(
+    secrets: Arc<dyn SecretStore>,
+    name: &str,
+    mut secret: LightspeedSecret,
+    now: Timestamp,
+) -> Result<String, StageError> {
+    if secret.redirect_uri.is_none() {
+        return Err(StageError::Config(
+            "Lightspeed needs the client's registered HTTPS redirect URI".into(),
+        ));
+    }
+    let client = client_for(secrets.clone(), name, &secret)?;
+    let request = client
+        .tokens()
+        .oauth()
+        .authorization_request()
+        .map_err(|e| StageError::Config(format!("authorize URL: {e}")))?;
+    secret.tokens = None;
+    secret.pending = Some(PendingConnection {
+        state: request.state.clone(),
+        verifier: request.verifier.secret().expose_secret().to_owned(),
+        expires_at: now.checked_add(CONNECTION_WINDOW).unwrap_or(now),
+    });
+    secrets.put(name, &secret.to_secret()?).await?;
+    Ok(request.url.to_string())
+}
+
+/// Why a first connection could not be finished.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionError {
+    /// No connection was started, or it was finished already.
+    #[error("no Lightspeed connection is waiting (start one with `lsbc connect lightspeed`)")]
+    NotPending,
+    /// The `state` is not the one sent: not our redirect.
+    #[error("the redirect's state does not match the connection started")]
+    WrongState,
+    /// Started too long ago.
+    #[error("the connection attempt expired; start again")]
+    Expired,
+    /// Lightspeed refused the code, or the secret could not be written.
+    #[error(transparent)]
+    Failed(#[from] StageError),
+}
+
+/// Finishes a first connection with the `code` and `state` Lightspeed redirected with:
+/// checks the state (in constant time) and the deadline, exchanges the code with the PKCE
+/// verifier, stores the token pair and the account id, and clears the pending attempt.
+/// Returns the account id.
+pub async fn complete_connection(
+    secrets: Arc<dyn SecretStore>,
+    name: &str,
+    state: &str,
+    code: &str,
+    now: Timestamp,
+) -> Result<String, ConnectionError> {
+    let value = secrets
+        .get(name, Freshness::Fresh)
+        .await
+        .map_err(StageError::from)?;
+    let secret = LightspeedSecret::parse(name, &value).map_err(StageError::from)?;
+    let pending = secret.pending.clone().ok_or(ConnectionError::NotPending)?;
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(
+        pending.state.as_bytes(),
+        state.as_bytes(),
+    )) {
+        return Err(ConnectionError::WrongState);
+    }
+    if now > pending.expires_at {
+        return Err(ConnectionError::Expired);
+    }
+    let client = client_for(secrets.clone(), name, &secret)?;
+    let request = lsbc_lightspeed::AuthorizationRequest {
+        url: secret.client_config()?.auth_base,
+        state: pending.state.clone(),
+        verifier: lsbc_lightspeed::PkceVerifier::from_secret(SecretString::from(pending.verifier)),
+    };
+    client
+        .tokens()
+        .connect(&request, state, code)
+        .await
+        .map_err(|e| {
+            StageError::External(ExternalError::new(
+                System::Lightspeed,
+                ExternalKind::Rejected,
+                e.to_string(),
+            ))
+        })?;
+    let account = client.account_id().await.map_err(external)?.to_string();
+    let value = secrets
+        .get(name, Freshness::Fresh)
+        .await
+        .map_err(StageError::from)?;
+    let mut connected = LightspeedSecret::parse(name, &value).map_err(StageError::from)?;
+    connected.pending = None;
+    connected.account_id = Some(account.clone());
+    secrets
+        .put(name, &connected.to_secret().map_err(StageError::from)?)
+        .await
+        .map_err(StageError::from)?;
+    Ok(account)
 }

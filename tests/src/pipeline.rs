@@ -39,6 +39,7 @@ const LS: &str = "lightspeed";
 const BC: &str = "business-central";
 
 /// The embedded home in a temporary directory.
+#[allow(missing_debug_implementations)] // holds the runner and stores; nothing to show
 pub struct EmbeddedHome {
     store: Embedded,
     runner: LocalRunner,
@@ -118,6 +119,7 @@ impl Home for EmbeddedHome {
 }
 
 /// The AWS home on the emulator: fresh tables, FIFO queues and secrets of its own.
+#[allow(missing_debug_implementations)] // holds clients and stores; nothing to show
 pub struct AwsHome {
     clients: AwsClients,
     stack: lsbc_aws::Stack,

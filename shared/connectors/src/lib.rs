@@ -11,6 +11,7 @@ pub mod config;
 pub mod customers;
 pub mod diff;
 pub mod lightspeed;
+pub mod products;
 pub mod source;
 
 use std::sync::Arc;
@@ -75,7 +76,32 @@ pub async fn build_flow(flow: Flow, ctx: &ConnectorContext) -> Result<FlowParts,
                 sink: Arc::new(customers::CustomerSink::new(bc, ctx.links.clone())),
             })
         }
-        Flow::Orders | Flow::Products | Flow::Stock => Err(StageError::Config(format!(
+        Flow::Products => {
+            let ls = lightspeed::connect(
+                ctx.secrets.clone(),
+                ctx.claims.clone(),
+                ctx.clock.clone(),
+                &ctx.lightspeed_secret,
+            )
+            .await?;
+            let bc = business_central::connect(&ctx.secrets, &ctx.business_central_secret).await?;
+            let images = Arc::new(products::HttpImages::new()?);
+            Ok(FlowParts {
+                source: Arc::new(products::ProductSource::items(
+                    ls.clone(),
+                    products::OVERLAP,
+                    config.clone(),
+                )),
+                more_sources: vec![Arc::new(products::ProductSource::matrices(
+                    ls,
+                    products::OVERLAP,
+                    config.clone(),
+                ))],
+                transformer: Arc::new(products::ProductTransformer::new(config)),
+                sink: Arc::new(products::ProductSink::new(bc, ctx.links.clone(), images)),
+            })
+        }
+        Flow::Orders | Flow::Stock => Err(StageError::Config(format!(
             "flow {flow} is not available in this build"
         ))),
     }

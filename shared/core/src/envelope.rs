@@ -217,8 +217,12 @@ impl Envelope {
         }
     }
 
-    /// The FIFO de-duplication id: the same change sent twice within the queue's
-    /// de-duplication window (5 minutes on SQS) is delivered once.
+    /// The FIFO de-duplication id: the same message sent twice within the queue's
+    /// de-duplication window (5 minutes on SQS) is delivered once — a transform retried
+    /// after its commands were queued doesn't queue them again. The trace id is part of
+    /// it, so a record that changes A → B → A within one source second is not mistaken for
+    /// the first A; duplicates from other sends are absorbed by the push stage, which
+    /// writes nothing for content it already pushed.
     pub fn dedup_id(&self) -> String {
         let content = match &self.body {
             Body::Record { payload } => ContentHash::of_json(payload).to_hex(),
@@ -232,6 +236,7 @@ impl Envelope {
             &self.source_version.to_string(),
             &content,
             &self.attempt.to_string(),
+            self.trace_id.as_str(),
         ] {
             h.update(part.as_bytes());
             h.update([0]);
@@ -405,16 +410,21 @@ mod tests {
     }
 
     #[test]
-    fn dedup_id_changes_with_content_and_version_only() {
-        let a = Envelope::record(&record(), TraceId::new());
-        let b = Envelope::record(&record(), TraceId::new());
-        assert_eq!(a.dedup_id(), b.dedup_id(), "trace id must not matter");
-        let mut changed = record();
-        changed.payload["firstName"] = json!("Zoe");
+    fn dedup_id_is_the_same_only_for_the_same_message() {
+        let t = trace();
+        let a = Envelope::record(&record(), t.clone());
+        assert_eq!(
+            a.dedup_id(),
+            Envelope::record(&record(), t.clone()).dedup_id()
+        );
+        // The same content from another send (A -> B -> A within one second) goes through.
         assert_ne!(
             a.dedup_id(),
-            Envelope::record(&changed, TraceId::new()).dedup_id()
+            Envelope::record(&record(), TraceId::new()).dedup_id()
         );
+        let mut changed = record();
+        changed.payload["firstName"] = json!("Zoe");
+        assert_ne!(a.dedup_id(), Envelope::record(&changed, t).dedup_id());
         assert!(a.dedup_id().len() <= 128);
     }
 }

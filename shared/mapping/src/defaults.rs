@@ -11,12 +11,14 @@ use crate::doc::MappingDoc;
 use crate::{Mapper, MappingError};
 
 const CUSTOMERS: &str = include_str!("defaults/customers.json");
+const PRODUCTS: &str = include_str!("defaults/products.json");
 
 /// The default document of `flow`, if the flow has a mapping.
 pub fn default_doc(flow: Flow) -> Result<Option<MappingDoc>, MappingError> {
     let text = match flow {
         Flow::Customers => CUSTOMERS,
-        Flow::Orders | Flow::Products | Flow::Stock => return Ok(None),
+        Flow::Products => PRODUCTS,
+        Flow::Orders | Flow::Stock => return Ok(None),
     };
     let json: Value = serde_json::from_str(text).map_err(|e| MappingError {
         problems: vec![format!("default mapping of {flow} is not JSON: {e}")],
@@ -49,11 +51,8 @@ mod tests {
                 CompiledMapping::compile(&doc).unwrap_or_else(|e| panic!("{flow}: {e}"));
             }
         }
-        assert!(
-            default_mapper()
-                .unwrap()
-                .defaults(Flow::Customers)
-                .is_some()
-        );
+        let mapper = default_mapper().unwrap();
+        assert!(mapper.defaults(Flow::Customers).is_some());
+        assert!(mapper.defaults(Flow::Products).is_some());
     }
 }

@@ -1,0 +1,552 @@
+//! The Business Central side of the products flow: find the item (by link, by SKU = item
+//! number, by the SystemId the sync gives every item it creates), then create or update it,
+//! with its category and picture; variants are in `variants`.
+//!
+//! Outcomes, by rule (each one tested, and listed in the README):
+//! - **first run**: an item that already exists in BC with the SKU as its number is
+//!   matched and updated, never duplicated (create-only fields are not sent to it);
+//! - **create** is idempotent: a create retried after a crash finds the first one (BC
+//!   refuses the second with `Internal_EntityWithSameKeyExists`);
+//! - **unchanged** fields are not sent; nothing changed: no write at all;
+//! - **two Lightspeed items with one SKU**: the first one linked keeps the BC item; the
+//!   other is skipped with a warning naming both;
+//! - **publish = draft**: new items are created blocked; updates never unblock an item a
+//!   person blocked. **archived = block**: the item is blocked, and unblocked when it is
+//!   restored in Lightspeed only if the sync had blocked it;
+//! - **category**: found by its code (the plain one, or the hashed one when the plain one
+//!   belongs to another category) and created when missing (setting `categories = create`;
+//!   with `existing`, a missing one is a warning); a category whose `displayName` is the
+//!   path or its last segment (any case) is taken as the path's;
+//! - **image**: downloaded and uploaded as the item picture when its identity
+//!   (`imageID:publicID`) changed since the last upload and its bytes differ from the last
+//!   upload's (SHA-256, kept on the link); an image the host refuses or that is too large
+//!   is a warning; a removed image leaves the BC picture as it is.
+//!
+//! Warnings of the sink are logged and appear in the activity log among what was sent.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use lsbc_business_central::{BusinessCentral, ETag, EntityPath, EntitySet, Filter, Query, Record};
+use lsbc_core::ports::{Action, LinkStore, PushRequest, Sink, SinkOutcome};
+use lsbc_core::{ContentHash, ExternalError, ExternalKind, Flow, RecordKey, StageError, System};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::images::{ImageError, ImageFetcher};
+use super::transform::{CategoryTarget, ImageRef, ItemCommand, ProductCommand};
+use super::{ProductKey, category_system_id};
+use crate::business_central::{external, is_duplicate, is_not_found};
+use crate::diff::changes;
+
+/// The products flow's sink.
+#[derive(Clone)]
+pub struct ProductSink {
+    pub(super) bc: BusinessCentral,
+    pub(super) links: Arc<dyn LinkStore>,
+    images: Arc<dyn ImageFetcher>,
+}
+
+impl std::fmt::Debug for ProductSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProductSink").finish_non_exhaustive()
+    }
+}
+
+/// What happened to one BC record.
+pub(super) struct Written {
+    pub(super) record: Record,
+    pub(super) action: Action,
+}
+
+/// What one push sent and noticed, for the activity log.
+#[derive(Default)]
+pub(super) struct Log {
+    pub(super) sent: Vec<Value>,
+}
+
+impl Log {
+    pub(super) fn warn(&mut self, key: &RecordKey, warning: &str) {
+        tracing::warn!(flow = %Flow::Products, record_key = %key, %warning, "Product pushed with a warning.");
+        self.sent.push(json!({ "warning": warning }));
+    }
+}
+
+impl ProductSink {
+    /// A sink writing through `bc`, reading links to recognise shared SKUs, downloading
+    /// images with `images`.
+    pub fn new(
+        bc: BusinessCentral,
+        links: Arc<dyn LinkStore>,
+        images: Arc<dyn ImageFetcher>,
+    ) -> Self {
+        Self { bc, links, images }
+    }
+
+    pub(super) async fn get(
+        &self,
+        key: &RecordKey,
+        path: impl Into<EntityPath>,
+        id: Uuid,
+    ) -> Result<Option<Record>, StageError> {
+        match self.bc.get(path, id, &Query::new()).await {
+            Ok(r) => Ok(Some(r)),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(external(Some(key), e)),
+        }
+    }
+
+    pub(super) async fn find(
+        &self,
+        key: &RecordKey,
+        set: EntitySet,
+        filter: Filter,
+    ) -> Result<Option<Record>, StageError> {
+        self.bc
+            .find_first(set, filter)
+            .await
+            .map_err(|e| external(Some(key), e))
+    }
+
+    /// Creates `body` under `path` with SystemId `id`, or finds it if a first attempt
+    /// already did (then the action is `Unchanged`). `lookup` is where to read it by id.
+    pub(super) async fn create(
+        &self,
+        key: &RecordKey,
+        path: EntityPath,
+        lookup: EntityPath,
+        id: Uuid,
+        mut body: Map<String, Value>,
+        log: &mut Log,
+    ) -> Result<Written, StageError> {
+        body.insert("id".into(), Value::String(id.to_string()));
+        log.sent
+            .push(json!({"method": "POST", "path": path.collection_url(), "body": body}));
+        match self.bc.create(path, body).await {
+            Ok(record) => Ok(Written {
+                record,
+                action: Action::Created,
+            }),
+            Err(e) if is_duplicate(&e) => {
+                let record = self
+                    .get(key, lookup, id)
+                    .await?
+                    .ok_or_else(|| external(Some(key), e))?;
+                Ok(Written {
+                    record,
+                    action: Action::Unchanged,
+                })
+            }
+            Err(e) => Err(external(Some(key), e)),
+        }
+    }
+
+    /// Sends the fields of `desired` that differ from `current` (none: no request).
+    pub(super) async fn update(
+        &self,
+        key: &RecordKey,
+        path: EntityPath,
+        current: Record,
+        desired: &Map<String, Value>,
+        log: &mut Log,
+    ) -> Result<Written, StageError> {
+        let diff = changes(current.fields(), desired);
+        if diff.is_empty() {
+            return Ok(Written {
+                record: current,
+                action: Action::Unchanged,
+            });
+        }
+        let id = current.id().ok_or_else(|| StageError::InvalidRecord {
+            key: key.clone(),
+            field: format!("{}.id", path.set()),
+            reason: "Business Central returned a record without id".into(),
+        })?;
+        let etag = current.etag().cloned().unwrap_or_else(ETag::any);
+        log.sent
+            .push(json!({"method": "PATCH", "path": path.entity_url(id), "body": diff}));
+        let record = self
+            .bc
+            .update_with(path, id, &etag, diff, |fresh| {
+                let again = changes(fresh.fields(), desired);
+                (!again.is_empty()).then_some(again)
+            })
+            .await
+            .map_err(|e| external(Some(key), e))?;
+        Ok(Written {
+            record,
+            action: Action::Updated,
+        })
+    }
+
+    /// The BC item of `cmd`, if it exists, and whether it is ours (found by link or by the
+    /// SystemId the sync gave it) rather than matched by its number.
+    async fn find_item(
+        &self,
+        key: &RecordKey,
+        cmd: &ItemCommand,
+        owner: ProductKey,
+        link_target: Option<&str>,
+    ) -> Result<Option<(Record, bool)>, StageError> {
+        if let Some(id) = link_target.and_then(|t| t.parse::<Uuid>().ok())
+            && let Some(r) = self.get(key, EntitySet::Items, id).await?
+        {
+            return Ok(Some((r, true)));
+        }
+        let derived = owner.item_system_id();
+        if let Some(r) = self
+            .find(
+                key,
+                EntitySet::Items,
+                Filter::eq("number", cmd.number.as_str()),
+            )
+            .await?
+        {
+            let ours = r.id() == Some(derived);
+            return Ok(Some((r, ours)));
+        }
+        Ok(self
+            .get(key, EntitySet::Items, derived)
+            .await?
+            .map(|r| (r, true)))
+    }
+
+    /// Another Lightspeed record already linked to BC item `id`, if any.
+    pub(super) async fn other_owner(
+        &self,
+        owner: ProductKey,
+        id: Uuid,
+    ) -> Result<Option<ProductKey>, StageError> {
+        Ok(self
+            .links
+            .find_by_target(Flow::Products, &id.to_string())
+            .await?
+            .into_iter()
+            .filter_map(|l| ProductKey::parse(l.key.as_str()))
+            .map(ProductKey::owner)
+            .find(|other| *other != owner))
+    }
+
+    fn fields_for(cmd: &ItemCommand, creating: bool) -> Map<String, Value> {
+        cmd.item
+            .iter()
+            .filter(|(name, _)| cmd.sends(name, creating))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// The item category code to send, creating the category when it is missing.
+    async fn category_code(
+        &self,
+        key: &RecordKey,
+        cat: &CategoryTarget,
+        current: Option<&Record>,
+        extra: &mut Map<String, Value>,
+        log: &mut Log,
+    ) -> Result<Option<String>, StageError> {
+        if let Some(code) = &cat.code {
+            return Ok(Some(code.clone()));
+        }
+        // Resolved by the last push, and the item is still in it: no request.
+        if let Some(known) = extra.get("category")
+            && known.get("path").and_then(Value::as_str) == Some(cat.path.as_str())
+            && let Some(code) = known.get("code").and_then(Value::as_str)
+            && current
+                .and_then(|c| c.str("itemCategoryCode"))
+                .is_some_and(|c| c.eq_ignore_ascii_case(code))
+        {
+            return Ok(Some(code.to_owned()));
+        }
+        let derived = category_system_id(&cat.path);
+        let theirs = |r: &Record| {
+            let name = r.str("displayName").unwrap_or("").trim();
+            r.id() == Some(derived)
+                || name.eq_ignore_ascii_case(&cat.path)
+                || name.eq_ignore_ascii_case(&cat.display_name)
+                || (!cat.name.is_empty() && name.eq_ignore_ascii_case(&cat.name))
+        };
+        let by_code = |code: &str| Filter::eq("code", code);
+        let code = match self
+            .find(key, EntitySet::ItemCategories, by_code(&cat.plain))
+            .await?
+        {
+            Some(r) if theirs(&r) => Some(cat.plain.clone()),
+            taken => {
+                let code = if taken.is_some() {
+                    &cat.hashed
+                } else {
+                    &cat.plain
+                };
+                let exists = if taken.is_some() {
+                    self.find(key, EntitySet::ItemCategories, by_code(code))
+                        .await?
+                        .is_some()
+                } else {
+                    false
+                };
+                if exists {
+                    Some(code.clone())
+                } else if cat.create {
+                    let body = Map::from_iter([
+                        ("code".to_owned(), Value::String(code.clone())),
+                        (
+                            "displayName".to_owned(),
+                            Value::String(cat.display_name.clone()),
+                        ),
+                    ]);
+                    let written = self
+                        .create(
+                            key,
+                            EntitySet::ItemCategories.into(),
+                            EntitySet::ItemCategories.into(),
+                            derived,
+                            body,
+                            log,
+                        )
+                        .await?;
+                    Some(
+                        written
+                            .record
+                            .str("code")
+                            .map_or_else(|| code.clone(), str::to_owned),
+                    )
+                } else {
+                    log.warn(
+                        key,
+                        &format!(
+                            "item category `{}` ({code}) does not exist in Business Central (setting categories = existing); the item's category is left as it is",
+                            cat.path
+                        ),
+                    );
+                    None
+                }
+            }
+        };
+        if let Some(code) = &code {
+            extra.insert("category".into(), json!({"path": cat.path, "code": code}));
+        }
+        Ok(code)
+    }
+
+    /// Uploads the image as the item picture when it changed; whether it did.
+    async fn picture(
+        &self,
+        key: &RecordKey,
+        item_id: Uuid,
+        image: &ImageRef,
+        extra: &mut Map<String, Value>,
+        log: &mut Log,
+    ) -> Result<bool, StageError> {
+        let known = extra.get("image").cloned().unwrap_or(Value::Null);
+        if known.get("identity").and_then(Value::as_str) == Some(image.identity.as_str()) {
+            return Ok(false);
+        }
+        let bytes = match self.images.fetch(&image.url).await {
+            Ok(bytes) => bytes,
+            Err(ImageError::Transient { url, message }) => {
+                return Err(StageError::External(ExternalError::new(
+                    System::Lightspeed,
+                    ExternalKind::Transient,
+                    format!("image {url}: {message}"),
+                )));
+            }
+            Err(other) => {
+                log.warn(key, &format!("{other}; the item picture is left as it is"));
+                return Ok(false);
+            }
+        };
+        let sha256 = ContentHash::of_bytes(&bytes).to_hex();
+        let remembered = json!({"identity": image.identity, "sha256": sha256});
+        if known.get("sha256").and_then(Value::as_str) == Some(sha256.as_str()) {
+            extra.insert("image".into(), remembered);
+            return Ok(false);
+        }
+        log.sent.push(json!({
+            "method": "PATCH",
+            "path": format!("items({item_id})/picture/pictureContent"),
+            "bytes": bytes.len(),
+            "sha256": sha256,
+        }));
+        self.bc
+            .upload_item_picture(item_id, bytes, None)
+            .await
+            .map_err(|e| external(Some(key), e))?;
+        extra.insert("image".into(), remembered);
+        Ok(true)
+    }
+
+    async fn upsert_item(
+        &self,
+        request: PushRequest<'_>,
+        cmd: &ItemCommand,
+    ) -> Result<SinkOutcome, StageError> {
+        let key = request.key;
+        let owner = ProductKey::parse(&cmd.source)
+            .map(ProductKey::owner)
+            .ok_or_else(|| StageError::InvalidRecord {
+                key: key.clone(),
+                field: "(command).source".into(),
+                reason: format!("`{}` is not a products record key", cmd.source),
+            })?;
+        let mut log = Log::default();
+        let mut extra = request.link.map(|l| l.extra.clone()).unwrap_or_default();
+        let found = self
+            .find_item(key, cmd, owner, request.link.map(|l| l.target_id.as_str()))
+            .await?;
+        if let Some((record, false)) = &found
+            && let Some(id) = record.id()
+            && let Some(other) = self.other_owner(owner, id).await?
+        {
+            return Err(StageError::Skipped {
+                key: key.clone(),
+                rule: format!(
+                    "its SKU {} is shared with Lightspeed {}, which keeps Business Central item {} in step",
+                    cmd.number,
+                    other.describe(),
+                    record.str("number").unwrap_or(&cmd.number)
+                ),
+            });
+        }
+        let (written, creating) = if let Some((current, _)) = found {
+            let desired = self
+                .desired_update(key, cmd, &current, &mut extra, &mut log)
+                .await?;
+            (
+                self.update(key, EntitySet::Items.into(), current, &desired, &mut log)
+                    .await?,
+                false,
+            )
+        } else {
+            {
+                let mut body = Self::fields_for(cmd, true);
+                if cmd.draft || cmd.archived {
+                    body.insert("blocked".into(), Value::Bool(true));
+                }
+                if cmd.archived && !cmd.draft {
+                    extra.insert("blocked_by_sync".into(), Value::Bool(true));
+                }
+                if let Some(cat) = &cmd.category
+                    && let Some(code) = self
+                        .category_code(key, cat, None, &mut extra, &mut log)
+                        .await?
+                {
+                    body.insert("itemCategoryCode".into(), Value::String(code));
+                }
+                let written = self
+                    .create(
+                        key,
+                        EntitySet::Items.into(),
+                        EntitySet::Items.into(),
+                        owner.item_system_id(),
+                        body,
+                        &mut log,
+                    )
+                    .await?;
+                if written.action == Action::Unchanged {
+                    // Created by an earlier attempt: bring it up to date.
+                    let desired = self
+                        .desired_update(key, cmd, &written.record, &mut extra, &mut log)
+                        .await?;
+                    let updated = self
+                        .update(
+                            key,
+                            EntitySet::Items.into(),
+                            written.record,
+                            &desired,
+                            &mut log,
+                        )
+                        .await?;
+                    (updated, true)
+                } else {
+                    (written, true)
+                }
+            }
+        };
+        let item_id = written
+            .record
+            .id()
+            .ok_or_else(|| StageError::InvalidRecord {
+                key: key.clone(),
+                field: "items.id".into(),
+                reason: "Business Central returned an item without id".into(),
+            })?;
+        let mut action = written.action;
+        if let Some(image) = &cmd.image
+            && (creating || image.on_update)
+            && self
+                .picture(key, item_id, image, &mut extra, &mut log)
+                .await?
+            && action == Action::Unchanged
+        {
+            action = Action::Updated;
+        }
+        if let Some(number) = written.record.str("number") {
+            extra.insert("number".into(), Value::String(number.to_owned()));
+        }
+        Ok(SinkOutcome {
+            action,
+            target_id: item_id.to_string(),
+            etag: written.record.etag().map(|e| e.as_str().to_owned()),
+            extra,
+            sent: log.sent,
+        })
+    }
+
+    /// The fields an existing item should get: update fields, the block rules, the category.
+    async fn desired_update(
+        &self,
+        key: &RecordKey,
+        cmd: &ItemCommand,
+        current: &Record,
+        extra: &mut Map<String, Value>,
+        log: &mut Log,
+    ) -> Result<Map<String, Value>, StageError> {
+        let mut desired = Self::fields_for(cmd, false);
+        let blocked = current
+            .get("blocked")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let ours = extra.get("blocked_by_sync").and_then(Value::as_bool) == Some(true);
+        if cmd.archived {
+            if !blocked {
+                desired.insert("blocked".into(), Value::Bool(true));
+                extra.insert("blocked_by_sync".into(), Value::Bool(true));
+            }
+        } else if ours {
+            // Restored in Lightspeed: lift the block the sync put, and only that one.
+            if blocked {
+                desired.insert("blocked".into(), Value::Bool(false));
+            }
+            extra.remove("blocked_by_sync");
+        }
+        if let Some(cat) = &cmd.category
+            && let Some(code) = self
+                .category_code(key, cat, Some(current), extra, log)
+                .await?
+        {
+            desired.insert("itemCategoryCode".into(), Value::String(code));
+        }
+        Ok(desired)
+    }
+}
+
+#[async_trait]
+impl Sink for ProductSink {
+    fn flow(&self) -> Flow {
+        Flow::Products
+    }
+
+    async fn upsert(&self, request: PushRequest<'_>) -> Result<SinkOutcome, StageError> {
+        let cmd: ProductCommand = serde_json::from_value(request.command.clone()).map_err(|e| {
+            StageError::InvalidRecord {
+                key: request.key.clone(),
+                field: "(command)".into(),
+                reason: format!("not a product command: {e}"),
+            }
+        })?;
+        match &cmd {
+            ProductCommand::Item(item) => self.upsert_item(request, item).await,
+            ProductCommand::Variants(variants) => self.upsert_variants(request, variants).await,
+        }
+    }
+}

@@ -13,6 +13,7 @@ pub mod diff;
 pub mod lightspeed;
 pub mod products;
 pub mod source;
+pub mod writer;
 
 use std::sync::Arc;
 

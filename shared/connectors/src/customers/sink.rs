@@ -13,15 +13,15 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use lsbc_business_central::enums::PartyType;
 use lsbc_business_central::models::ContactInformation;
-use lsbc_business_central::{BusinessCentral, ETag, EntitySet, Filter, Query, Record};
+use lsbc_business_central::{BusinessCentral, EntitySet, Filter, Record};
 use lsbc_core::ports::{Action, LinkStore, PushRequest, Sink, SinkOutcome};
 use lsbc_core::{Flow, RecordKey, StageError};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::transform::CustomerCommand;
-use crate::business_central::{external, is_duplicate, is_not_found};
-use crate::diff::changes;
+use crate::business_central::external;
+use crate::writer::{Trail, Writer, Written};
 
 /// The namespace of the SystemIds the sync gives the records it creates.
 const NAMESPACE: Uuid = Uuid::from_u128(0x6c73_6263_2d73_796e_632d_6964_7321_0001);
@@ -46,6 +46,7 @@ pub fn contact_system_id(lightspeed_id: &str) -> Uuid {
 #[derive(Clone)]
 pub struct CustomerSink {
     bc: BusinessCentral,
+    writer: Writer,
     links: Arc<dyn LinkStore>,
 }
 
@@ -55,124 +56,14 @@ impl std::fmt::Debug for CustomerSink {
     }
 }
 
-/// What the sink sent and learnt while applying one command.
-#[derive(Default)]
-struct Trail {
-    /// Request bodies, for the activity log.
-    sent: Vec<Value>,
-    /// Details kept on the link.
-    extra: Map<String, Value>,
-}
-
-/// What happened to one BC record.
-struct Written {
-    record: Record,
-    action: Action,
-}
-
 impl CustomerSink {
     /// A sink writing through `bc`, reading links to recognise shared e-mail addresses.
     pub fn new(bc: BusinessCentral, links: Arc<dyn LinkStore>) -> Self {
-        Self { bc, links }
-    }
-
-    async fn get(
-        &self,
-        key: &RecordKey,
-        set: EntitySet,
-        id: Uuid,
-    ) -> Result<Option<Record>, StageError> {
-        match self.bc.get(set, id, &Query::new()).await {
-            Ok(r) => Ok(Some(r)),
-            Err(e) if is_not_found(&e) => Ok(None),
-            Err(e) => Err(external(Some(key), e)),
+        Self {
+            writer: Writer::new(bc.clone()),
+            bc,
+            links,
         }
-    }
-
-    async fn find(
-        &self,
-        key: &RecordKey,
-        set: EntitySet,
-        filter: Filter,
-    ) -> Result<Option<Record>, StageError> {
-        self.bc
-            .find_first(set, filter)
-            .await
-            .map_err(|e| external(Some(key), e))
-    }
-
-    /// Creates `body` with SystemId `id`, or finds it if a first attempt already did.
-    async fn create(
-        &self,
-        key: &RecordKey,
-        entity: EntitySet,
-        id: Uuid,
-        mut body: Map<String, Value>,
-        trail: &mut Trail,
-    ) -> Result<Written, StageError> {
-        body.insert("id".into(), Value::String(id.to_string()));
-        trail
-            .sent
-            .push(json!({"method": "POST", "entitySet": entity.as_str(), "body": body}));
-        match self.bc.create(entity, body).await {
-            Ok(record) => Ok(Written {
-                record,
-                action: Action::Created,
-            }),
-            Err(e) if is_duplicate(&e) => {
-                let record = self
-                    .get(key, entity, id)
-                    .await?
-                    .ok_or_else(|| external(Some(key), e))?;
-                Ok(Written {
-                    record,
-                    action: Action::Unchanged,
-                })
-            }
-            Err(e) => Err(external(Some(key), e)),
-        }
-    }
-
-    /// Sends the fields of `desired` that differ from `current` (none: no request).
-    async fn update(
-        &self,
-        key: &RecordKey,
-        entity: EntitySet,
-        current: Record,
-        desired: &Map<String, Value>,
-        trail: &mut Trail,
-    ) -> Result<Written, StageError> {
-        let patch = changes(current.fields(), desired);
-        if patch.is_empty() {
-            return Ok(Written {
-                record: current,
-                action: Action::Unchanged,
-            });
-        }
-        let id = current.id().ok_or_else(|| StageError::InvalidRecord {
-            key: key.clone(),
-            field: format!("{}.id", entity.as_str()),
-            reason: "Business Central returned a record without id".into(),
-        })?;
-        let etag = current.etag().cloned().unwrap_or_else(ETag::any);
-        trail.sent.push(json!({
-            "method": "PATCH",
-            "entitySet": entity.as_str(),
-            "id": id.to_string(),
-            "body": patch,
-        }));
-        let record = self
-            .bc
-            .update_with(entity, id, &etag, patch, |fresh| {
-                let again = changes(fresh.fields(), desired);
-                (!again.is_empty()).then_some(again)
-            })
-            .await
-            .map_err(|e| external(Some(key), e))?;
-        Ok(Written {
-            record,
-            action: Action::Updated,
-        })
     }
 
     /// Updates `found`, or creates the record with SystemId `id` — and when an earlier
@@ -193,14 +84,19 @@ impl CustomerSink {
             current
         } else {
             let fields = Self::fields_for(cmd, object, desired, true);
-            let written = self.create(key, entity, id, fields, trail).await?;
+            let written = self
+                .writer
+                .create(key, entity.into(), entity.into(), id, fields, trail)
+                .await?;
             if written.action == Action::Created {
                 return Ok(written);
             }
             written.record
         };
         let fields = Self::fields_for(cmd, object, desired, false);
-        self.update(key, entity, current, &fields, trail).await
+        self.writer
+            .update(key, entity.into(), current, &fields, trail)
+            .await
     }
 
     /// The BC customer this command is about, if it exists, and whether it is ours (found
@@ -212,12 +108,13 @@ impl CustomerSink {
         link_target: Option<&str>,
     ) -> Result<Option<(Record, bool)>, StageError> {
         if let Some(id) = link_target.and_then(|t| t.parse::<Uuid>().ok())
-            && let Some(r) = self.get(key, EntitySet::Customers, id).await?
+            && let Some(r) = self.writer.get(key, EntitySet::Customers, id).await?
         {
             return Ok(Some((r, true)));
         }
         if let Some(email) = &cmd.match_email {
             if let Some(r) = self
+                .writer
                 .find(
                     key,
                     EntitySet::Customers,
@@ -231,6 +128,7 @@ impl CustomerSink {
             if let Some(typed) = cmd.customer.get("email").and_then(Value::as_str)
                 && typed != email
                 && let Some(r) = self
+                    .writer
                     .find(key, EntitySet::Customers, Filter::eq("email", typed))
                     .await?
             {
@@ -239,6 +137,7 @@ impl CustomerSink {
         }
         if let Some(number) = &cmd.match_number
             && let Some(r) = self
+                .writer
                 .find(
                     key,
                     EntitySet::Customers,
@@ -249,6 +148,7 @@ impl CustomerSink {
             return Ok(Some((r, false)));
         }
         Ok(self
+            .writer
             .get(
                 key,
                 EntitySet::Customers,
@@ -304,13 +204,14 @@ impl CustomerSink {
             Value::String(company.contact_number.clone()),
         );
         let mut found = match known.and_then(|t| t.parse::<Uuid>().ok()) {
-            Some(id) => self.get(key, EntitySet::Contacts, id).await?,
+            Some(id) => self.writer.get(key, EntitySet::Contacts, id).await?,
             None => None,
         };
         if found.is_none()
             && let Some(email) = desired.get("email").and_then(Value::as_str)
         {
             found = self
+                .writer
                 .find(
                     key,
                     EntitySet::Contacts,
@@ -323,6 +224,7 @@ impl CustomerSink {
         }
         if found.is_none() {
             found = self
+                .writer
                 .get(
                     key,
                     EntitySet::Contacts,

@@ -20,7 +20,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use lsbc_business_central::EntitySet;
-use lsbc_business_central::validate::max_length;
 use lsbc_core::ports::{Transformed, Transformer};
 use lsbc_core::{Flow, MatchKey, Record, StageError};
 use lsbc_lightspeed::model::Customer;
@@ -31,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::config::ConfigCache;
+use crate::writer::truncate_to_bc;
 
 /// What the push stage receives: the BC customer (and contact) as they should be.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,27 +94,6 @@ impl CustomerTransformer {
     /// A transformer reading its mapping and settings through `config`.
     pub fn new(config: Arc<ConfigCache>) -> Self {
         Self { config }
-    }
-}
-
-fn truncate(
-    set: EntitySet,
-    object: &str,
-    fields: &mut Map<String, Value>,
-    warnings: &mut Vec<String>,
-) {
-    for (name, value) in fields.iter_mut() {
-        let (Some(max), Some(text)) = (max_length(set, name), value.as_str()) else {
-            continue;
-        };
-        let count = text.chars().count();
-        if count > max {
-            let cut: String = text.chars().take(max).collect();
-            warnings.push(format!(
-                "{object}.{name} truncated to {max} characters (was {count})"
-            ));
-            *value = Value::String(cut);
-        }
     }
 }
 
@@ -208,7 +187,7 @@ impl Transformer for CustomerTransformer {
             warnings.push(format!("no name in Lightspeed; named `{name}`"));
             fields.insert("displayName".into(), Value::String(name));
         }
-        truncate(EntitySet::Customers, "customer", &mut fields, &mut warnings);
+        truncate_to_bc(EntitySet::Customers, "customer", &mut fields, &mut warnings);
 
         let company = fields.get("type").and_then(Value::as_str) == Some("Company");
         let contact = if company {
@@ -226,7 +205,7 @@ impl Transformer for CustomerTransformer {
                 .is_some_and(|n| !n.trim().is_empty());
             if named {
                 contact.insert("type".into(), Value::String("Person".into()));
-                truncate(EntitySet::Contacts, "contact", &mut contact, &mut warnings);
+                truncate_to_bc(EntitySet::Contacts, "contact", &mut contact, &mut warnings);
                 Some(contact)
             } else {
                 warnings.push("company without a person's name: no contact created".into());

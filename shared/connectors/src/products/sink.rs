@@ -27,7 +27,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use lsbc_business_central::{BusinessCentral, ETag, EntityPath, EntitySet, Filter, Query, Record};
+use lsbc_business_central::{BusinessCentral, EntitySet, Filter, Record};
 use lsbc_core::ports::{Action, LinkStore, PushRequest, Sink, SinkOutcome};
 use lsbc_core::{ContentHash, ExternalError, ExternalKind, Flow, RecordKey, StageError, System};
 use serde_json::{Map, Value, json};
@@ -36,13 +36,14 @@ use uuid::Uuid;
 use super::images::{ImageError, ImageFetcher};
 use super::transform::{CategoryTarget, ImageRef, ItemCommand, ProductCommand};
 use super::{ProductKey, category_system_id};
-use crate::business_central::{external, is_duplicate, is_not_found};
-use crate::diff::changes;
+use crate::business_central::external;
+use crate::writer::{Trail, Writer};
 
 /// The products flow's sink.
 #[derive(Clone)]
 pub struct ProductSink {
     pub(super) bc: BusinessCentral,
+    pub(super) writer: Writer,
     pub(super) links: Arc<dyn LinkStore>,
     images: Arc<dyn ImageFetcher>,
 }
@@ -50,25 +51,6 @@ pub struct ProductSink {
 impl std::fmt::Debug for ProductSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProductSink").finish_non_exhaustive()
-    }
-}
-
-/// What happened to one BC record.
-pub(super) struct Written {
-    pub(super) record: Record,
-    pub(super) action: Action,
-}
-
-/// What one push sent and noticed, for the activity log.
-#[derive(Default)]
-pub(super) struct Log {
-    pub(super) sent: Vec<Value>,
-}
-
-impl Log {
-    pub(super) fn warn(&mut self, key: &RecordKey, warning: &str) {
-        tracing::warn!(flow = %Flow::Products, record_key = %key, %warning, "Product pushed with a warning.");
-        self.sent.push(json!({ "warning": warning }));
     }
 }
 
@@ -80,103 +62,12 @@ impl ProductSink {
         links: Arc<dyn LinkStore>,
         images: Arc<dyn ImageFetcher>,
     ) -> Self {
-        Self { bc, links, images }
-    }
-
-    pub(super) async fn get(
-        &self,
-        key: &RecordKey,
-        path: impl Into<EntityPath>,
-        id: Uuid,
-    ) -> Result<Option<Record>, StageError> {
-        match self.bc.get(path, id, &Query::new()).await {
-            Ok(r) => Ok(Some(r)),
-            Err(e) if is_not_found(&e) => Ok(None),
-            Err(e) => Err(external(Some(key), e)),
+        Self {
+            writer: Writer::new(bc.clone()),
+            bc,
+            links,
+            images,
         }
-    }
-
-    pub(super) async fn find(
-        &self,
-        key: &RecordKey,
-        set: EntitySet,
-        filter: Filter,
-    ) -> Result<Option<Record>, StageError> {
-        self.bc
-            .find_first(set, filter)
-            .await
-            .map_err(|e| external(Some(key), e))
-    }
-
-    /// Creates `body` under `path` with SystemId `id`, or finds it if a first attempt
-    /// already did (then the action is `Unchanged`). `lookup` is where to read it by id.
-    pub(super) async fn create(
-        &self,
-        key: &RecordKey,
-        path: EntityPath,
-        lookup: EntityPath,
-        id: Uuid,
-        mut body: Map<String, Value>,
-        log: &mut Log,
-    ) -> Result<Written, StageError> {
-        body.insert("id".into(), Value::String(id.to_string()));
-        log.sent
-            .push(json!({"method": "POST", "path": path.collection_url(), "body": body}));
-        match self.bc.create(path, body).await {
-            Ok(record) => Ok(Written {
-                record,
-                action: Action::Created,
-            }),
-            Err(e) if is_duplicate(&e) => {
-                let record = self
-                    .get(key, lookup, id)
-                    .await?
-                    .ok_or_else(|| external(Some(key), e))?;
-                Ok(Written {
-                    record,
-                    action: Action::Unchanged,
-                })
-            }
-            Err(e) => Err(external(Some(key), e)),
-        }
-    }
-
-    /// Sends the fields of `desired` that differ from `current` (none: no request).
-    pub(super) async fn update(
-        &self,
-        key: &RecordKey,
-        path: EntityPath,
-        current: Record,
-        desired: &Map<String, Value>,
-        log: &mut Log,
-    ) -> Result<Written, StageError> {
-        let diff = changes(current.fields(), desired);
-        if diff.is_empty() {
-            return Ok(Written {
-                record: current,
-                action: Action::Unchanged,
-            });
-        }
-        let id = current.id().ok_or_else(|| StageError::InvalidRecord {
-            key: key.clone(),
-            field: format!("{}.id", path.set()),
-            reason: "Business Central returned a record without id".into(),
-        })?;
-        let etag = current.etag().cloned().unwrap_or_else(ETag::any);
-        log.sent
-            .push(json!({"method": "PATCH", "path": path.entity_url(id), "body": diff}));
-        let record = self
-            .bc
-            .update_with(path, id, &etag, diff, |fresh| {
-                let again = changes(fresh.fields(), desired);
-                (!again.is_empty()).then_some(again)
-            })
-            .await
-            .map_err(|e| external(Some(key), e))?;
-        Ok(Written {
-            record,
-            action: Action::Updated,
-        })
     }
 
     /// The BC item of `cmd`, if it exists, and whether it is ours (found by link or by the
@@ -189,12 +80,13 @@ impl ProductSink {
         link_target: Option<&str>,
     ) -> Result<Option<(Record, bool)>, StageError> {
         if let Some(id) = link_target.and_then(|t| t.parse::<Uuid>().ok())
-            && let Some(r) = self.get(key, EntitySet::Items, id).await?
+            && let Some(r) = self.writer.get(key, EntitySet::Items, id).await?
         {
             return Ok(Some((r, true)));
         }
         let derived = owner.item_system_id();
         if let Some(r) = self
+            .writer
             .find(
                 key,
                 EntitySet::Items,
@@ -206,6 +98,7 @@ impl ProductSink {
             return Ok(Some((r, ours)));
         }
         Ok(self
+            .writer
             .get(key, EntitySet::Items, derived)
             .await?
             .map(|r| (r, true)))
@@ -242,7 +135,7 @@ impl ProductSink {
         cat: &CategoryTarget,
         current: Option<&Record>,
         extra: &mut Map<String, Value>,
-        log: &mut Log,
+        log: &mut Trail,
     ) -> Result<Option<String>, StageError> {
         if let Some(code) = &cat.code {
             return Ok(Some(code.clone()));
@@ -267,6 +160,7 @@ impl ProductSink {
         };
         let by_code = |code: &str| Filter::eq("code", code);
         let code = match self
+            .writer
             .find(key, EntitySet::ItemCategories, by_code(&cat.plain))
             .await?
         {
@@ -278,7 +172,8 @@ impl ProductSink {
                     &cat.plain
                 };
                 let exists = if taken.is_some() {
-                    self.find(key, EntitySet::ItemCategories, by_code(code))
+                    self.writer
+                        .find(key, EntitySet::ItemCategories, by_code(code))
                         .await?
                         .is_some()
                 } else {
@@ -295,6 +190,7 @@ impl ProductSink {
                         ),
                     ]);
                     let written = self
+                        .writer
                         .create(
                             key,
                             EntitySet::ItemCategories.into(),
@@ -312,6 +208,7 @@ impl ProductSink {
                     )
                 } else {
                     log.warn(
+                        Flow::Products,
                         key,
                         &format!(
                             "item category `{}` ({code}) does not exist in Business Central (setting categories = existing); the item's category is left as it is",
@@ -335,7 +232,7 @@ impl ProductSink {
         item_id: Uuid,
         image: &ImageRef,
         extra: &mut Map<String, Value>,
-        log: &mut Log,
+        log: &mut Trail,
     ) -> Result<bool, StageError> {
         let known = extra.get("image").cloned().unwrap_or(Value::Null);
         if known.get("identity").and_then(Value::as_str) == Some(image.identity.as_str()) {
@@ -351,7 +248,11 @@ impl ProductSink {
                 )));
             }
             Err(other) => {
-                log.warn(key, &format!("{other}; the item picture is left as it is"));
+                log.warn(
+                    Flow::Products,
+                    key,
+                    &format!("{other}; the item picture is left as it is"),
+                );
                 return Ok(false);
             }
         };
@@ -388,7 +289,7 @@ impl ProductSink {
                 field: "(command).source".into(),
                 reason: format!("`{}` is not a products record key", cmd.source),
             })?;
-        let mut log = Log::default();
+        let mut log = Trail::default();
         let mut extra = request.link.map(|l| l.extra.clone()).unwrap_or_default();
         let found = self
             .find_item(key, cmd, owner, request.link.map(|l| l.target_id.as_str()))
@@ -412,7 +313,8 @@ impl ProductSink {
                 .desired_update(key, cmd, &current, &mut extra, &mut log)
                 .await?;
             (
-                self.update(key, EntitySet::Items.into(), current, &desired, &mut log)
+                self.writer
+                    .update(key, EntitySet::Items.into(), current, &desired, &mut log)
                     .await?,
                 false,
             )
@@ -433,6 +335,7 @@ impl ProductSink {
                     body.insert("itemCategoryCode".into(), Value::String(code));
                 }
                 let written = self
+                    .writer
                     .create(
                         key,
                         EntitySet::Items.into(),
@@ -448,6 +351,7 @@ impl ProductSink {
                         .desired_update(key, cmd, &written.record, &mut extra, &mut log)
                         .await?;
                     let updated = self
+                        .writer
                         .update(
                             key,
                             EntitySet::Items.into(),
@@ -499,7 +403,7 @@ impl ProductSink {
         cmd: &ItemCommand,
         current: &Record,
         extra: &mut Map<String, Value>,
-        log: &mut Log,
+        log: &mut Trail,
     ) -> Result<Map<String, Value>, StageError> {
         let mut desired = Self::fields_for(cmd, false);
         let blocked = current

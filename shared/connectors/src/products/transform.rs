@@ -29,9 +29,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::writer::truncate_to_bc;
 use async_trait::async_trait;
 use lsbc_business_central::EntitySet;
-use lsbc_business_central::validate::max_length;
 use lsbc_core::ports::{Transformed, Transformer};
 use lsbc_core::{Flow, MatchKey, Record, RecordKey, StageError};
 use lsbc_lightspeed::model::{Category, Image, Item, ItemMatrix, ItemShop};
@@ -307,27 +307,6 @@ fn stocked(shops: &[ItemShop], wanted: &[u64]) -> bool {
     })
 }
 
-fn truncate(
-    set: EntitySet,
-    object: &str,
-    fields: &mut Map<String, Value>,
-    warnings: &mut Vec<String>,
-) {
-    for (name, value) in fields.iter_mut() {
-        let (Some(max), Some(text)) = (max_length(set, name), value.as_str()) else {
-            continue;
-        };
-        let count = text.chars().count();
-        if count > max {
-            let cut: String = text.chars().take(max).collect();
-            warnings.push(format!(
-                "{object}.{name} truncated to {max} characters (was {count})"
-            ));
-            *value = Value::String(cut);
-        }
-    }
-}
-
 fn policies(eval: &Evaluated, object: &str, policy: Policy) -> Vec<String> {
     eval.policies
         .iter()
@@ -416,7 +395,7 @@ impl Ctx<'_> {
             .and_then(|v| v.as_str().map(|s| s.trim().to_uppercase()))
             .filter(|c| !c.is_empty());
         fields.remove("itemCategoryId");
-        truncate(EntitySet::Items, "item", &mut fields, &mut warnings);
+        truncate_to_bc(EntitySet::Items, "item", &mut fields, &mut warnings);
 
         let category = match self.settings.categories {
             CategorySync::Off => None,
@@ -594,7 +573,7 @@ impl ProductTransformer {
                 .unwrap_or_default();
             let mut notes = Vec::new();
             let item_id = variant.item_id.get();
-            truncate(
+            truncate_to_bc(
                 EntitySet::ItemVariants,
                 &format!("variant {item_id}"),
                 &mut fields,

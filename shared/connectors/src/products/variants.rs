@@ -25,10 +25,11 @@ use lsbc_core::{Flow, RecordKey, StageError};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::sink::{Log, ProductSink};
+use super::sink::ProductSink;
 use super::transform::{VariantTarget, VariantsCommand};
 use super::{ProductKey, variant_system_id};
 use crate::business_central::external;
+use crate::writer::Trail;
 
 /// How long variants wait for their item's command before they look again.
 const WAIT_FOR_ITEM: Duration = Duration::from_mins(1);
@@ -73,6 +74,7 @@ impl ProductSink {
             return Ok(id);
         }
         if let Some(item) = self
+            .writer
             .find(
                 key,
                 EntitySet::Items,
@@ -157,7 +159,7 @@ impl ProductSink {
             .cloned()
             .unwrap_or_default();
 
-        let mut log = Log::default();
+        let mut log = Trail::default();
         let mut owned = Map::new();
         let (mut created, mut updated) = (false, false);
         for v in &cmd.variants {
@@ -195,6 +197,7 @@ impl ProductSink {
                     let current = existing[i].clone();
                     let desired = Self::variant_fields(cmd, v, false);
                     let written = self
+                        .writer
                         .update(key, by_id.clone(), current, &desired, &mut log)
                         .await?;
                     existing[i] = written.record.clone();
@@ -216,11 +219,13 @@ impl ProductSink {
                     let mut body = Self::variant_fields(cmd, v, true);
                     body.insert("code".into(), Value::String(code));
                     let mut written = self
+                        .writer
                         .create(key, nested.clone(), by_id.clone(), mine, body, &mut log)
                         .await?;
                     if written.action == Action::Unchanged {
                         let desired = Self::variant_fields(cmd, v, false);
                         written = self
+                            .writer
                             .update(key, by_id.clone(), written.record, &desired, &mut log)
                             .await?;
                         if written.action == Action::Unchanged {

@@ -48,7 +48,7 @@ impl Default for DemoOptions {
 }
 
 /// The flows the demo runs, in order.
-pub const DEMO_FLOWS: [Flow; 1] = [Flow::Customers];
+pub const DEMO_FLOWS: [Flow; 2] = [Flow::Customers, Flow::Products];
 
 fn stage(error: StageError) -> CliError {
     CliError::Stage(error)
@@ -96,7 +96,8 @@ pub async fn run_demo(options: &DemoOptions) -> Result<Summary, CliError> {
         options.seed,
         Sizes {
             customers: options.customers,
-            ..Sizes::small()
+            sales: 0,
+            ..Sizes::default()
         },
     );
     sandboxes
@@ -124,6 +125,7 @@ pub async fn run_demo(options: &DemoOptions) -> Result<Summary, CliError> {
         ..AddressSeed::default()
     }];
     sandboxes.lightspeed.add_customer(&lost);
+    let products = seed_products(&sandboxes, &dataset)?;
     // Some customers exist in Business Central already, with the same e-mail address: the
     // first sync must find them rather than create them again.
     let mut preexisting = 0;
@@ -181,8 +183,11 @@ pub async fn run_demo(options: &DemoOptions) -> Result<Summary, CliError> {
         .await?;
     let context = home.context(LIGHTSPEED_SECRET, BUSINESS_CENTRAL_SECRET);
     let mut runner = LocalRunner::new(home.store.clone(), RunnerOptions::default());
+    let mut parts = Vec::new();
     for flow in DEMO_FLOWS {
-        runner.add_flow(build_flow(flow, &context).await.map_err(stage)?);
+        let built = build_flow(flow, &context).await.map_err(stage)?;
+        parts.push(built.clone());
+        runner.add_flow(built);
     }
 
     let mut summary = Summary {
@@ -196,6 +201,7 @@ pub async fn run_demo(options: &DemoOptions) -> Result<Summary, CliError> {
     for pass in ["initial sync", "after changes", "nothing new"] {
         if pass == "after changes" {
             edit_some_customers(&sandboxes, &home, &dataset.customers).await?;
+            edit_some_items(&sandboxes, &home, &dataset)?;
         }
         for flow in DEMO_FLOWS {
             progress.say(format!("{pass}: {flow}…"));
@@ -220,8 +226,29 @@ pub async fn run_demo(options: &DemoOptions) -> Result<Summary, CliError> {
         }
     }
     progress.say("Checking Business Central against the mapping…");
-    let (checked, problems) = check_customers(&sandboxes, &home, &context, preexisting).await?;
-    summary.checked = checked;
+    let (checked, mut problems) = check_customers(&sandboxes, &home, &context, preexisting).await?;
+    let products_part = parts
+        .iter()
+        .find(|p| p.source.flow() == Flow::Products)
+        .ok_or_else(|| CliError::Usage("the products flow is not built".into()))?;
+    let (checked_products, product_problems) =
+        check_products(&sandboxes, &home, products_part).await?;
+    // The items BC had before were matched, never duplicated.
+    for number in &products.preexisting {
+        let copies = sandboxes
+            .business_central
+            .items()
+            .iter()
+            .filter(|i| i["number"] == number.as_str())
+            .count();
+        if copies != 1 {
+            problems.push(format!(
+                "Business Central has {copies} items numbered {number}"
+            ));
+        }
+    }
+    problems.extend(product_problems);
+    summary.checked = checked + checked_products;
     summary.check_problems = problems;
     summary.failures = home
         .store
@@ -383,4 +410,209 @@ async fn check_customers(
         }
     }
     Ok((checked, problems))
+}
+
+/// What the demo added to the generated catalogue.
+struct DemoProducts {
+    /// Numbers of the BC items that existed before the first sync (matched by SKU, not
+    /// created again).
+    preexisting: Vec<String>,
+}
+
+/// Serves the catalogue's images from the Lightspeed simulator (the real ones live on
+/// Lightspeed's image CDN), gives two items SKUs that BC already has, and one item a SKU
+/// another item has in Lightspeed.
+fn seed_products(
+    sandboxes: &Sandboxes,
+    dataset: &lsbc_sandbox::lightspeed::Dataset,
+) -> Result<DemoProducts, CliError> {
+    let ls = &sandboxes.lightspeed;
+    let host = format!("{}/_sandbox/images/", ls.base_url());
+    for image in ls.records(Entity::Image) {
+        let Some(id) = image["imageID"]
+            .as_str()
+            .and_then(|i| i.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        ls.set_field(Entity::Image, id, "baseImageURL", &host)
+            .map_err(|e| CliError::Usage(format!("serving image {id}: {e}")))?;
+    }
+    let simple: Vec<&lsbc_sandbox::lightspeed::ItemSeed> = dataset
+        .items
+        .iter()
+        .filter(|i| i.matrix_id.is_none() && !i.archived && !i.custom_sku.is_empty())
+        .collect();
+    let mut preexisting = Vec::new();
+    for item in simple.iter().take(2) {
+        let number = item.custom_sku.to_uppercase();
+        sandboxes
+            .business_central
+            .add_item(json!({
+                "number": number,
+                "displayName": format!("{} (entered in BC)", item.description),
+                "type": "Inventory",
+            }))
+            .map_err(|e| CliError::Usage(format!("seeding Business Central: {e}")))?;
+        preexisting.push(number);
+    }
+    if let Some(original) = simple.last() {
+        let mut twin = (*original).clone();
+        twin.id = None;
+        twin.time_stamp = None;
+        twin.description = format!("{} (second copy)", original.description);
+        ls.add_item(&twin)
+            .map_err(|e| CliError::Usage(format!("seeding Lightspeed: {e}")))?;
+    }
+    Ok(DemoProducts { preexisting })
+}
+
+/// Raises the price of three synced items, as a buyer would.
+fn edit_some_items(
+    sandboxes: &Sandboxes,
+    _home: &EmbeddedHome,
+    dataset: &lsbc_sandbox::lightspeed::Dataset,
+) -> Result<(), CliError> {
+    let candidates = dataset
+        .items
+        .iter()
+        .filter(|i| i.matrix_id.is_none() && !i.archived && i.item_type == "default");
+    for item in candidates.take(3) {
+        let Some(id) = item.id else { continue };
+        sandboxes
+            .lightspeed
+            .set_field(
+                Entity::Item,
+                id,
+                "description",
+                &format!("{} (new season)", item.description),
+            )
+            .map_err(|e| CliError::Usage(format!("editing Lightspeed item {id}: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Every Lightspeed item and matrix against Business Central: the item's fields sent on
+/// create and update must be what BC holds, each variant must exist, skips and failures
+/// must be in the activity log, and no SKU may be there twice.
+async fn check_products(
+    sandboxes: &Sandboxes,
+    home: &EmbeddedHome,
+    parts: &lsbc_core::ports::FlowParts,
+) -> Result<(usize, Vec<String>), CliError> {
+    use lsbc_connectors::products::ProductCommand;
+    let mut problems = Vec::new();
+    let ls = &sandboxes.lightspeed;
+    let mut keys: Vec<String> = ls
+        .records(Entity::Item)
+        .iter()
+        .filter(|i| i["itemMatrixID"].as_str().is_none_or(|m| m == "0"))
+        .filter_map(|i| i["itemID"].as_str().map(|id| format!("item:{id}")))
+        .collect();
+    keys.extend(
+        ls.records(Entity::ItemMatrix)
+            .iter()
+            .filter_map(|m| m["itemMatrixID"].as_str().map(|id| format!("matrix:{id}"))),
+    );
+    let activity = home
+        .store
+        .query(&ActivityQuery {
+            flow: Some(Flow::Products),
+            limit: 100_000,
+            ..ActivityQuery::default()
+        })
+        .await?;
+    let latest = |key: &RecordKey| {
+        activity
+            .iter()
+            .filter(|e| &e.key == key && e.outcome != Outcome::Unchanged)
+            .map(|e| e.outcome)
+            .next()
+    };
+    let items = sandboxes.business_central.items();
+    let variants = sandboxes.business_central.item_variants();
+    for key in &keys {
+        let key = RecordKey::parse(key.clone()).map_err(|e| CliError::Usage(e.to_string()))?;
+        let Some(record) = parts.source.fetch(&key).await.map_err(stage)? else {
+            problems.push(format!("product {key}: gone from Lightspeed"));
+            continue;
+        };
+        match parts.transformer.transform(&record).await {
+            Err(StageError::Skipped { .. }) => {
+                if latest(&key).is_some_and(|o| o != Outcome::Skipped) {
+                    problems.push(format!(
+                        "product {key}: skipped by the rules but logged otherwise"
+                    ));
+                }
+            }
+            Err(StageError::InvalidRecord { .. }) => {
+                if latest(&key) != Some(Outcome::Failed) {
+                    problems.push(format!("product {key}: invalid but not logged as failed"));
+                }
+            }
+            Err(other) => problems.push(format!("product {key}: {other}")),
+            Ok(commands) => {
+                for t in commands {
+                    let command: ProductCommand = serde_json::from_value(t.command.clone())
+                        .map_err(|e| CliError::Usage(e.to_string()))?;
+                    match command {
+                        ProductCommand::Item(item) => {
+                            let Some(link) = home.store.get(Flow::Products, &t.key).await? else {
+                                if latest(&key) != Some(Outcome::Skipped) {
+                                    problems.push(format!(
+                                        "product {key}: not in Business Central and not skipped"
+                                    ));
+                                }
+                                continue;
+                            };
+                            let Some(bc) =
+                                items.iter().find(|i| i["id"] == link.target_id.as_str())
+                            else {
+                                problems.push(format!(
+                                    "product {key}: linked to {} which BC doesn't have",
+                                    link.target_id
+                                ));
+                                continue;
+                            };
+                            for (field, value) in &item.item {
+                                let always = item.sends(field, true) && item.sends(field, false);
+                                if always && !same(field, bc.get(field), value) {
+                                    problems.push(format!(
+                                        "product {key}: BC {field} is {} but the mapping says {value}",
+                                        bc.get(field).unwrap_or(&Value::Null)
+                                    ));
+                                }
+                            }
+                        }
+                        ProductCommand::Variants(set) => {
+                            for v in set.variants.iter().filter(|v| !v.archived) {
+                                let found = variants.iter().any(|bv| {
+                                    bv["itemNumber"] == set.number.as_str()
+                                        && (bv["code"] == v.code.as_str()
+                                            || bv["code"] == v.fallback.as_str())
+                                });
+                                if !found && latest(&key) != Some(Outcome::Skipped) {
+                                    problems.push(format!(
+                                        "product {key}: variant {} ({}) missing in Business Central",
+                                        v.item_id, v.code
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut numbers: Vec<&str> = items.iter().filter_map(|i| i["number"].as_str()).collect();
+    numbers.sort_unstable();
+    for pair in numbers.windows(2) {
+        if pair[0] == pair[1] {
+            problems.push(format!(
+                "two Business Central items share number {}",
+                pair[0]
+            ));
+        }
+    }
+    Ok((keys.len(), problems))
 }

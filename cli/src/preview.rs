@@ -68,6 +68,9 @@ pub async fn preview(
     input: &Value,
     config: Option<Arc<dyn ConfigStore>>,
 ) -> Result<Preview, CliError> {
+    if flow == Flow::Products {
+        return preview_products(input, config).await;
+    }
     if flow != Flow::Customers {
         return Err(CliError::Usage(format!(
             "preview of {flow} is not available in this build"
@@ -127,6 +130,101 @@ pub async fn preview(
                     "key": t.key,
                     "match_key": t.match_key,
                     "requests": requests,
+                    "warnings": t.warnings,
+                    "validation_errors": validation,
+                }));
+            }
+            Ok(Preview {
+                report: json!({"outcome": "ok", "commands": out}),
+                ok,
+            })
+        }
+        Err(StageError::Skipped { rule, .. }) => Ok(Preview {
+            report: json!({"outcome": "skipped", "rule": rule}),
+            ok: true,
+        }),
+        Err(StageError::InvalidRecord { field, reason, .. }) => Ok(Preview {
+            report: json!({"outcome": "invalid", "field": field, "reason": reason}),
+            ok: false,
+        }),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Previews an `Item` or an `ItemMatrix` with its variant items (`Items`), as the API
+/// returns them: the item, variant and category requests, warnings, validation.
+async fn preview_products(
+    input: &Value,
+    config: Option<Arc<dyn ConfigStore>>,
+) -> Result<Preview, CliError> {
+    use lsbc_connectors::products::{ProductCommand, ProductTransformer};
+    let matrix = input.get("ItemMatrix").is_some()
+        || input.get("itemMatrixID").is_some() && input.get("itemID").is_none();
+    let (key, payload) = if matrix {
+        let matrix = entity(input, "ItemMatrix");
+        let id = matrix
+            .get("itemMatrixID")
+            .and_then(Value::as_str)
+            .unwrap_or("0");
+        (format!("matrix:{id}"), matrix.clone())
+    } else {
+        let item = entity(input, "Item");
+        let id = item.get("itemID").and_then(Value::as_str).unwrap_or("0");
+        (format!("item:{id}"), item.clone())
+    };
+    let version = payload
+        .get("timeStamp")
+        .and_then(Value::as_str)
+        .and_then(|t| t.parse::<Timestamp>().ok())
+        .unwrap_or_else(Timestamp::now);
+    let record = Record {
+        flow: Flow::Products,
+        key: RecordKey::parse(key).map_err(|e| CliError::Usage(e.to_string()))?,
+        version: SourceVersion::Timestamp(version),
+        payload,
+    };
+    let store: Arc<dyn ConfigStore> = config.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+    let cache = Arc::new(ConfigCache::new(store, Arc::new(default_mapper()?)));
+    match ProductTransformer::new(cache).transform(&record).await {
+        Ok(commands) => {
+            let mut ok = true;
+            let mut out = Vec::new();
+            for t in commands {
+                let command: ProductCommand = serde_json::from_value(t.command.clone())
+                    .map_err(|e| CliError::Usage(format!("unexpected command: {e}")))?;
+                let validation = match &command {
+                    ProductCommand::Item(item) => {
+                        let create: Map<String, Value> = item
+                            .item
+                            .iter()
+                            .filter(|(k, _)| item.sends(k, true))
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect();
+                        check(EntitySet::Items, Operation::Create, &create)
+                    }
+                    ProductCommand::Variants(set) => set
+                        .variants
+                        .iter()
+                        .filter_map(|v| {
+                            let mut body = v.fields.clone();
+                            body.insert("code".into(), Value::String(v.code.clone()));
+                            // Created under their item: items({id})/itemVariants.
+                            lsbc_business_central::validate::validate_under(
+                                Some(EntitySet::Items),
+                                EntitySet::ItemVariants,
+                                Operation::Create,
+                                &body,
+                            )
+                            .err()
+                            .map(|e| format!("{}.{}: {}", e.entity, e.field, e.rule))
+                        })
+                        .collect(),
+                };
+                ok &= validation.is_empty();
+                out.push(json!({
+                    "key": t.key,
+                    "match_key": t.match_key,
+                    "command": t.command,
                     "warnings": t.warnings,
                     "validation_errors": validation,
                 }));

@@ -54,7 +54,7 @@ fn default_business_central() -> String {
 }
 
 /// The flows this build can run.
-pub const AVAILABLE_FLOWS: [Flow; 1] = [Flow::Customers];
+pub const AVAILABLE_FLOWS: [Flow; 2] = [Flow::Customers, Flow::Products];
 
 impl RunConfig {
     /// Reads `path`; relative paths in it are relative to its directory.

@@ -22,16 +22,19 @@ async fn the_demo_syncs_checks_and_counts() {
         "{:#?}",
         summary.check_problems
     );
-    assert_eq!(
-        summary.checked, 81,
-        "80 generated plus the one no mapping can place"
-    );
-    let [initial, changes, idle] = summary.passes.as_slice() else {
-        panic!("three passes: {:#?}", summary.passes)
+    assert!(summary.checked > 81, "customers and products compared");
+    assert_eq!(summary.passes.len(), 6, "three passes of two flows");
+    let pass = |name: &str, flow: Flow| {
+        summary
+            .passes
+            .iter()
+            .find(|p| p.pass == name && p.flow == flow)
+            .unwrap_or_else(|| panic!("{name}/{flow}: {:#?}", summary.passes))
     };
-    assert_eq!(initial.flow, Flow::Customers);
+
+    let initial = pass("initial sync", Flow::Customers);
     let r = &initial.records;
-    assert_eq!(r.read, 81);
+    assert_eq!(r.read, 81, "80 generated plus the one no mapping can place");
     assert_eq!(
         r.created + r.updated + r.unchanged + r.skipped + r.failed,
         81,
@@ -50,11 +53,34 @@ async fn the_demo_syncs_checks_and_counts() {
         initial.lightspeed.throttled + initial.business_central.throttled,
         0
     );
+    let changes = pass("after changes", Flow::Customers);
     assert_eq!(changes.records.updated, 5, "{:?}", changes.records);
+    let idle = pass("nothing new", Flow::Customers);
     assert_eq!(idle.records.created + idle.records.updated, 0);
     assert_eq!(
         idle.business_central.requests, 0,
         "nothing new costs no BC request"
+    );
+
+    let products = pass("initial sync", Flow::Products);
+    assert!(products.records.created > 10, "{:?}", products.records);
+    assert!(
+        products.records.updated >= 2,
+        "the items BC had are matched: {:?}",
+        products.records
+    );
+    assert!(
+        products.records.skipped >= 1,
+        "the duplicate SKU is skipped: {:?}",
+        products.records
+    );
+    assert_eq!(products.records.failed, 0);
+    assert_eq!(pass("after changes", Flow::Products).records.updated, 3);
+    assert_eq!(
+        pass("nothing new", Flow::Products)
+            .business_central
+            .requests,
+        0
     );
     assert!(dir.path().join("demo/state.sqlite").exists());
 }

@@ -84,3 +84,40 @@ fn the_binary_prints_json_and_exits_by_outcome() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.json"));
 }
+
+#[tokio::test]
+async fn a_matrix_previews_as_its_item_then_its_variants() {
+    let input: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!(
+            "{FIXTURES}/rseries_itemmatrix_show_load_relations_all.vcr.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let out = preview(Flow::Products, &input, None).await.unwrap();
+    assert!(out.ok, "{}", out.report);
+    let commands = out.report["commands"].as_array().unwrap();
+    assert_eq!(commands[0]["command"]["kind"], "item");
+    assert_eq!(commands[0]["match_key"], "MATRIX-1");
+    assert_eq!(commands[1]["command"]["kind"], "variants");
+    assert_eq!(
+        commands[1]["match_key"], "MATRIX-1",
+        "same FIFO group, in order"
+    );
+}
+
+#[tokio::test]
+async fn an_item_previews_with_its_sku_as_the_number() {
+    let input: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!(
+            "{FIXTURES}/rseries_item_show_load_relations_all.vcr.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let out = preview(Flow::Products, &input, None).await.unwrap();
+    assert!(out.ok, "{}", out.report);
+    let item = &out.report["commands"][0]["command"]["item"];
+    assert_eq!(item["number"], out.report["commands"][0]["match_key"]);
+    assert_eq!(item["type"], "Inventory");
+}

@@ -88,8 +88,35 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/_sandbox/tokens", post(control_issue_tokens))
         .route("/_sandbox/tokens/expire", post(control_expire_tokens))
         .route("/_sandbox/clock/advance", post(control_advance))
+        .route("/_sandbox/images/{name}", get(control_image))
         .fallback(dispatch)
         .with_state(shared)
+}
+
+/// An image host for offline use: any name answers a small PNG whose size follows from the
+/// name (the real images live on Lightspeed's image CDN). Point an image's `baseImageURL`
+/// at `{base}/_sandbox/images/` to use it.
+async fn control_image(Path(name): Path<String>) -> Response {
+    let bytes = image_for(&name);
+    Response::builder()
+        .status(200)
+        .header(header::CONTENT_TYPE, "image/png")
+        .body(Body::from(bytes))
+        .unwrap_or_default()
+}
+
+/// The image served for `name`: a PNG signature and header chunk (width and height, 64–575
+/// pixels, from the name's hash) — enough for a picture upload to be told apart and sized.
+pub(crate) fn image_for(name: &str) -> Vec<u8> {
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(name.as_bytes());
+    let side = |i: usize| 64 + (u32::from(digest[i]) << 1 | u32::from(digest[i + 1] & 1));
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend([0, 0, 0, 13]);
+    png.extend(b"IHDR");
+    png.extend(side(0).to_be_bytes());
+    png.extend(side(2).to_be_bytes());
+    png.extend([8, 6, 0, 0, 0]);
+    png
 }
 
 fn json_response(status: u16, body: &Value) -> Response {

@@ -2,21 +2,14 @@
 //! the AWS home (`tests/tests/customers_*.rs`): both simulators, the real connectors, the
 //! real stages.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use async_trait::async_trait;
 use lsbc_cli::sandboxes::Sandboxes;
 use lsbc_core::envelope::Envelope;
-use lsbc_core::ports::{ActivityQuery, OutboundMessage, Outcome, PushRequest, Sink, SinkOutcome};
-use lsbc_core::{
-    ExternalError, ExternalKind, Flow, QueueName, Record, RecordKey, SourceVersion, StageError,
-    System, TraceId,
-};
+use lsbc_core::ports::{ActivityQuery, OutboundMessage, Outcome};
+use lsbc_core::{Flow, QueueName, Record, RecordKey, SourceVersion, TraceId};
 use lsbc_sandbox::lightspeed::{AddressSeed, CustomerSeed, EmailSeed, PhoneSeed};
 use serde_json::Value;
 
-use crate::pipeline::{self, AwsHome, EmbeddedHome, Home, SinkWrapper};
+use crate::pipeline::{self, AwsHome, EmbeddedHome, Home, LosesTheFirstAnswer, Setup};
 
 /// Which home a scenario runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,13 +21,21 @@ pub enum HomeKind {
 }
 
 impl HomeKind {
-    async fn build(self, sandboxes: &Sandboxes, wrap: Option<SinkWrapper>) -> Box<dyn Home> {
+    /// Builds `flow` on this home against `sandboxes`.
+    pub async fn build_flow(
+        self,
+        sandboxes: &Sandboxes,
+        flow: Flow,
+        setup: Setup,
+    ) -> Box<dyn Home> {
         match self {
-            HomeKind::Embedded => {
-                Box::new(EmbeddedHome::new(sandboxes, Flow::Customers, wrap).await)
-            }
-            HomeKind::Aws => Box::new(AwsHome::new(sandboxes, Flow::Customers, wrap).await),
+            HomeKind::Embedded => Box::new(EmbeddedHome::new(sandboxes, flow, setup).await),
+            HomeKind::Aws => Box::new(AwsHome::new(sandboxes, flow, setup).await),
         }
+    }
+
+    async fn build(self, sandboxes: &Sandboxes, setup: Setup) -> Box<dyn Home> {
+        self.build_flow(sandboxes, Flow::Customers, setup).await
     }
 }
 
@@ -110,7 +111,7 @@ pub async fn persons_and_companies(kind: HomeKind) {
         ..AddressSeed::default()
     }];
     let jan = s.lightspeed.add_customer(&jan);
-    let home = kind.build(&s, None).await;
+    let home = kind.build(&s, Setup::default()).await;
     home.sync().await;
 
     let [zoe_bc] = bc_customers_with(&s, "zoe@example.com").try_into().unwrap();
@@ -164,7 +165,7 @@ pub async fn changes_and_redeliveries(kind: HomeKind) {
     let s = pipeline::sandboxes().await;
     let seed = person("Zoë", "Ørsted", Some("zoe@example.com"));
     let id = s.lightspeed.add_customer(&seed);
-    let home = kind.build(&s, None).await;
+    let home = kind.build(&s, Setup::default()).await;
     home.sync().await;
 
     let before = s.business_central.api_requests();
@@ -249,7 +250,7 @@ pub async fn racing_for_one_email(kind: HomeKind) {
     let b = s
         .lightspeed
         .add_customer(&person("Bert", "Peeters", Some("family@example.be")));
-    let home = kind.build(&s, None).await;
+    let home = kind.build(&s, Setup::default()).await;
     home.sync().await;
     assert_eq!(bc_customers_with(&s, "family@example.be").len(), 1);
     let oa = outcomes(home.as_ref(), &a.to_string()).await;
@@ -276,35 +277,6 @@ pub async fn racing_for_one_email(kind: HomeKind) {
     );
 }
 
-/// A sink whose first call for each record writes the target, then loses the answer (as a
-/// crash or a timeout after BC committed would).
-struct LosesTheFirstAnswer {
-    inner: Arc<dyn Sink>,
-    lost: std::sync::Mutex<std::collections::BTreeSet<String>>,
-    any: AtomicBool,
-}
-
-#[async_trait]
-impl Sink for LosesTheFirstAnswer {
-    fn flow(&self) -> Flow {
-        self.inner.flow()
-    }
-
-    async fn upsert(&self, request: PushRequest<'_>) -> Result<SinkOutcome, StageError> {
-        let outcome = self.inner.upsert(request).await?;
-        if self.lost.lock().unwrap().insert(request.key.to_string()) {
-            self.any.store(true, Ordering::SeqCst);
-            return Err(ExternalError::new(
-                System::BusinessCentral,
-                ExternalKind::Transient,
-                "connection lost after Business Central committed the write",
-            )
-            .into());
-        }
-        Ok(outcome)
-    }
-}
-
 /// A crash after the BC create, before the link is written: the retry finds the customer
 /// (by e-mail, or by the SystemId derived from the Lightspeed id when there is no e-mail)
 /// and there is still one customer each.
@@ -314,14 +286,15 @@ pub async fn crash_after_create(kind: HomeKind) {
         .lightspeed
         .add_customer(&person("Zoë", "Ørsted", Some("zoe@example.com")));
     let without = s.lightspeed.add_customer(&person("Noé", "Sansmail", None));
-    let wrap: SinkWrapper = Arc::new(|inner| {
-        Arc::new(LosesTheFirstAnswer {
-            inner,
-            lost: std::sync::Mutex::default(),
-            any: AtomicBool::new(false),
-        })
-    });
-    let home = kind.build(&s, Some(wrap)).await;
+    let home = kind
+        .build(
+            &s,
+            Setup {
+                wrap: Some(LosesTheFirstAnswer::wrapper()),
+                ..Setup::default()
+            },
+        )
+        .await;
     home.sync().await;
     let customers = s.business_central.customers();
     assert_eq!(customers.len(), 2, "one customer each: {customers:#?}");

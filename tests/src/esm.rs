@@ -3,9 +3,17 @@
 //! `SqsEvent`, delete the messages the handler's partial batch response doesn't list, and
 //! leave the listed ones to come back after their visibility timeout — as the real event
 //! source mapping does with `ReportBatchItemFailures`.
+//!
+//! On a FIFO queue SQS hands a group's messages out in order: one that comes back after a
+//! failure comes back before the messages sent after it. The emulator (moto 5.2) can get
+//! this wrong when several messages of one group come back at once — it returns the last
+//! one first. The mapping keeps, per group, the messages it left in the queue, in order,
+//! and holds back (visible again at once, not delivered) any message of the group that
+//! arrives before them, so handlers see the order SQS guarantees.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
@@ -20,6 +28,9 @@ pub struct Delivery {
     pub failed: usize,
     /// Messages deleted after the handler returned.
     pub deleted: usize,
+    /// Messages held back: they arrived before a message of their FIFO group that came
+    /// back after a failure.
+    pub held: usize,
 }
 
 /// An event source mapping on one queue.
@@ -28,6 +39,9 @@ pub struct EventSourceMapping {
     client: aws_sdk_sqs::Client,
     queue_url: String,
     batch_size: i32,
+    /// Per FIFO group, the ids of the messages left in the queue after a failure, in the
+    /// group's order.
+    outstanding: Arc<Mutex<HashMap<String, Vec<String>>>>,
 }
 
 impl EventSourceMapping {
@@ -37,6 +51,7 @@ impl EventSourceMapping {
             client,
             queue_url: queue_url.into(),
             batch_size: batch_size.clamp(1, 10),
+            outstanding: Arc::default(),
         }
     }
 
@@ -91,9 +106,22 @@ impl EventSourceMapping {
         Fut: Future<Output = SqsBatchResponse>,
     {
         let records = self.receive().await;
+        let (records, held) = self.restore_order(records).await;
         if records.is_empty() {
-            return Delivery::default();
+            return Delivery {
+                held,
+                ..Delivery::default()
+            };
         }
+        let groups: Vec<(String, Option<String>)> = records
+            .iter()
+            .filter_map(|r| {
+                Some((
+                    r.message_id.clone()?,
+                    r.attributes.get("MessageGroupId").cloned(),
+                ))
+            })
+            .collect();
         let receipts: Vec<(String, String)> = records
             .iter()
             .filter_map(|r| Some((r.message_id.clone()?, r.receipt_handle.clone()?)))
@@ -134,11 +162,71 @@ impl EventSourceMapping {
                 out.failed()
             );
         }
+        self.remember(&groups, &failed);
         Delivery {
             received: receipts.len(),
             failed: failed.len(),
             deleted,
+            held,
         }
+    }
+
+    /// Splits a received batch into the messages to deliver and those to hold back (made
+    /// visible again at once): a message of a FIFO group is delivered only after the
+    /// group's messages left in the queue before it.
+    async fn restore_order(&self, records: Vec<SqsMessage>) -> (Vec<SqsMessage>, usize) {
+        let outstanding = self.outstanding.lock().expect("not poisoned").clone();
+        let mut next: HashMap<String, usize> = HashMap::new();
+        let mut blocked: HashSet<String> = HashSet::new();
+        let mut deliver = Vec::with_capacity(records.len());
+        let mut hold = Vec::new();
+        for record in records {
+            let Some(group) = record.attributes.get("MessageGroupId").cloned() else {
+                deliver.push(record);
+                continue;
+            };
+            let waiting = outstanding.get(&group).map_or(&[][..], Vec::as_slice);
+            let at = next.entry(group.clone()).or_default();
+            let in_order = !blocked.contains(&group)
+                && (*at >= waiting.len() || record.message_id.as_deref() == Some(&waiting[*at]));
+            if in_order {
+                *at += 1;
+                deliver.push(record);
+            } else {
+                blocked.insert(group);
+                hold.push(record);
+            }
+        }
+        for record in &hold {
+            if let Some(receipt) = &record.receipt_handle {
+                self.client
+                    .change_message_visibility()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(receipt)
+                    .visibility_timeout(0)
+                    .send()
+                    .await
+                    .expect("release a held message");
+            }
+        }
+        (deliver, hold.len())
+    }
+
+    /// Records which messages of each FIFO group were left in the queue, in order.
+    fn remember(&self, delivered: &[(String, Option<String>)], failed: &HashSet<String>) {
+        let mut outstanding = self.outstanding.lock().expect("not poisoned");
+        for (id, group) in delivered {
+            let Some(group) = group else { continue };
+            let waiting = outstanding.entry(group.clone()).or_default();
+            if failed.contains(id) {
+                if !waiting.contains(id) {
+                    waiting.push(id.clone());
+                }
+            } else {
+                waiting.retain(|w| w != id);
+            }
+        }
+        outstanding.retain(|_, waiting| !waiting.is_empty());
     }
 
     /// Delivers batches until the queue stays empty for `quiet` (failed messages come back
@@ -153,14 +241,16 @@ impl EventSourceMapping {
         let mut idle_since = tokio::time::Instant::now();
         loop {
             let d = self.deliver(&handler).await;
-            if d.received == 0 {
+            if d.received == 0 && d.held == 0 {
                 if idle_since.elapsed() >= quiet {
                     return deliveries;
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             } else {
                 idle_since = tokio::time::Instant::now();
-                deliveries.push(d);
+                if d.received > 0 {
+                    deliveries.push(d);
+                }
             }
         }
     }

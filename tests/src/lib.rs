@@ -12,3 +12,4 @@ pub mod contract;
 pub mod customers;
 pub mod esm;
 pub mod pipeline;
+pub mod products;

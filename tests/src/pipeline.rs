@@ -3,23 +3,109 @@
 //! them — the local runner on SQLite, or the Lambda handlers under the emulated event
 //! source mapping on the AWS emulator's SQS, DynamoDB and Secrets Manager.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use lsbc_aws::{AwsClients, SecretsManagerStore, StackSpec, provision};
+use lsbc_aws::{SecretsManagerStore, StackSpec, provision};
 use lsbc_cli::sandboxes::{SandboxOptions, Sandboxes};
 use lsbc_connectors::{ConnectorContext, build_flow};
-use lsbc_core::ports::{ActivityLog, FlowParts, LinkStore, Queue, SecretStore, Sink, SystemClock};
+use lsbc_core::ports::{
+    ActivityLog, ConfigStore, FlowParts, LinkStore, MappingStore, PushRequest, Queue, SecretStore,
+    SettingsStore, Sink, SinkOutcome, SystemClock,
+};
 use lsbc_core::stages::{ActivityPolicy, PollBudget};
-use lsbc_core::{Flow, QueueName};
+use lsbc_core::{ExternalError, ExternalKind, Flow, QueueName, StageError, System};
 use lsbc_embedded::{Embedded, FileSecretStore, LocalRunner, QueueOptions, RunnerOptions};
+use serde_json::Value;
 
 use crate::esm::EventSourceMapping;
 
 /// Changes the flow's sink (e.g. to simulate a crash after the target write).
 pub type SinkWrapper = Arc<dyn Fn(Arc<dyn Sink>) -> Arc<dyn Sink> + Send + Sync>;
+
+/// How a home's flow is set up before it runs.
+#[derive(Default, Clone)]
+#[allow(missing_debug_implementations)] // holds a closure
+pub struct Setup {
+    /// Wraps the flow's sink.
+    pub wrap: Option<SinkWrapper>,
+    /// The flow's settings, saved before the flow is built.
+    pub settings: Option<Value>,
+    /// The flow's mapping, saved before the flow is built.
+    pub mapping: Option<Value>,
+}
+
+impl Setup {
+    /// Saves the settings and mapping into `config`.
+    async fn save(&self, flow: Flow, config: &dyn ConfigStore) {
+        let at = jiff::Timestamp::now();
+        if let Some(settings) = &self.settings {
+            config
+                .save_settings(flow, settings.clone(), 0, "test", at)
+                .await
+                .expect("settings");
+        }
+        if let Some(mapping) = &self.mapping {
+            config
+                .save_mapping(flow, mapping.clone(), 0, "test", at)
+                .await
+                .expect("mapping");
+        }
+    }
+
+    fn apply(&self, parts: &mut FlowParts) {
+        if let Some(wrap) = &self.wrap {
+            parts.sink = wrap(parts.sink.clone());
+        }
+    }
+}
+
+/// A sink whose first call for each record writes the target, then loses the answer (as a
+/// crash or a timeout after Business Central committed would).
+#[allow(missing_debug_implementations)] // wraps a sink
+pub struct LosesTheFirstAnswer {
+    inner: Arc<dyn Sink>,
+    lost: Mutex<BTreeSet<String>>,
+}
+
+impl LosesTheFirstAnswer {
+    /// The wrapper, for [`Setup::wrap`].
+    pub fn wrapper() -> SinkWrapper {
+        Arc::new(|inner| {
+            Arc::new(Self {
+                inner,
+                lost: Mutex::default(),
+            })
+        })
+    }
+}
+
+#[async_trait]
+impl Sink for LosesTheFirstAnswer {
+    fn flow(&self) -> Flow {
+        self.inner.flow()
+    }
+
+    async fn upsert(&self, request: PushRequest<'_>) -> Result<SinkOutcome, StageError> {
+        let outcome = self.inner.upsert(request).await?;
+        let first = self
+            .lost
+            .lock()
+            .expect("not poisoned")
+            .insert(request.key.to_string());
+        if first {
+            return Err(ExternalError::new(
+                System::BusinessCentral,
+                ExternalKind::Transient,
+                "connection lost after Business Central committed the write",
+            )
+            .into());
+        }
+        Ok(outcome)
+    }
+}
 
 /// A home the flow runs on.
 #[async_trait]
@@ -49,7 +135,7 @@ pub struct EmbeddedHome {
 
 impl EmbeddedHome {
     /// Builds `flow` on a fresh embedded home against `sandboxes`.
-    pub async fn new(sandboxes: &Sandboxes, flow: Flow, wrap: Option<SinkWrapper>) -> Self {
+    pub async fn new(sandboxes: &Sandboxes, flow: Flow, setup: Setup) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
         let store = Embedded::open_with(
             &dir.path().join("state.sqlite"),
@@ -74,10 +160,9 @@ impl EmbeddedHome {
             lightspeed_secret: LS.into(),
             business_central_secret: BC.into(),
         };
+        setup.save(flow, context.config.as_ref()).await;
         let mut parts = build_flow(flow, &context).await.expect("flow");
-        if let Some(wrap) = wrap {
-            parts.sink = wrap(parts.sink);
-        }
+        setup.apply(&mut parts);
         let mut runner = LocalRunner::new(store.clone(), RunnerOptions::default());
         runner.add_flow(parts);
         Self {
@@ -121,8 +206,7 @@ impl Home for EmbeddedHome {
 /// The AWS home on the emulator: fresh tables, FIFO queues and secrets of its own.
 #[allow(missing_debug_implementations)] // holds clients and stores; nothing to show
 pub struct AwsHome {
-    clients: AwsClients,
-    stack: lsbc_aws::Stack,
+    mappings: BTreeMap<QueueName, EventSourceMapping>,
     store: lsbc_aws::DynamoStore,
     queue: lsbc_aws::SqsQueue,
     parts: FlowParts,
@@ -131,7 +215,7 @@ pub struct AwsHome {
 
 impl AwsHome {
     /// Builds `flow` on fresh AWS resources against `sandboxes`.
-    pub async fn new(sandboxes: &Sandboxes, flow: Flow, wrap: Option<SinkWrapper>) -> Self {
+    pub async fn new(sandboxes: &Sandboxes, flow: Flow, setup: Setup) -> Self {
         let clients = crate::aws::emulator_clients().await;
         let prefix = format!("e2e{}", crate::contract::unique());
         let spec = StackSpec {
@@ -166,13 +250,19 @@ impl AwsHome {
             lightspeed_secret: ls,
             business_central_secret: bc,
         };
+        setup.save(flow, context.config.as_ref()).await;
         let mut parts = build_flow(flow, &context).await.expect("flow");
-        if let Some(wrap) = wrap {
-            parts.sink = wrap(parts.sink);
-        }
+        setup.apply(&mut parts);
+        let mappings = [QueueName::Transform(flow), QueueName::Push(flow)]
+            .into_iter()
+            .map(|q| {
+                let mapping =
+                    EventSourceMapping::new(clients.sqs.clone(), &stack.queues[&q].url, 10);
+                (q, mapping)
+            })
+            .collect();
         Self {
-            clients,
-            stack,
+            mappings,
             store,
             queue,
             parts,
@@ -180,8 +270,10 @@ impl AwsHome {
         }
     }
 
-    fn mapping(&self, queue: QueueName) -> EventSourceMapping {
-        EventSourceMapping::new(self.clients.sqs.clone(), &self.stack.queues[&queue].url, 10)
+    /// The queue's event source mapping (one per queue for the home's life: it remembers
+    /// the order of the FIFO groups' messages left in the queue).
+    fn mapping(&self, queue: QueueName) -> &EventSourceMapping {
+        &self.mappings[&queue]
     }
 }
 

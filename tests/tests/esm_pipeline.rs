@@ -302,3 +302,55 @@ async fn sqs_redrives_a_message_received_max_receive_count_times() {
     );
     assert!(p.target.written.lock().unwrap().contains_key("fine"));
 }
+
+/// Messages of one FIFO group that come back after a failure are delivered again in the
+/// group's order, before anything sent after them (the mapping restores the order SQS
+/// guarantees where the emulator loses it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_fifo_group_comes_back_in_order_after_a_failure() {
+    use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+
+    let p = Pipeline::new(10).await;
+    let queue = p.stack.queue(&p.clients);
+    let send = |bodies: &[&str]| {
+        bodies
+            .iter()
+            .map(|b| OutboundMessage {
+                body: (*b).to_owned(),
+                group_id: "g".into(),
+                dedup_id: (*b).to_owned(),
+            })
+            .collect::<Vec<_>>()
+    };
+    queue
+        .send(QueueName::Push(FLOW), send(&["m1", "m2", "m3"]))
+        .await
+        .unwrap();
+    let mapping = p.mapping(QueueName::Push(FLOW));
+    let seen: Mutex<Vec<String>> = Mutex::default();
+    let failed_once = Mutex::new(false);
+    let handler = |event: SqsEvent| {
+        let mut response = SqsBatchResponse::default();
+        let mut first = failed_once.lock().unwrap();
+        for record in event.records {
+            let body = record.body.clone().unwrap();
+            if *first {
+                seen.lock().unwrap().push(body);
+            } else {
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = record.message_id.clone().unwrap();
+                response.batch_item_failures.push(failure);
+            }
+        }
+        *first = true;
+        std::future::ready(response)
+    };
+    let d = mapping.deliver(&handler).await;
+    assert_eq!((d.received, d.failed), (3, 3));
+    queue
+        .send(QueueName::Push(FLOW), send(&["m4"]))
+        .await
+        .unwrap();
+    mapping.drain(VISIBILITY * 3, &handler).await;
+    assert_eq!(*seen.lock().unwrap(), ["m1", "m2", "m3", "m4"]);
+}

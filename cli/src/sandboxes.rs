@@ -47,21 +47,35 @@ pub struct Sandboxes {
 impl Sandboxes {
     /// Starts both on free ports.
     pub async fn start(options: SandboxOptions) -> std::io::Result<Self> {
-        let lightspeed = LightspeedSandbox::start(LightspeedSandboxConfig {
-            seed: options.seed,
-            time_scale: options.lightspeed_time_scale,
-            ..LightspeedSandboxConfig::default()
-        })
-        .await?;
-        let business_central = BusinessCentralSandbox::start(BusinessCentralSandboxConfig {
-            seed: options.seed,
-            time_scale: options.business_central_time_scale,
-            ..BusinessCentralSandboxConfig::default()
-        })
-        .await?;
+        Self::start_with(
+            LightspeedSandboxConfig {
+                seed: options.seed,
+                time_scale: options.lightspeed_time_scale,
+                ..LightspeedSandboxConfig::default()
+            },
+            BusinessCentralSandboxConfig {
+                seed: options.seed,
+                time_scale: options.business_central_time_scale,
+                ..BusinessCentralSandboxConfig::default()
+            },
+        )
+        .await
+    }
+
+    /// Starts both on free ports with their full configurations (e.g. without
+    /// Lightspeed's rate limit).
+    pub async fn start_with(
+        lightspeed: LightspeedSandboxConfig,
+        business_central: BusinessCentralSandboxConfig,
+    ) -> std::io::Result<Self> {
+        let options = SandboxOptions {
+            seed: lightspeed.seed,
+            lightspeed_time_scale: lightspeed.time_scale,
+            business_central_time_scale: business_central.time_scale,
+        };
         Ok(Self {
-            lightspeed,
-            business_central,
+            lightspeed: LightspeedSandbox::start(lightspeed).await?,
+            business_central: BusinessCentralSandbox::start(business_central).await?,
             options,
         })
     }

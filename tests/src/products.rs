@@ -150,7 +150,8 @@ impl Scene {
     }
 }
 
-fn seed(sku: &str, description: &str) -> ItemSeed {
+/// A simple item with a SKU, price and cost.
+pub fn seed(sku: &str, description: &str) -> ItemSeed {
     ItemSeed {
         description: description.into(),
         custom_sku: sku.into(),
@@ -161,7 +162,8 @@ fn seed(sku: &str, description: &str) -> ItemSeed {
     }
 }
 
-fn variant(matrix: u64, sku: &str, attributes: [&str; 2]) -> ItemSeed {
+/// A variant item of `matrix` with its two attribute values.
+pub fn variant(matrix: u64, sku: &str, attributes: [&str; 2]) -> ItemSeed {
     ItemSeed {
         description: format!("Tee {} {}", attributes[0], attributes[1]),
         custom_sku: sku.into(),
@@ -173,7 +175,8 @@ fn variant(matrix: u64, sku: &str, attributes: [&str; 2]) -> ItemSeed {
     }
 }
 
-fn tee_matrix(category: Option<u64>) -> MatrixSeed {
+/// A colour × size matrix, "Tee".
+pub fn tee_matrix(category: Option<u64>) -> MatrixSeed {
     MatrixSeed {
         description: "Tee".into(),
         attribute_set: AttributeSet::ColorSize,
@@ -186,7 +189,8 @@ fn tee_matrix(category: Option<u64>) -> MatrixSeed {
     }
 }
 
-fn plain(v: &Value) -> String {
+/// A BC enum value as written (`_x0020_` escapes undone).
+pub fn plain(v: &Value) -> String {
     unescape(v.as_str().unwrap_or("")).into_owned()
 }
 

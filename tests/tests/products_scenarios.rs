@@ -855,6 +855,55 @@ async fn one_sku_shared_by_two_lightspeed_items() {
     );
 }
 
+/// A SKU changed in Lightspeed renumbers the linked BC item, which keeps its id, variants
+/// and history; a SKU that is already another BC item fails the record naming both, and
+/// holds up nothing else. With `item.number` create-only, BC's numbers stay as created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_changed_sku_renumbers_the_linked_item() {
+    let h = Home::start(Options::default()).await;
+    let desk = h.ls().add_item(&seed("REN-1", "Desk")).unwrap();
+    let lamp = h.ls().add_item(&seed("LAMP-1", "Lamp")).unwrap();
+    h.sync().await;
+    let id = h.item("REN-1")["id"].clone();
+    h.edit_item("REN-1", json!({"inventory": 4})).await;
+
+    h.change(Entity::Item, desk, "customSku", "ren-2");
+    h.sync().await;
+    let item = h.item("REN-2");
+    assert_eq!(item["id"], id, "renumbered, not created");
+    assert_eq!(item["inventory"], json!(4.0), "its ledger followed");
+    assert_eq!(h.bc().items().len(), 2, "{:#?}", h.bc().items());
+    let key = format!("item:{desk}");
+    assert_eq!(h.outcomes(&key).await[0], Outcome::Updated);
+    assert_eq!(h.link(&key).await.unwrap().extra["number"], "REN-2");
+
+    // Onto the number of another BC item: the record fails; the lamp goes on.
+    h.change(Entity::Item, desk, "customSku", "LAMP-1");
+    h.change(Entity::Item, lamp, "description", "Lamp, brass");
+    h.sync().await;
+    assert_eq!(h.item("REN-2")["id"], id);
+    assert_eq!(h.item("LAMP-1")["displayName"], "Lamp, brass");
+    let log = h.activity(&key).await;
+    assert_eq!(log[0].outcome, Outcome::Failed);
+    for part in ["item.number", "REN-2", "LAMP-1", &format!("item {lamp}")] {
+        assert!(log[0].message.contains(part), "{part}: {}", log[0].message);
+    }
+
+    // create-only: the BC number stays, the other fields follow.
+    let h = Home::start(Options {
+        mapping: Some(json!({"fields": {"item.number": {"policy": "create_only"}}})),
+        ..Options::default()
+    })
+    .await;
+    let chair = h.ls().add_item(&seed("CH-1", "Chair")).unwrap();
+    h.sync().await;
+    h.change(Entity::Item, chair, "customSku", "CH-2");
+    h.change(Entity::Item, chair, "description", "Chair, oak");
+    h.sync().await;
+    assert_eq!(h.item("CH-1")["displayName"], "Chair, oak");
+    assert_eq!(h.bc().items().len(), 1);
+}
+
 /// Nothing new, the same content read again, or content BC already has: no write at all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn unchanged_content_costs_no_business_central_write() {

@@ -10,6 +10,10 @@
 //! - **unchanged** fields are not sent; nothing changed: no write at all;
 //! - **two Lightspeed items with one SKU**: the first one linked keeps the BC item; the
 //!   other is skipped with a warning naming both;
+//! - **a SKU changed** in Lightspeed renumbers the linked BC item (its history follows, as
+//!   BC's rename does), unless the new SKU is already another BC item: then the record
+//!   fails naming `item.number` and both items (`item.number` set to `create_only` keeps
+//!   BC's numbers as they were created);
 //! - **publish = draft**: new items are created blocked; updates never unblock an item a
 //!   person blocked. **archived = block**: the item is blocked, and unblocked when it is
 //!   restored in Lightspeed only if the sync had blocked it;
@@ -102,6 +106,51 @@ impl ProductSink {
             .get(key, EntitySet::Items, derived)
             .await?
             .map(|r| (r, true)))
+    }
+
+    /// A SKU changed in Lightspeed renumbers the BC item the sync keeps (BC's rename takes
+    /// its variants, ledger entries and document lines along), unless the new number is
+    /// already another BC item: then the record fails naming `item.number` and both items,
+    /// and the BC item keeps its number until a person merges the two or changes the SKU.
+    async fn check_renumber(
+        &self,
+        key: &RecordKey,
+        cmd: &ItemCommand,
+        owner: ProductKey,
+        current: &Record,
+    ) -> Result<(), StageError> {
+        let Some(old) = current.str("number") else {
+            return Ok(());
+        };
+        if old == cmd.number || !cmd.sends("number", false) {
+            return Ok(());
+        }
+        let Some(taken) = self
+            .writer
+            .find(
+                key,
+                EntitySet::Items,
+                Filter::eq("number", cmd.number.as_str()),
+            )
+            .await?
+        else {
+            return Ok(());
+        };
+        let Some(taken_id) = taken.id().filter(|id| Some(*id) != current.id()) else {
+            return Ok(());
+        };
+        let held_by = match self.other_owner(owner, taken_id).await? {
+            Some(other) => format!(", kept in step with Lightspeed {}", other.describe()),
+            None => String::new(),
+        };
+        Err(StageError::InvalidRecord {
+            key: key.clone(),
+            field: "item.number".into(),
+            reason: format!(
+                "the SKU changed from {old} to {new}, but Business Central already has an item {new} (id {taken_id}{held_by}); item {old} keeps its number: merge the two items in Business Central or give the Lightspeed item another SKU, then redrive the record",
+                new = cmd.number,
+            ),
+        })
     }
 
     /// Another Lightspeed record already linked to BC item `id`, if any.
@@ -307,6 +356,9 @@ impl ProductSink {
                     record.str("number").unwrap_or(&cmd.number)
                 ),
             });
+        }
+        if let Some((current, true)) = &found {
+            self.check_renumber(key, cmd, owner, current).await?;
         }
         let (written, creating) = if let Some((current, _)) = found {
             let desired = self

@@ -729,6 +729,7 @@ impl Store {
             ));
         }
         let mut fields = row.fields.clone();
+        let old_number = text(&fields, "number");
         let wanted_inventory = if entity == Entity::Item {
             body.get("inventory").map(num)
         } else {
@@ -777,9 +778,14 @@ impl Store {
         fields.insert("lastModifiedDateTime".to_owned(), stamp(now));
         let (version, _) = self.bump();
         let data = self.company_mut(company)?;
+        let renamed = (entity == Entity::Item && text(&fields, "number") != old_number)
+            .then(|| text(&fields, "number"));
         if let Some(row) = data.row_mut(entity, id) {
             row.fields = fields;
             row.version = version;
+        }
+        if let Some(new_number) = renamed {
+            self.rename_item(company, id, &old_number, &new_number, now)?;
         }
         if let (Some(document), Some(doc)) = (entity.document(), doc_id) {
             self.touch_document(company, document, doc, now)?;
@@ -789,6 +795,66 @@ impl Store {
                 self.touch_document(company, entity, id, now)?;
             }
             self.record_change(company, entity, id, ChangeKind::Updated, now);
+        }
+        Ok(())
+    }
+
+    /// A renamed item (its `number` changed): like BC's `Rename`, the new number reaches
+    /// every record that refers to the item by number — its variants, its ledger entries
+    /// and the item lines of open documents. Variants and lines are modified by it (new
+    /// ETags); ledger entries only carry the number.
+    fn rename_item(
+        &mut self,
+        company: Uuid,
+        item: Uuid,
+        old: &str,
+        new: &str,
+        now: Timestamp,
+    ) -> Outcome<()> {
+        let item_text = item.to_string();
+        let data = self.company_mut(company)?;
+        let variants: Vec<Uuid> = data
+            .table(Entity::ItemVariant)
+            .filter(|(_, r)| text(&r.fields, "itemId") == item_text)
+            .map(|(id, _)| *id)
+            .collect();
+        let lines: Vec<(Entity, Uuid)> = data
+            .tables
+            .iter()
+            .filter(|(entity, _)| entity.document().is_some())
+            .flat_map(|(entity, rows)| {
+                rows.iter()
+                    .filter(|(_, r)| {
+                        text(&r.fields, "itemId") == item_text
+                            && text(&r.fields, "lineObjectNumber") == old
+                    })
+                    .map(|(id, _)| (*entity, *id))
+            })
+            .collect();
+        if let Some(entries) = data.tables.get_mut(&Entity::ItemLedgerEntry) {
+            for row in entries.values_mut() {
+                if text(&row.fields, "itemNumber") == old {
+                    row.fields.insert("itemNumber".into(), json!(new));
+                }
+            }
+        }
+        let changed = variants
+            .into_iter()
+            .map(|id| (Entity::ItemVariant, id, "itemNumber"))
+            .chain(
+                lines
+                    .into_iter()
+                    .map(|(entity, id)| (entity, id, "lineObjectNumber")),
+            );
+        for (entity, id, field) in changed.collect::<Vec<_>>() {
+            let (version, _) = self.bump();
+            let data = self.company_mut(company)?;
+            if let Some(row) = data.row_mut(entity, id) {
+                row.fields.insert(field.into(), json!(new));
+                row.fields
+                    .insert("lastModifiedDateTime".to_owned(), stamp(now));
+                row.version = version;
+            }
         }
         Ok(())
     }
@@ -2154,6 +2220,91 @@ mod tests {
             s.get(c, Entity::Item, id).unwrap().fields["inventory"],
             json!(5.0)
         );
+    }
+
+    #[test]
+    fn a_renamed_item_takes_its_variants_ledger_and_lines_along() {
+        let (mut s, c, now) = store();
+        for (entity, body) in [
+            (Entity::Customer, json!({"displayName": "Adatum"})),
+            (
+                Entity::Item,
+                json!({"number": "OLD", "displayName": "Desk"}),
+            ),
+            (
+                Entity::Item,
+                json!({"number": "TAKEN", "displayName": "Chair"}),
+            ),
+            (
+                Entity::ItemVariant,
+                json!({"itemNumber": "OLD", "code": "RED"}),
+            ),
+        ] {
+            s.create(c, entity, None, &obj(body), now, Origin::Api)
+                .unwrap();
+        }
+        let order = s
+            .create(
+                c,
+                Entity::SalesOrder,
+                None,
+                &obj(json!({"customerNumber": "C00010", "salesOrderLines": [
+                    {"lineType": "Item", "lineObjectNumber": "OLD", "quantity": 2}
+                ]})),
+                now,
+                Origin::Api,
+            )
+            .unwrap();
+        let id = s
+            .rows(c, Entity::Item, None)
+            .into_iter()
+            .find(|(_, r)| r.fields["number"] == "OLD")
+            .unwrap()
+            .0;
+        s.update(
+            c,
+            Entity::Item,
+            id,
+            Some("*"),
+            &obj(json!({"inventory": 3})),
+            now,
+            Origin::Api,
+        )
+        .unwrap();
+        let variant_before = s.rows(c, Entity::ItemVariant, None)[0].1.version;
+
+        let err = s
+            .update(
+                c,
+                Entity::Item,
+                id,
+                Some("*"),
+                &obj(json!({"number": "TAKEN"})),
+                now,
+                Origin::Api,
+            )
+            .unwrap_err();
+        assert_eq!(err.code, "Internal_EntityWithSameKeyExists");
+        s.update(
+            c,
+            Entity::Item,
+            id,
+            Some("*"),
+            &obj(json!({"number": "NEW"})),
+            now,
+            Origin::Api,
+        )
+        .unwrap();
+        let item = s.get(c, Entity::Item, id).unwrap();
+        assert_eq!(item.fields["number"], "NEW");
+        assert_eq!(item.fields["inventory"], json!(3.0), "the ledger followed");
+        let variant = &s.rows(c, Entity::ItemVariant, None)[0].1;
+        assert_eq!(variant.fields["itemNumber"], "NEW");
+        assert_ne!(variant.version, variant_before, "a new ETag");
+        let entries = s.rows(c, Entity::ItemLedgerEntry, None);
+        assert!(entries.iter().all(|(_, e)| e.fields["itemNumber"] == "NEW"));
+        let lines = s.rows(c, Entity::SalesOrderLine, Some(order));
+        assert_eq!(lines[0].1.fields["lineObjectNumber"], "NEW");
     }
 
     #[test]

@@ -89,15 +89,7 @@ impl ProductSink {
             return Ok(Some((r, true)));
         }
         let derived = owner.item_system_id();
-        if let Some(r) = self
-            .writer
-            .find(
-                key,
-                EntitySet::Items,
-                Filter::eq("number", cmd.number.as_str()),
-            )
-            .await?
-        {
+        if let Some(r) = self.item_numbered(key, &cmd.number).await? {
             let ours = r.id() == Some(derived);
             return Ok(Some((r, ours)));
         }
@@ -106,6 +98,17 @@ impl ProductSink {
             .get(key, EntitySet::Items, derived)
             .await?
             .map(|r| (r, true)))
+    }
+
+    /// The BC item with this number, if any.
+    pub(super) async fn item_numbered(
+        &self,
+        key: &RecordKey,
+        number: &str,
+    ) -> Result<Option<Record>, StageError> {
+        self.writer
+            .find(key, EntitySet::Items, Filter::eq("number", number))
+            .await
     }
 
     /// A SKU changed in Lightspeed renumbers the BC item the sync keeps (BC's rename takes
@@ -125,15 +128,7 @@ impl ProductSink {
         if old == cmd.number || !cmd.sends("number", false) {
             return Ok(());
         }
-        let Some(taken) = self
-            .writer
-            .find(
-                key,
-                EntitySet::Items,
-                Filter::eq("number", cmd.number.as_str()),
-            )
-            .await?
-        else {
+        let Some(taken) = self.item_numbered(key, &cmd.number).await? else {
             return Ok(());
         };
         let Some(taken_id) = taken.id().filter(|id| Some(*id) != current.id()) else {

@@ -19,7 +19,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use lsbc_business_central::{EntityPath, EntitySet, Filter, Query, Record};
+use lsbc_business_central::{EntityPath, EntitySet, Query, Record};
 use lsbc_core::ports::{Action, PushRequest, SinkOutcome};
 use lsbc_core::{Flow, RecordKey, StageError};
 use serde_json::{Map, Value, json};
@@ -73,14 +73,7 @@ impl ProductSink {
         if let Some(id) = parent.and_then(|l| l.target_id.parse::<Uuid>().ok()) {
             return Ok(id);
         }
-        if let Some(item) = self
-            .writer
-            .find(
-                key,
-                EntitySet::Items,
-                Filter::eq("number", cmd.number.as_str()),
-            )
-            .await?
+        if let Some(item) = self.item_numbered(key, &cmd.number).await?
             && let Some(id) = item.id()
             && let Some(other) = self.other_owner(matrix, id).await?
         {

@@ -26,8 +26,8 @@ use lsbc_sandbox::business_central::{
     BusinessCentralSandbox, BusinessCentralSandboxConfig, WriteRecord,
 };
 use lsbc_sandbox::lightspeed::{
-    AttributeSet, CategorySeed, CustomFieldSeed, Entity, ImageSeed, ItemSeed, LightspeedSandbox,
-    LightspeedSandboxConfig, MatrixSeed, ShopSeed, StockSeed,
+    AttributeSet, CategorySeed, CustomFieldSeed, EcommerceSeed, Entity, ImageSeed, ItemSeed,
+    LightspeedSandbox, LightspeedSandboxConfig, MatrixSeed, ShopSeed, StockSeed,
 };
 use lsbc_tests::products::{plain, seed, tee_matrix, variant};
 use serde_json::{Value, json};
@@ -902,6 +902,63 @@ async fn a_changed_sku_renumbers_the_linked_item() {
     h.sync().await;
     assert_eq!(h.item("CH-1")["displayName"], "Chair, oak");
     assert_eq!(h.bc().items().len(), 1);
+}
+
+/// The web store's short description (`ItemECommerce`, HTML) becomes `displayName2` on
+/// create, as plain text; a person's enrichment in BC survives later changes of it in
+/// Lightspeed (create-only by default), while the name still follows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_web_store_text_arrives_once_and_enrichment_stays() {
+    let h = Home::start(Options::default()).await;
+    let lamp = h
+        .ls()
+        .add_item(&ItemSeed {
+            ecommerce: Some(EcommerceSeed {
+                short_description: "<p>Brass <em>desk</em> lamp &amp; shade</p>".into(),
+                long_description: "<p>Long text</p>".into(),
+                weight: "1.2".into(),
+                list_on_store: true,
+            }),
+            ..seed("WEB-1", "Lamp")
+        })
+        .unwrap();
+    let m = h
+        .ls()
+        .add_matrix(&MatrixSeed {
+            ecommerce: Some(EcommerceSeed {
+                short_description: "<p>Our <strong>Tee</strong>, in every size</p>".into(),
+                ..EcommerceSeed::default()
+            }),
+            ..tee_matrix(None)
+        })
+        .unwrap();
+    h.ls()
+        .add_item(&variant(m, "TEE-BS", ["Black", "Small"]))
+        .unwrap();
+    h.sync().await;
+    assert_eq!(h.item("WEB-1")["displayName2"], "Brass desk lamp & shade");
+    assert_eq!(
+        h.item(&format!("MATRIX-{m}"))["displayName2"],
+        "Our Tee, in every size"
+    );
+
+    h.edit_item("WEB-1", json!({"displayName2": "Enriched in BC"}))
+        .await;
+    let before = h.bc().writes().len();
+    h.change(
+        Entity::Item,
+        lamp,
+        "ItemECommerce.shortDescription",
+        "<p>New</p>",
+    );
+    h.change(Entity::Item, lamp, "description", "Lamp, brass");
+    h.sync().await;
+    let item = h.item("WEB-1");
+    assert_eq!(item["displayName"], "Lamp, brass");
+    assert_eq!(item["displayName2"], "Enriched in BC");
+    let writes = h.writes_since(before);
+    assert_eq!(writes.len(), 1, "{writes:#?}");
+    assert_eq!(writes[0].body, json!({"displayName": "Lamp, brass"}));
 }
 
 /// Nothing new, the same content read again, or content BC already has: no write at all.

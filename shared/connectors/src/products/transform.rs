@@ -924,6 +924,23 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_short_description_loses_its_html() {
+        let t = transformer(json!({}), None).await;
+        let web = json!({"ItemECommerce": {"itemECommerceID": "4",
+            "shortDescription": "<p>Our <strong>Tee</strong>, in&nbsp;every size</p><p>Fish &amp; chips<br/>&lt;3</p>",
+            "longDescription": "", "listOnStore": "true"}});
+        let (cmd, _) = one(&t, item(1, web)).await.unwrap();
+        assert_eq!(
+            cmd.item["displayName2"],
+            "Our Tee, in every size Fish & chips <3"
+        );
+        let blank =
+            json!({"ItemECommerce": {"itemECommerceID": "5", "shortDescription": "<p> </p>"}});
+        let (cmd, _) = one(&t, item(2, blank)).await.unwrap();
+        assert!(!cmd.item.contains_key("displayName2"));
+    }
+
+    #[tokio::test]
     async fn characteristics_map_to_item_fields_through_lookup_tables() {
         // BC API v2.0 has no item attributes: a characteristic goes into an item field.
         let mapping = json!({

@@ -12,8 +12,8 @@ use rand_chacha::ChaCha8Rng;
 
 use super::seed::{
     AddressSeed, AttributeSet, CategorySeed, CustomFieldSeed, CustomerSeed, CustomerTypeSeed,
-    Dataset, EmailSeed, ImageSeed, ItemSeed, MatrixSeed, PaymentTypeSeed, PhoneSeed, SaleLineSeed,
-    SalePaymentSeed, SaleSeed, ShipToSeed, ShopSeed, Sizes, StockSeed,
+    Dataset, EcommerceSeed, EmailSeed, ImageSeed, ItemSeed, MatrixSeed, PaymentTypeSeed, PhoneSeed,
+    SaleLineSeed, SalePaymentSeed, SaleSeed, ShipToSeed, ShopSeed, Sizes, StockSeed,
 };
 
 const FIRST_NAMES: &[&str] = &[
@@ -408,6 +408,14 @@ pub fn generate_at(seed: u64, sizes: Sizes, now: Timestamp) -> Dataset {
             attribute1_values: a1.clone(),
             attribute2_values: a2.clone(),
             archived: false,
+            ecommerce: Some(EcommerceSeed {
+                short_description: format!("<p>Our <strong>{base}</strong>, in every size</p>"),
+                long_description: format!(
+                    "<p>The {base} of the house collection.</p><ul><li>Machine washable</li></ul>"
+                ),
+                weight: "0.4".into(),
+                list_on_store: true,
+            }),
             time_stamp: Some(ts),
         });
         let a1 = if a1.is_empty() {
@@ -488,6 +496,13 @@ pub fn generate_at(seed: u64, sizes: Sizes, now: Timestamp) -> Dataset {
         } else {
             String::new()
         };
+        // Every fourth stocked item is also sold online, with web-store texts.
+        let ecommerce = (!non_inventory && n % 4 == 1).then(|| EcommerceSeed {
+            short_description: format!("<p>{name}, <em>made to last</em></p>"),
+            long_description: format!("<p>{name}.</p><p>Care: see label.</p>"),
+            weight: "0.25".into(),
+            list_on_store: true,
+        });
         data.items.push(ItemSeed {
             id: Some(item_id),
             description,
@@ -524,6 +539,7 @@ pub fn generate_at(seed: u64, sizes: Sizes, now: Timestamp) -> Dataset {
                 vec![]
             },
             custom_fields: vec![],
+            ecommerce,
             create_time: Some(ts),
             time_stamp: Some(ts),
         });

@@ -32,8 +32,8 @@ pub use oauth::{OAuthCounters, TokenGrant};
 pub use query::Entity;
 pub use seed::{
     AddressSeed, AttributeSet, CategorySeed, CustomFieldSeed, CustomerSeed, CustomerTypeSeed,
-    Dataset, EmailSeed, ImageSeed, ItemSeed, MatrixSeed, PaymentTypeSeed, PhoneSeed, SaleLineSeed,
-    SalePaymentSeed, SaleSeed, ShipToSeed, ShopSeed, Sizes, StockSeed,
+    Dataset, EcommerceSeed, EmailSeed, ImageSeed, ItemSeed, MatrixSeed, PaymentTypeSeed, PhoneSeed,
+    SaleLineSeed, SalePaymentSeed, SaleSeed, ShipToSeed, ShopSeed, Sizes, StockSeed,
 };
 pub use store::WriteRecord;
 

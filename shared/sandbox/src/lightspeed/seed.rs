@@ -171,6 +171,7 @@ pub struct MatrixSeed {
     pub attribute1_values: Vec<String>,
     pub attribute2_values: Vec<String>,
     pub archived: bool,
+    pub ecommerce: Option<EcommerceSeed>,
     pub time_stamp: Option<Timestamp>,
 }
 
@@ -189,6 +190,17 @@ pub struct ImageSeed {
     pub description: String,
     pub filename: String,
     pub public_id: String,
+}
+
+/// The e-commerce details of an item or matrix (`ItemECommerce`: the web store's texts and
+/// shipping dimensions). Descriptions may hold HTML, as entered in the back office.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EcommerceSeed {
+    pub short_description: String,
+    pub long_description: String,
+    pub weight: String,
+    pub list_on_store: bool,
 }
 
 /// An item. `item_type` is Lightspeed's `itemType` (`default`, `non_inventory`, `box`, …).
@@ -214,6 +226,7 @@ pub struct ItemSeed {
     pub stock: Vec<StockSeed>,
     pub images: Vec<ImageSeed>,
     pub custom_fields: Vec<CustomFieldSeed>,
+    pub ecommerce: Option<EcommerceSeed>,
     pub create_time: Option<Timestamp>,
     pub time_stamp: Option<Timestamp>,
 }

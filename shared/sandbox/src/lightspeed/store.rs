@@ -17,8 +17,8 @@ use super::render::{
     text, time,
 };
 use super::seed::{
-    AddressSeed, CategorySeed, CustomerSeed, CustomerTypeSeed, Dataset, ItemSeed, MatrixSeed,
-    PaymentTypeSeed, SaleSeed, ShopSeed,
+    AddressSeed, CategorySeed, CustomerSeed, CustomerTypeSeed, Dataset, EcommerceSeed, ItemSeed,
+    MatrixSeed, PaymentTypeSeed, SaleSeed, ShopSeed,
 };
 
 /// A write a client made through the API, kept for inspection.
@@ -56,6 +56,7 @@ struct ItemRec {
     prices: Vec<Row>,
     attributes: Option<Row>,
     custom_fields: Vec<Row>,
+    ecommerce: Option<Row>,
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +65,7 @@ struct MatrixRec {
     prices: Vec<Row>,
     attribute1: Vec<String>,
     attribute2: Vec<String>,
+    ecommerce: Option<Row>,
 }
 
 #[derive(Debug, Clone)]
@@ -98,6 +100,7 @@ pub(crate) struct Store {
     line_notes: BTreeMap<u64, String>,
     sale_payments: BTreeMap<u64, Row>,
     payment_seq: u64,
+    ecommerce_seq: u64,
     writes: Vec<WriteRecord>,
 }
 
@@ -419,7 +422,8 @@ impl Store {
         }
         let id = self.next_id(Entity::ItemMatrix, seed.id);
         let ts = seed.time_stamp.unwrap_or(now);
-        let row = object(json!({
+        let ecommerce = seed.ecommerce.as_ref().map(|e| self.ecommerce_row(e));
+        let mut row = object(json!({
             "itemMatrixID": s(id), "description": seed.description, "tax": "true",
             "defaultCost": money(seed.cost_cents), "itemType": "default", "serialized": "false",
             "modelYear": "0", "archived": flag(seed.archived), "timeStamp": time(ts),
@@ -427,6 +431,9 @@ impl Store {
             "categoryID": s(seed.category_id.unwrap_or(0)), "defaultVendorID": "0",
             "taxClassID": "1", "seasonID": "0", "departmentID": "0", "itemECommerceID": "0",
         }));
+        if let Some(e) = &ecommerce {
+            row.insert("itemECommerceID".into(), e["itemECommerceID"].clone());
+        }
         self.matrices.insert(
             id,
             MatrixRec {
@@ -434,6 +441,7 @@ impl Store {
                 prices: price_rows(seed.price_cents, seed.price_cents),
                 attribute1: seed.attribute1_values.clone(),
                 attribute2: seed.attribute2_values.clone(),
+                ecommerce,
             },
         );
         Ok(id)
@@ -462,12 +470,13 @@ impl Store {
         let id = self.next_id(Entity::Item, seed.id);
         let ts = seed.time_stamp.unwrap_or(now);
         let created = seed.create_time.unwrap_or(ts);
+        let ecommerce = seed.ecommerce.as_ref().map(|e| self.ecommerce_row(e));
         let item_type = if seed.item_type.is_empty() {
             "default"
         } else {
             seed.item_type.as_str()
         };
-        let row = object(json!({
+        let mut row = object(json!({
             "itemID": s(id), "systemSku": format!("21{id:010}"),
             "defaultCost": money(seed.cost_cents), "avgCost": money(seed.cost_cents),
             "discountable": "true", "tax": flag(seed.tax), "archived": flag(seed.archived),
@@ -480,6 +489,9 @@ impl Store {
             "manufacturerID": "0", "seasonID": "0", "defaultVendorID": "0",
             "itemECommerceID": "0",
         }));
+        if let Some(e) = &ecommerce {
+            row.insert("itemECommerceID".into(), e["itemECommerceID"].clone());
+        }
         let attributes = matrix.as_ref().map(|m| {
             let attr = |n: usize| seed.attributes.get(n).cloned().unwrap_or_default();
             object(json!({
@@ -505,6 +517,7 @@ impl Store {
                 prices: price_rows(seed.price_cents, seed.msrp_cents),
                 attributes,
                 custom_fields,
+                ecommerce,
             },
         );
         let shops: Vec<u64> = self.shops.keys().copied().collect();
@@ -531,6 +544,22 @@ impl Store {
             self.images.insert(image_id, row);
         }
         Ok(id)
+    }
+
+    /// A new `ItemECommerce` row (its fields: itemECommerceID, longDescription,
+    /// shortDescription, weight, width, height, length, listOnStore).
+    fn ecommerce_row(&mut self, seed: &EcommerceSeed) -> Row {
+        self.ecommerce_seq += 1;
+        let weight = if seed.weight.is_empty() {
+            "0"
+        } else {
+            seed.weight.as_str()
+        };
+        object(json!({
+            "itemECommerceID": s(self.ecommerce_seq), "longDescription": seed.long_description,
+            "shortDescription": seed.short_description, "weight": weight, "width": "0",
+            "height": "0", "length": "0", "listOnStore": flag(seed.list_on_store),
+        }))
     }
 
     fn insert_item_shop(&mut self, item: u64, shop: u64, qoh: i64, now: Timestamp) {
@@ -787,6 +816,9 @@ impl Store {
         if field == entity.id_field() {
             return Err(bad("The primary key cannot be changed"));
         }
+        if let Some(inner) = field.strip_prefix("ItemECommerce.") {
+            return self.set_ecommerce_field(entity, id, inner, value, now);
+        }
         let row = self
             .row_mut(entity, id)
             .ok_or_else(|| (404, format!("{} {id} not found", entity.name())))?;
@@ -794,6 +826,56 @@ impl Store {
         if row.contains_key("timeStamp") {
             row.insert("timeStamp".into(), time(now));
         }
+        Ok(())
+    }
+
+    /// Changes a field of an item's or matrix's `ItemECommerce` (made when missing). The
+    /// back office edits it on the item's page and saves the item, so the item's `timeStamp`
+    /// moves (inferred: the relation has no `timeStamp` of its own).
+    fn set_ecommerce_field(
+        &mut self,
+        entity: Entity,
+        id: u64,
+        field: &str,
+        value: &str,
+        now: Timestamp,
+    ) -> Result<(), Refusal> {
+        const FIELDS: [&str; 7] = [
+            "longDescription",
+            "shortDescription",
+            "weight",
+            "width",
+            "height",
+            "length",
+            "listOnStore",
+        ];
+        if !FIELDS.contains(&field) {
+            return Err(bad(format!("ItemECommerce has no field {field}")));
+        }
+        let exists = match entity {
+            Entity::Item => self.items.contains_key(&id),
+            Entity::ItemMatrix => self.matrices.contains_key(&id),
+            _ => return Err(bad(format!("{} has no ItemECommerce", entity.name()))),
+        };
+        if !exists {
+            return Err((404, format!("{} {id} not found", entity.name())));
+        }
+        let fresh = self.ecommerce_row(&EcommerceSeed::default());
+        let (row, ecommerce) = match entity {
+            Entity::Item => self
+                .items
+                .get_mut(&id)
+                .map(|r| (&mut r.row, &mut r.ecommerce)),
+            _ => self
+                .matrices
+                .get_mut(&id)
+                .map(|r| (&mut r.row, &mut r.ecommerce)),
+        }
+        .ok_or_else(|| (404, format!("{} {id} not found", entity.name())))?;
+        let e = ecommerce.get_or_insert(fresh);
+        e.insert(field.to_owned(), s(value));
+        row.insert("itemECommerceID".into(), e["itemECommerceID"].clone());
+        row.insert("timeStamp".into(), time(now));
         Ok(())
     }
 
@@ -954,6 +1036,11 @@ impl Store {
                 many("CustomFieldValue", rows_value(&rec.custom_fields)),
             );
         }
+        if loads.has("ItemECommerce")
+            && let Some(e) = &rec.ecommerce
+        {
+            o.insert("ItemECommerce".into(), Value::Object(e.clone()));
+        }
         Some(Value::Object(o))
     }
 
@@ -1002,6 +1089,11 @@ impl Store {
                 .map(Value::Object)
                 .collect();
             o.insert("Images".into(), many("Image", images));
+        }
+        if loads.has("ItemECommerce")
+            && let Some(e) = &rec.ecommerce
+        {
+            o.insert("ItemECommerce".into(), Value::Object(e.clone()));
         }
         Some(Value::Object(o))
     }

@@ -546,8 +546,9 @@ impl Store {
         Ok(id)
     }
 
-    /// A new `ItemECommerce` row (its fields: itemECommerceID, longDescription,
-    /// shortDescription, weight, width, height, length, listOnStore).
+    /// A new `ItemECommerce` row. Its fields (itemECommerceID, longDescription,
+    /// shortDescription, weight, width, height, length, listOnStore) are those public
+    /// schemas of the API list; no recorded payload has the relation loaded.
     fn ecommerce_row(&mut self, seed: &EcommerceSeed) -> Row {
         self.ecommerce_seq += 1;
         let weight = if seed.weight.is_empty() {

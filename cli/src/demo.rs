@@ -5,14 +5,14 @@
 //! the initial sync, a sync after some edits in Lightspeed, and a sync with nothing new —
 //! and checks that Business Central ends up exactly as the mapping implies.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
 use lsbc_connectors::build_flow;
-use lsbc_connectors::customers::{CustomerCommand, CustomerTransformer};
+use lsbc_connectors::customers::CustomerCommand;
 use lsbc_connectors::diff::same;
-use lsbc_core::ports::{ActivityLog, ActivityQuery, LinkStore, Outcome, Transformer};
+use lsbc_core::ports::{ActivityLog, ActivityQuery, FlowParts, LinkStore, Outcome};
 use lsbc_core::{Flow, Record, RecordKey, SourceVersion, StageError};
 use lsbc_embedded::{LocalRunner, RunnerOptions};
 use lsbc_sandbox::lightspeed::{AddressSeed, Entity, Sizes, generate};
@@ -47,8 +47,8 @@ impl Default for DemoOptions {
     }
 }
 
-/// The flows the demo runs, in order.
-pub const DEMO_FLOWS: [Flow; 2] = [Flow::Customers, Flow::Products];
+/// The flows the demo runs, in order: every one this build has.
+pub const DEMO_FLOWS: [Flow; 2] = lsbc_connectors::AVAILABLE_FLOWS;
 
 fn stage(error: StageError) -> CliError {
     CliError::Stage(error)
@@ -128,7 +128,7 @@ pub async fn run_demo(options: &DemoOptions) -> Result<Summary, CliError> {
     let products = seed_products(&sandboxes, &dataset)?;
     // Some customers exist in Business Central already, with the same e-mail address: the
     // first sync must find them rather than create them again.
-    let mut preexisting = 0;
+    let mut preexisting = BTreeSet::new();
     for c in dataset
         .customers
         .iter()
@@ -148,7 +148,7 @@ pub async fn run_demo(options: &DemoOptions) -> Result<Summary, CliError> {
         {
             continue;
         }
-        sandboxes
+        let added = sandboxes
             .business_central
             .add_customer(json!({
                 "displayName": format!("{} {} (BC)", c.first_name, c.last_name),
@@ -157,7 +157,7 @@ pub async fn run_demo(options: &DemoOptions) -> Result<Summary, CliError> {
                 "city": "Old Town",
             }))
             .map_err(|e| CliError::Usage(format!("seeding Business Central: {e}")))?;
-        preexisting += 1;
+        preexisting.insert(added["id"].as_str().unwrap_or_default().to_owned());
     }
 
     std::fs::create_dir_all(&options.dir).map_err(|e| CliError::io(&options.dir, e))?;
@@ -226,13 +226,17 @@ pub async fn run_demo(options: &DemoOptions) -> Result<Summary, CliError> {
         }
     }
     progress.say("Checking Business Central against the mapping…");
-    let (checked, mut problems) = check_customers(&sandboxes, &home, &context, preexisting).await?;
-    let products_part = parts
-        .iter()
-        .find(|p| p.source.flow() == Flow::Products)
-        .ok_or_else(|| CliError::Usage("the products flow is not built".into()))?;
+    let check_started = Instant::now();
+    let part = |flow: Flow| {
+        parts
+            .iter()
+            .find(|p| p.source.flow() == flow)
+            .ok_or_else(|| CliError::Usage(format!("the {flow} flow is not built")))
+    };
+    let (checked, mut problems) =
+        check_customers(&sandboxes, &home, part(Flow::Customers)?, &preexisting).await?;
     let (checked_products, product_problems) =
-        check_products(&sandboxes, &home, products_part).await?;
+        check_products(&sandboxes, &home, part(Flow::Products)?).await?;
     // The items BC had before were matched, never duplicated.
     for number in &products.preexisting {
         let copies = sandboxes
@@ -261,6 +265,7 @@ pub async fn run_demo(options: &DemoOptions) -> Result<Summary, CliError> {
         .into_iter()
         .map(|e| format!("{} {}: {}", e.flow, e.key, e.message))
         .collect();
+    summary.check_seconds = check_started.elapsed().as_secs_f64();
     summary.elapsed_seconds = started.elapsed().as_secs_f64();
     progress.done();
     sandboxes.stop().await;
@@ -303,21 +308,19 @@ async fn edit_some_customers(
 }
 
 /// Every Lightspeed customer against Business Central: what the mapping makes of it must be
-/// what BC holds (or its skip or failure must be in the activity log), and nothing may be
-/// there twice.
+/// what BC holds — the customer, and for a company the person contact under it — (or its
+/// skip or failure must be in the activity log); every customer BC has is one it had
+/// before (`preexisting` ids) or one linked to a Lightspeed customer; no e-mail is there
+/// twice.
 async fn check_customers(
     sandboxes: &Sandboxes,
     home: &EmbeddedHome,
-    context: &lsbc_connectors::ConnectorContext,
-    preexisting: usize,
+    customers: &FlowParts,
+    preexisting: &BTreeSet<String>,
 ) -> Result<(usize, Vec<String>), CliError> {
     let mut problems = Vec::new();
-    let cache = Arc::new(lsbc_connectors::config::ConfigCache::new(
-        context.config.clone(),
-        Arc::new(lsbc_mapping::default_mapper()?),
-    ));
-    let transformer = CustomerTransformer::new(cache);
     let bc_customers = sandboxes.business_central.customers();
+    let bc_contacts = sandboxes.business_central.contacts();
     let by_id = |id: &str| bc_customers.iter().find(|c| c["id"] == id);
     let activity = home
         .store
@@ -342,7 +345,7 @@ async fn check_customers(
             payload: raw.clone(),
         };
         checked += 1;
-        match transformer.transform(&record).await {
+        match customers.transformer.transform(&record).await {
             Err(StageError::Skipped { .. }) => {
                 if last_outcome(&key) != Some(Outcome::Skipped) {
                     problems.push(format!(
@@ -377,25 +380,45 @@ async fn check_customers(
                     continue;
                 };
                 // Fields sent on create and on update must hold the mapping's value now.
-                for (field, value) in &cmd.customer {
-                    let always =
-                        cmd.sends("customer", field, true) && cmd.sends("customer", field, false);
-                    if always && !same(field, bc.get(field), value) {
-                        problems.push(format!(
-                            "customer {id}: BC {field} is {} but the mapping says {value}",
-                            bc.get(field).unwrap_or(&Value::Null)
-                        ));
+                let mut compare = |object: &str,
+                                   fields: &serde_json::Map<String, Value>,
+                                   bc: &Value| {
+                    for (field, value) in fields {
+                        let always =
+                            cmd.sends(object, field, true) && cmd.sends(object, field, false);
+                        if always && !same(field, bc.get(field), value) {
+                            problems.push(format!(
+                                "customer {id}: BC {object} {field} is {} but the mapping says {value}",
+                                bc.get(field).unwrap_or(&Value::Null)
+                            ));
+                        }
+                    }
+                };
+                compare("customer", &cmd.customer, bc);
+                if let Some(contact) = &cmd.contact {
+                    let bc_contact = link
+                        .extra
+                        .get("contact_id")
+                        .and_then(Value::as_str)
+                        .and_then(|c| bc_contacts.iter().find(|b| b["id"] == c));
+                    match bc_contact {
+                        Some(bc_contact) => compare("contact", contact, bc_contact),
+                        None => problems.push(format!(
+                            "customer {id}: a company, but its person contact is not in Business Central"
+                        )),
                     }
                 }
             }
         }
     }
-    let created = bc_customers.len().saturating_sub(preexisting);
-    if linked.len() < created {
-        problems.push(format!(
-            "Business Central has {created} customers the sync created but only {} are linked",
-            linked.len()
-        ));
+    for c in &bc_customers {
+        let bc_id = c["id"].as_str().unwrap_or_default();
+        if !preexisting.contains(bc_id) && !linked.contains(bc_id) {
+            problems.push(format!(
+                "Business Central customer {} ({}) was created, but no Lightspeed customer is linked to it",
+                c["number"], c["displayName"]
+            ));
+        }
     }
     let mut emails: Vec<String> = bc_customers
         .iter()

@@ -383,8 +383,8 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
                 }
                 println!("Activity log: {}", summary.activity_log);
                 println!(
-                    "Self-check: {} Lightspeed records compared with Business Central in {:.1} s.",
-                    summary.checked, summary.elapsed_seconds
+                    "Self-check: {} Lightspeed records compared with Business Central in {:.1} s (the whole demo: {:.1} s).",
+                    summary.checked, summary.check_seconds, summary.elapsed_seconds
                 );
             }
             for problem in &summary.check_problems {

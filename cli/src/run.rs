@@ -53,9 +53,6 @@ fn default_business_central() -> String {
     BUSINESS_CENTRAL_SECRET.to_owned()
 }
 
-/// The flows this build can run.
-pub const AVAILABLE_FLOWS: [Flow; 2] = [Flow::Customers, Flow::Products];
-
 impl RunConfig {
     /// Reads `path`; relative paths in it are relative to its directory.
     pub fn read(path: &Path) -> Result<Self, CliError> {
@@ -69,7 +66,7 @@ impl RunConfig {
             }
         }
         if config.flows.is_empty() {
-            config.flows = AVAILABLE_FLOWS.to_vec();
+            config.flows = lsbc_connectors::AVAILABLE_FLOWS.to_vec();
         }
         Ok(config)
     }

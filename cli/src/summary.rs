@@ -45,7 +45,9 @@ pub struct Summary {
     pub checked: usize,
     /// Records parked in a dead-letter queue, with their reasons (from the activity log).
     pub failures: Vec<String>,
-    /// Wall time.
+    /// Wall time of the self-check.
+    pub check_seconds: f64,
+    /// Wall time of the whole run.
     pub elapsed_seconds: f64,
 }
 

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use lambda_runtime::{LambdaEvent, service_fn};
 use lsbc_core::ports::SystemClock;
 use lsbc_core::stages::PollBudget;
-use lsbc_core::{Flow, QueueName};
+use lsbc_connectors::Connectors;
+use lsbc_core::QueueName;
 use lsbc_lambda::wiring::connector_context;
 use lsbc_lambda::{AwsHome, CommonConfig, FlowList, SecretNames, process_env, telemetry};
 use lsbc_poll::handler::{PollHandler, parse_event};
@@ -16,7 +17,10 @@ use serde_json::Value;
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     let mut env = process_env();
-    let flows = env.optional("LSBC_FLOWS", FlowList(Flow::ALL.to_vec()));
+    let flows = env.optional(
+        "LSBC_FLOWS",
+        FlowList(lsbc_connectors::AVAILABLE_FLOWS.to_vec()),
+    );
     let mut queues = vec![QueueName::Poll];
     queues.extend(flows.0.iter().map(|f| QueueName::Transform(*f)));
     let common = CommonConfig::read(&mut env, &queues);
@@ -24,11 +28,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let max_pages = env.optional("LSBC_POLL_MAX_PAGES", PollBudget::default().max_pages);
     env.finish()?;
     let home = AwsHome::connect(&common).await;
-    let context = connector_context(&home, &secrets);
+    // Sources only: one Lightspeed client (one pacer) for every flow; no BC secret read.
+    let connectors = Connectors::new(&connector_context(&home, &secrets))?;
     let mut sources = BTreeMap::new();
     for flow in &flows.0 {
-        let parts = lsbc_connectors::build_flow(*flow, &context).await?;
-        sources.insert(*flow, parts.sources().cloned().collect());
+        sources.insert(*flow, connectors.sources(*flow).await?);
     }
     let handler = PollHandler {
         sources: &sources,

@@ -4,6 +4,7 @@
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
+use lsbc_connectors::Connectors;
 use lsbc_core::ports::SystemClock;
 use lsbc_core::{Flow, QueueName};
 use lsbc_lambda::wiring::connector_context;
@@ -21,10 +22,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     env.finish()?;
     let flow = flow.ok_or("LSBC_FLOW is not set")?;
     let home = AwsHome::connect(&common).await;
-    let parts = lsbc_connectors::build_flow(flow, &connector_context(&home, &secrets)).await?;
+    // The sink only: Business Central; Lightspeed need not be connected for pushing.
+    let sink = Connectors::new(&connector_context(&home, &secrets))?
+        .sink(flow)
+        .await?;
     let handler = PushHandler {
         flow,
-        sink: parts.sink.as_ref(),
+        sink: sink.as_ref(),
         links: &home.store,
         claims: &home.store,
         queue: &home.queue,

@@ -4,6 +4,7 @@
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
+use lsbc_connectors::Connectors;
 use lsbc_core::ports::SystemClock;
 use lsbc_core::{Flow, QueueName};
 use lsbc_lambda::wiring::connector_context;
@@ -23,11 +24,19 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     env.finish()?;
     let flow = flow.ok_or("LSBC_FLOW is not set")?;
     let home = AwsHome::connect(&common).await;
-    let parts = lsbc_connectors::build_flow(flow, &connector_context(&home, &secrets)).await?;
+    // The main source (re-reads records sent by reference) and the transformer; no BC.
+    let connectors = Connectors::new(&connector_context(&home, &secrets))?;
+    let source = connectors
+        .sources(flow)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or("the flow has no source")?;
+    let transformer = connectors.transformer(flow)?;
     let handler = TransformHandler {
         flow,
-        source: parts.source.as_ref(),
-        transformer: parts.transformer.as_ref(),
+        source: source.as_ref(),
+        transformer: transformer.as_ref(),
         queue: &home.queue,
         activity: &home.store,
         clock: &SystemClock,

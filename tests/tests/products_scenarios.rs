@@ -965,6 +965,10 @@ async fn the_web_store_text_arrives_once_and_enrichment_stays() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn unchanged_content_costs_no_business_central_write() {
     let h = Home::start(Options::default()).await;
+    let shop = h.ls().add_shop(&ShopSeed {
+        name: "Gent".into(),
+        ..ShopSeed::default()
+    });
     let tee = h.ls().add_item(&seed("SAME-1", "Tee")).unwrap();
     let m = h.ls().add_matrix(&tee_matrix(None)).unwrap();
     h.ls()
@@ -980,7 +984,7 @@ async fn unchanged_content_costs_no_business_central_write() {
     // Read again with a new timeStamp, same content (and stock, which the flow ignores).
     h.change(Entity::Item, tee, "modelYear", "0");
     h.change(Entity::ItemMatrix, m, "modelYear", "0");
-    h.ls().set_stock(tee, 0, 5).ok();
+    h.ls().set_stock(tee, shop, 5).unwrap();
     h.sync().await;
     assert_eq!(h.bc().api_requests(), requests, "same content: no request");
 

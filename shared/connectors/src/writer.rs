@@ -118,6 +118,27 @@ impl Writer {
         }
     }
 
+    /// After [`create`](Self::create): when it found the record an earlier attempt made (and
+    /// never got to record), brings that record up to `desired` under `path`. The record
+    /// is new to the sync either way, so the action is `Created`.
+    pub async fn catch_up(
+        &self,
+        key: &RecordKey,
+        path: EntityPath,
+        created: Written,
+        desired: &Map<String, Value>,
+        trail: &mut Trail,
+    ) -> Result<Written, StageError> {
+        if created.action == Action::Created {
+            return Ok(created);
+        }
+        let mut written = self
+            .update(key, path, created.record, desired, trail)
+            .await?;
+        written.action = Action::Created;
+        Ok(written)
+    }
+
     /// Sends the fields of `desired` that differ from `current` (none: no request).
     pub async fn update(
         &self,

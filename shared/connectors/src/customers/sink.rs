@@ -80,22 +80,20 @@ impl CustomerSink {
         desired: &Map<String, Value>,
         trail: &mut Trail,
     ) -> Result<Written, StageError> {
-        let current = if let Some(current) = found {
-            current
-        } else {
+        let update = Self::fields_for(cmd, object, desired, false);
+        let Some(current) = found else {
             let fields = Self::fields_for(cmd, object, desired, true);
-            let written = self
+            let created = self
                 .writer
                 .create(key, entity.into(), entity.into(), id, fields, trail)
                 .await?;
-            if written.action == Action::Created {
-                return Ok(written);
-            }
-            written.record
+            return self
+                .writer
+                .catch_up(key, entity.into(), created, &update, trail)
+                .await;
         };
-        let fields = Self::fields_for(cmd, object, desired, false);
         self.writer
-            .update(key, entity.into(), current, &fields, trail)
+            .update(key, entity.into(), current, &update, trail)
             .await
     }
 

@@ -381,7 +381,7 @@ impl ProductSink {
                 {
                     body.insert("itemCategoryCode".into(), Value::String(code));
                 }
-                let written = self
+                let created = self
                     .writer
                     .create(
                         key,
@@ -392,25 +392,18 @@ impl ProductSink {
                         &mut log,
                     )
                     .await?;
-                if written.action == Action::Unchanged {
-                    // Created by an earlier attempt: bring it up to date.
-                    let desired = self
-                        .desired_update(key, cmd, &written.record, &mut extra, &mut log)
-                        .await?;
-                    let updated = self
-                        .writer
-                        .update(
-                            key,
-                            EntitySet::Items.into(),
-                            written.record,
-                            &desired,
-                            &mut log,
-                        )
-                        .await?;
-                    (updated, true)
+                // Made by an earlier attempt: bring it up to date.
+                let desired = if created.action == Action::Created {
+                    Map::new()
                 } else {
-                    (written, true)
-                }
+                    self.desired_update(key, cmd, &created.record, &mut extra, &mut log)
+                        .await?
+                };
+                let written = self
+                    .writer
+                    .catch_up(key, EntitySet::Items.into(), created, &desired, &mut log)
+                    .await?;
+                (written, true)
             }
         };
         let item_id = written

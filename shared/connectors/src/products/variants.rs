@@ -211,20 +211,15 @@ impl ProductSink {
                         .clone();
                     let mut body = Self::variant_fields(cmd, v, true);
                     body.insert("code".into(), Value::String(code));
-                    let mut written = self
+                    let created = self
                         .writer
                         .create(key, nested.clone(), by_id.clone(), mine, body, &mut log)
                         .await?;
-                    if written.action == Action::Unchanged {
-                        let desired = Self::variant_fields(cmd, v, false);
-                        written = self
-                            .writer
-                            .update(key, by_id.clone(), written.record, &desired, &mut log)
-                            .await?;
-                        if written.action == Action::Unchanged {
-                            written.action = Action::Created;
-                        }
-                    }
+                    let desired = Self::variant_fields(cmd, v, false);
+                    let written = self
+                        .writer
+                        .catch_up(key, by_id.clone(), created, &desired, &mut log)
+                        .await?;
                     existing.push(written.record.clone());
                     written
                 }

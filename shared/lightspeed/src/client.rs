@@ -14,16 +14,13 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use url::Url;
 
-use crate::auth::{
-    Clock, OAuthClient, OAuthConfig, RefreshLease, SystemClock, TokenManager, TokenOptions,
-    TokenStore,
-};
+use crate::auth::{OAuthClient, OAuthConfig, RefreshLease, TokenManager, TokenOptions, TokenStore};
 use crate::error::{ApiErrorBody, LightspeedError};
 use crate::json::DecodeError;
 use crate::model::{Account, AccountId, Item, ItemId, ItemShopId, Resource, ShopId};
 use crate::paging::{Page, PageRequest, RawPage, Record, split_list, split_one};
-use crate::query::Query;
-use crate::rate::{BucketHeaders, ClientStats, Counters, Pacer, PacingOptions};
+use crate::query::{Query, Relations};
+use crate::rate::{ClientStats, Counters, Pacer, PacingOptions};
 use crate::retry::{self, Attempt, Failure, RetryDecision, RetryPolicy, TransportKind};
 
 /// Production API base.
@@ -95,7 +92,6 @@ pub struct ClientBuilder {
     store: Arc<dyn TokenStore>,
     lease: Arc<dyn RefreshLease>,
     http: Option<reqwest::Client>,
-    clock: Arc<dyn Clock>,
 }
 
 impl ClientBuilder {
@@ -103,13 +99,6 @@ impl ClientBuilder {
     #[must_use]
     pub fn http(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
-        self
-    }
-
-    /// Uses this clock for token expiry.
-    #[must_use]
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
         self
     }
 
@@ -135,15 +124,8 @@ impl ClientBuilder {
             },
             self.config.retry.clone(),
             self.config.request_timeout,
-            self.clock.clone(),
         );
-        let tokens = TokenManager::new(
-            oauth,
-            self.store,
-            self.lease,
-            self.clock,
-            self.config.tokens.clone(),
-        );
+        let tokens = TokenManager::new(oauth, self.store, self.lease, self.config.tokens.clone());
         Ok(LightspeedClient {
             inner: Arc::new(Inner {
                 pacer: Pacer::new(self.config.pacing.clone()),
@@ -197,13 +179,16 @@ struct Call<'a> {
     cost: f64,
 }
 
-fn transport_kind(e: &reqwest::Error) -> TransportKind {
-    if e.is_connect() {
-        TransportKind::Connect
-    } else if e.is_timeout() {
-        TransportKind::Timeout
-    } else {
-        TransportKind::Interrupted
+impl Call<'_> {
+    /// A GET of `url` (safe to repeat) estimated at `cost` drips.
+    fn get(url: Url, cost: f64) -> Self {
+        Self {
+            method: Method::GET,
+            url,
+            body: None,
+            idempotent: true,
+            cost,
+        }
     }
 }
 
@@ -234,13 +219,7 @@ fn read_cost(relations: usize, list: bool) -> f64 {
 fn relations_in_link(url: &Url) -> usize {
     url.query_pairs()
         .find(|(k, _)| k == "load_relations")
-        .map_or(0, |(_, v)| {
-            if v == "all" {
-                5
-            } else {
-                serde_json::from_str::<Vec<String>>(&v).map_or(1, |v| v.len())
-            }
-        })
+        .map_or(0, |(_, v)| Relations::count_in_param(&v))
 }
 
 impl LightspeedClient {
@@ -255,7 +234,6 @@ impl LightspeedClient {
             store,
             lease,
             http: None,
-            clock: Arc::new(SystemClock),
         }
     }
 
@@ -266,14 +244,7 @@ impl LightspeedClient {
 
     /// Requests sent, 429s seen, retries, refreshes, pacing waits, drips used.
     pub fn stats(&self) -> ClientStats {
-        let mut s = self.inner.counters.snapshot();
-        s.token_refreshes = self.inner.tokens.refreshes();
-        s
-    }
-
-    /// The pacer's current bucket estimate: (level, size, drips per second).
-    pub fn bucket_estimate(&self) -> (f64, f64, f64) {
-        self.inner.pacer.estimate()
+        self.inner.counters.snapshot(self.inner.tokens.refreshes())
     }
 
     fn api_url(&self, path: &str) -> Result<Url, LightspeedError> {
@@ -301,15 +272,7 @@ impl LightspeedClient {
     /// `GET /API/V3/Account.json`.
     pub async fn account(&self) -> Result<Account, LightspeedError> {
         let url = self.api_url("/API/V3/Account.json")?;
-        let body = self
-            .execute(Call {
-                method: Method::GET,
-                url,
-                body: None,
-                idempotent: true,
-                cost: 1.0,
-            })
-            .await?;
+        let body = self.execute(Call::get(url, 1.0)).await?;
         let raw = split_one("Account", body)?;
         Ok(Account::from_json(&raw)?)
     }
@@ -339,13 +302,7 @@ impl LightspeedClient {
             .entity_url(&format!("{}/{id}", R::ENTITY), &query.to_query_string())
             .await?;
         let body = self
-            .execute(Call {
-                method: Method::GET,
-                url,
-                body: None,
-                idempotent: true,
-                cost: read_cost(relations.len(), false),
-            })
+            .execute(Call::get(url, read_cost(relations.len(), false)))
             .await?;
         Ok(Record::from_raw(split_one(R::ENTITY, body)?))
     }
@@ -373,13 +330,7 @@ impl LightspeedClient {
             }
         };
         let body = self
-            .execute(Call {
-                method: Method::GET,
-                url,
-                body: None,
-                idempotent: true,
-                cost: read_cost(relations, true),
-            })
+            .execute(Call::get(url, read_cost(relations, true)))
             .await?;
         Ok(split_list(entity, body)?)
     }
@@ -521,7 +472,7 @@ impl LightspeedClient {
                 Ok(a) => a,
                 Err(error) => {
                     inner.pacer.abandon(permit);
-                    let kind = transport_kind(&error);
+                    let kind = TransportKind::of(&error);
                     let decision = retry::decide(
                         &inner.config.retry,
                         Attempt {
@@ -545,10 +496,11 @@ impl LightspeedClient {
                     });
                 }
             };
-            inner.pacer.observe(permit, &headers);
+            // The bucket headers are parsed here, once, and reused below.
+            let bucket = inner.pacer.observe(permit, &headers);
             if status == 429 {
                 Counters::bump(&inner.counters.throttled, 1);
-            } else if let Some(cost) = BucketHeaders::parse(&headers).and_then(|h| h.cost) {
+            } else if let Some(cost) = bucket.and_then(|h| h.cost) {
                 Counters::bump(&inner.counters.milli_drips, (cost * 1000.0).round() as u64);
             }
             if (200..300).contains(&status) {
@@ -594,11 +546,11 @@ impl LightspeedClient {
                         endpoint,
                         status,
                         body: ApiErrorBody::parse(&text),
-                        retry_after: retry::retry_after(&headers).or_else(|| {
-                            (status == 429)
-                                .then(|| retry::bucket_wait(&headers))
-                                .flatten()
-                        }),
+                        retry_after: if status == 429 {
+                            retry::throttle_wait(&headers, bucket.as_ref())
+                        } else {
+                            retry::retry_after(&headers)
+                        },
                     });
                 }
             }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::json::DecodeError;
-use crate::retry::TransportKind;
+use crate::retry::{TransportKind, says_try_again};
 
 /// What the caller should do about an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,9 +158,6 @@ pub enum AuthError {
     /// Another process held the refresh lease and no new token appeared in time.
     #[error("waited {0:?} for another process to refresh the Lightspeed token")]
     LeaseWaitTimedOut(Duration),
-    /// The API kept refusing freshly refreshed tokens.
-    #[error("Lightspeed refused a freshly refreshed access token: {0}")]
-    TokenRejected(ApiErrorBody),
 }
 
 /// Everything the client can fail with.
@@ -215,23 +212,16 @@ impl LightspeedError {
                 ..
             } => match *status {
                 429 => ErrorClass::RateLimited { wait: *retry_after },
-                400 if body
-                    .message
-                    .to_ascii_lowercase()
-                    .contains("try again later") =>
-                {
-                    ErrorClass::Transient
-                }
+                400 if says_try_again(&body.message) => ErrorClass::Transient,
                 401 | 403 => ErrorClass::Auth,
                 // An edit conflict passes once the record is read again.
                 408 | 409 | 500..=599 => ErrorClass::Transient,
                 _ => ErrorClass::Rejected,
             },
             LightspeedError::Auth(e) => match e {
-                AuthError::NotConnected
-                | AuthError::Refused { .. }
-                | AuthError::StateMismatch
-                | AuthError::TokenRejected(_) => ErrorClass::Auth,
+                AuthError::NotConnected | AuthError::Refused { .. } | AuthError::StateMismatch => {
+                    ErrorClass::Auth
+                }
                 AuthError::Unavailable {
                     status: Some(429),
                     retry_after,

@@ -18,9 +18,8 @@ mod rate;
 pub mod retry;
 
 pub use auth::{
-    AuthorizationRequest, Clock, LeaseGuard, LocalLease, MemoryTokenStore, OAuthClient,
-    OAuthConfig, PkceVerifier, RefreshLease, SystemClock, TokenManager, TokenOptions, TokenSet,
-    TokenStore,
+    AuthorizationRequest, LeaseGuard, LocalLease, MemoryTokenStore, OAuthClient, OAuthConfig,
+    PkceVerifier, RefreshLease, TokenManager, TokenOptions, TokenSet, TokenStore,
 };
 pub use client::{
     ClientBuilder, ClientConfig, DEFAULT_API_BASE, DEFAULT_AUTH_BASE, LightspeedClient,

@@ -181,6 +181,26 @@ pub enum Relations {
     All,
 }
 
+impl Relations {
+    /// How many relations this loads, for the request-cost estimate: `all` counts as 5.
+    pub(crate) fn count(&self) -> usize {
+        match self {
+            Relations::Named(names) => names.len(),
+            Relations::All => 5,
+        }
+    }
+
+    /// The relation count of a `load_relations` value as sent (`all` or a JSON array);
+    /// 1 when it is neither.
+    pub(crate) fn count_in_param(value: &str) -> usize {
+        if value == "all" {
+            Relations::All.count()
+        } else {
+            serde_json::from_str::<Vec<String>>(value).map_or(1, |names| names.len())
+        }
+    }
+}
+
 /// A list query; build it with the chained methods, render it with [`Query::to_query_string`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Query {
@@ -226,19 +246,6 @@ impl Query {
         to: impl Into<FilterValue>,
     ) -> Self {
         self.filter(field, Condition::Between(from.into(), to.into()))
-    }
-
-    /// `field IN [values]`.
-    #[must_use]
-    pub fn in_list<V: Into<FilterValue>>(
-        self,
-        field: impl Into<String>,
-        values: impl IntoIterator<Item = V>,
-    ) -> Self {
-        self.filter(
-            field,
-            Condition::In(values.into_iter().map(Into::into).collect()),
-        )
     }
 
     /// `field ~ pattern` (`%` wildcards).
@@ -291,13 +298,9 @@ impl Query {
         self
     }
 
-    /// The number of relations requested (for the request-cost estimate); `all` counts 5.
+    /// The number of relations requested (for the request-cost estimate).
     pub(crate) fn relation_count(&self) -> usize {
-        match &self.relations {
-            None => 0,
-            Some(Relations::Named(n)) => n.len(),
-            Some(Relations::All) => 5,
-        }
+        self.relations.as_ref().map_or(0, Relations::count)
     }
 
     /// The encoded query string, without the leading `?`.

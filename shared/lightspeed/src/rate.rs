@@ -72,6 +72,15 @@ impl BucketHeaders {
             burst: get("x-ls-api-burst-level").and_then(pair),
         })
     }
+
+    /// Time until a request of this response's cost (1 when not given) fits in the bucket
+    /// again, by [`wait_needed`] with no margin: the wait a 429 implies (api-notes §2.5).
+    /// `None` without a drip rate.
+    pub fn room_wait(&self) -> Option<Duration> {
+        let drip = self.drip_rate?;
+        let cost = self.cost.unwrap_or(1.0);
+        Some(wait_needed(self.level, self.size, drip, 0.0, cost, 0.0))
+    }
 }
 
 /// How long a request of `cost` must wait: the estimated level (`level` drained for
@@ -187,12 +196,11 @@ impl Pacer {
     }
 
     /// Re-synchronises the estimate from a response's headers and ends the reservation.
-    pub(crate) fn observe(&self, permit: Permit, headers: &HeaderMap) {
+    /// Returns the parsed bucket headers, for the caller to reuse (cost, 429 wait).
+    pub(crate) fn observe(&self, permit: Permit, headers: &HeaderMap) -> Option<BucketHeaders> {
         let mut s = self.lock();
         s.in_flight = (s.in_flight - permit.cost).max(0.0);
-        let Some(h) = BucketHeaders::parse(headers) else {
-            return;
-        };
+        let h = BucketHeaders::parse(headers)?;
         let now = Instant::now();
         // Requests still in flight may not be counted by the server yet: keep them.
         s.level = h.level.max(0.0) + s.in_flight;
@@ -208,6 +216,7 @@ impl Pacer {
             let until = now + self.options.burst_pause;
             s.blocked_until = Some(s.blocked_until.map_or(until, |b| b.max(until)));
         }
+        Some(h)
     }
 
     /// Ends a reservation that got no response headers (transport failure).
@@ -222,13 +231,6 @@ impl Pacer {
         let until = Instant::now() + wait;
         s.blocked_until = Some(s.blocked_until.map_or(until, |b| b.max(until)));
     }
-
-    /// The current estimate: (level, size, drip rate per second).
-    pub(crate) fn estimate(&self) -> (f64, f64, f64) {
-        let s = self.lock();
-        let elapsed = (Instant::now() - s.at).as_secs_f64();
-        ((s.level - s.drip * elapsed).max(0.0), s.size, s.drip)
-    }
 }
 
 /// Counters of one client, for callers to report.
@@ -237,7 +239,6 @@ pub(crate) struct Counters {
     pub(crate) requests: AtomicU64,
     pub(crate) throttled: AtomicU64,
     pub(crate) retries: AtomicU64,
-    pub(crate) refreshes: AtomicU64,
     pub(crate) paced_waits: AtomicU64,
     pub(crate) paced_micros: AtomicU64,
     pub(crate) milli_drips: AtomicU64,
@@ -262,13 +263,14 @@ pub struct ClientStats {
 }
 
 impl Counters {
-    pub(crate) fn snapshot(&self) -> ClientStats {
+    /// The counters, with the token manager's refresh count (kept there, not here).
+    pub(crate) fn snapshot(&self, token_refreshes: u64) -> ClientStats {
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         ClientStats {
             requests: get(&self.requests),
             throttled: get(&self.throttled),
             retries: get(&self.retries),
-            token_refreshes: get(&self.refreshes),
+            token_refreshes,
             pacing_waits: get(&self.paced_waits),
             pacing_wait: Duration::from_micros(get(&self.paced_micros)),
             drips_used: get(&self.milli_drips) as f64 / 1000.0,
@@ -328,6 +330,29 @@ mod tests {
         assert_eq!(h.cost, Some(1.2));
         assert_eq!(h.burst, Some((3.0, 20.0)));
         assert!(BucketHeaders::parse(&headers(&[("x-ls-api-bucket-level", "full")])).is_none());
+    }
+
+    #[test]
+    fn room_wait_is_the_excess_over_the_brim_at_the_drip_rate() {
+        let h = |pairs: &[(&'static str, &str)]| BucketHeaders::parse(&headers(pairs)).unwrap();
+        let full = h(&[
+            ("x-ls-api-bucket-level", "91.5/90"),
+            ("x-ls-api-drip-rate", "2"),
+            ("x-ls-api-request-cost", "1.5"),
+        ]);
+        assert_eq!(full.room_wait(), Some(Duration::from_millis(1500)));
+        // No cost header: one drip.
+        let no_cost = h(&[
+            ("x-ls-api-bucket-level", "90/90"),
+            ("x-ls-api-drip-rate", "4"),
+        ]);
+        assert_eq!(no_cost.room_wait(), Some(Duration::from_millis(250)));
+        let room = h(&[
+            ("x-ls-api-bucket-level", "10/90"),
+            ("x-ls-api-drip-rate", "1"),
+        ]);
+        assert_eq!(room.room_wait(), Some(Duration::ZERO));
+        assert_eq!(h(&[("x-ls-api-bucket-level", "95/90")]).room_wait(), None);
     }
 
     #[tokio::test(start_paused = true)]

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 
+use crate::rate::BucketHeaders;
+
 /// Bounds of the retry loop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -45,6 +47,19 @@ pub enum TransportKind {
     Timeout,
     /// The connection broke while sending or reading: the server may have acted.
     Interrupted,
+}
+
+impl TransportKind {
+    /// How `reqwest` failed: could not connect, timed out, or broke off.
+    pub fn of(error: &reqwest::Error) -> Self {
+        if error.is_connect() {
+            Self::Connect
+        } else if error.is_timeout() {
+            Self::Timeout
+        } else {
+            Self::Interrupted
+        }
+    }
 }
 
 /// What went wrong with one attempt.
@@ -96,28 +111,17 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
 }
 
-/// Time until the bucket has room again, from `X-LS-Api-Bucket-Level` (`level/size`),
-/// `X-LS-Api-Drip-Rate` and `X-LS-Api-Request-Cost` (api-notes §2.5).
-pub fn bucket_wait(headers: &HeaderMap) -> Option<Duration> {
-    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let (level, size) = get("x-ls-api-bucket-level")?.split_once('/')?;
-    let level: f64 = level.trim().parse().ok()?;
-    let size: f64 = size.trim().parse().ok()?;
-    let drip: f64 = get("x-ls-api-drip-rate")?.trim().parse().ok()?;
-    let cost: f64 = get("x-ls-api-request-cost")
-        .and_then(|c| c.trim().parse().ok())
-        .unwrap_or(1.0);
-    if drip <= 0.0 || !drip.is_finite() {
-        return None;
-    }
-    let over = (level + cost - size).max(0.0);
-    Some(Duration::from_secs_f64(over / drip))
+/// The wait a 429 asks for: `Retry-After`, else the time until the bucket has room again
+/// by its headers (`bucket`: the response's parsed [`BucketHeaders`], api-notes §2.5).
+/// `None` when the response says neither.
+pub fn throttle_wait(headers: &HeaderMap, bucket: Option<&BucketHeaders>) -> Option<Duration> {
+    retry_after(headers).or_else(|| bucket.and_then(BucketHeaders::room_wait))
 }
 
-/// Whether a 400 body says the request should be repeated later (a Singer tap for this API
-/// treats "Please try again later." as retriable: api-notes §2.6).
-fn says_try_again(body: &str) -> bool {
-    body.to_ascii_lowercase().contains("try again later")
+/// Whether an error message says the request should be repeated later (a Singer tap for
+/// this API treats a 400 "Please try again later." as retriable: api-notes §2.6).
+pub(crate) fn says_try_again(message: &str) -> bool {
+    message.to_ascii_lowercase().contains("try again later")
 }
 
 fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
@@ -163,9 +167,8 @@ pub fn decide(policy: &RetryPolicy, attempt: Attempt, failure: &Failure<'_>) -> 
                 return RetryDecision::GiveUp;
             }
             // The request was refused, not applied: safe to repeat even if not idempotent.
-            let after = retry_after(headers)
-                .or_else(|| bucket_wait(headers))
-                .unwrap_or(Duration::from_secs(1));
+            let bucket = BucketHeaders::parse(headers);
+            let after = throttle_wait(headers, bucket.as_ref()).unwrap_or(Duration::from_secs(1));
             server_wait(after)
         }
         Failure::Status {

@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
 use super::oauth::{AuthorizationRequest, OAuthClient};
-use super::tokens::{Clock, RefreshLease, TokenSet, TokenStore};
+use super::tokens::{RefreshLease, TokenSet, TokenStore};
 use crate::error::AuthError;
 use crate::model::AccountId;
 
@@ -59,7 +59,6 @@ pub struct TokenManager {
     oauth: OAuthClient,
     store: Arc<dyn TokenStore>,
     lease: Arc<dyn RefreshLease>,
-    clock: Arc<dyn Clock>,
     options: TokenOptions,
     cache: Mutex<Cache>,
     gate: tokio::sync::Mutex<()>,
@@ -72,14 +71,12 @@ impl TokenManager {
         oauth: OAuthClient,
         store: Arc<dyn TokenStore>,
         lease: Arc<dyn RefreshLease>,
-        clock: Arc<dyn Clock>,
         options: TokenOptions,
     ) -> Self {
         Self {
             oauth,
             store,
             lease,
-            clock,
             options,
             cache: Mutex::new(Cache::default()),
             gate: tokio::sync::Mutex::new(()),
@@ -104,7 +101,7 @@ impl TokenManager {
     }
 
     fn usable(&self, tokens: &TokenSet, cache: &Cache) -> bool {
-        tokens.is_fresh(self.clock.now(), self.options.refresh_margin)
+        tokens.is_fresh(jiff::Timestamp::now(), self.options.refresh_margin)
             && !cache.rejected.contains(&digest(&tokens.access_token))
     }
 

@@ -12,7 +12,4 @@ mod tokens;
 pub use jwt::account_from_token;
 pub use manager::{TokenManager, TokenOptions};
 pub use oauth::{AuthorizationRequest, OAuthClient, OAuthConfig, PkceVerifier};
-pub use tokens::{
-    Clock, LeaseGuard, LocalLease, MemoryTokenStore, RefreshLease, SystemClock, TokenSet,
-    TokenStore,
-};
+pub use tokens::{LeaseGuard, LocalLease, MemoryTokenStore, RefreshLease, TokenSet, TokenStore};

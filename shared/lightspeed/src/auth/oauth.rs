@@ -6,12 +6,11 @@
 //! shared policy; the refresh grant may be repeated because revocation of the old token is
 //! deferred until the new access token is used (changelog 2026-01-15: "retries allowed").
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp};
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use secrecy::{ExposeSecret, SecretString};
@@ -19,7 +18,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::tokens::{Clock, TokenSet};
+use super::tokens::TokenSet;
 use crate::error::{ApiErrorBody, AuthError};
 use crate::retry::{self, Attempt, Failure, RetryDecision, RetryPolicy, TransportKind};
 
@@ -103,7 +102,6 @@ pub struct OAuthClient {
     config: OAuthConfig,
     retry: RetryPolicy,
     timeout: Duration,
-    clock: Arc<dyn Clock>,
 }
 
 impl OAuthClient {
@@ -113,14 +111,12 @@ impl OAuthClient {
         config: OAuthConfig,
         retry: RetryPolicy,
         timeout: Duration,
-        clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             http,
             config,
             retry,
             timeout,
-            clock,
         }
     }
 
@@ -241,7 +237,7 @@ impl OAuthClient {
                     let headers = resp.headers().clone();
                     match resp.text().await {
                         Ok(body) if (200..300).contains(&status) => {
-                            return self.parse_tokens(&body);
+                            return Self::parse_tokens(&body);
                         }
                         Ok(body) => {
                             let decision = retry::decide(
@@ -280,16 +276,7 @@ impl OAuthClient {
                         Err(e) => failure_kind = (TransportKind::Interrupted, e),
                     }
                 }
-                Err(e) => {
-                    let kind = if e.is_connect() {
-                        TransportKind::Connect
-                    } else if e.is_timeout() {
-                        TransportKind::Timeout
-                    } else {
-                        TransportKind::Interrupted
-                    };
-                    failure_kind = (kind, e);
-                }
+                Err(e) => failure_kind = (TransportKind::of(&e), e),
             }
             let (kind, error) = failure_kind;
             let decision = retry::decide(
@@ -314,7 +301,7 @@ impl OAuthClient {
         }
     }
 
-    fn parse_tokens(&self, body: &str) -> Result<(TokenSet, Option<TokenSet>), AuthError> {
+    fn parse_tokens(body: &str) -> Result<(TokenSet, Option<TokenSet>), AuthError> {
         let r: TokenResponse = serde_json::from_str(body).map_err(|e| {
             AuthError::InvalidTokenResponse(format!("not the documented token JSON: {e}"))
         })?;
@@ -326,7 +313,7 @@ impl OAuthClient {
         }
         .filter(|s| s.is_finite() && *s > 0.0)
         .unwrap_or(1800.0);
-        let now = self.clock.now();
+        let now = Timestamp::now();
         let expires_at = now
             .checked_add(SignedDuration::from_secs_f64(expires_in))
             .unwrap_or(now);
@@ -378,7 +365,6 @@ mod tests {
             },
             RetryPolicy::default(),
             Duration::from_secs(5),
-            Arc::new(super::super::tokens::SystemClock),
         );
         let req = client.authorization_request().unwrap();
         let q: std::collections::BTreeMap<String, String> =

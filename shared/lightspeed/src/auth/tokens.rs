@@ -11,23 +11,6 @@ use jiff::Timestamp;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::PortError;
-use crate::model::AccountId;
-
-/// Wall-clock time for token expiry (injectable for tests).
-pub trait Clock: Send + Sync + std::fmt::Debug {
-    /// Now.
-    fn now(&self) -> Timestamp;
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Timestamp {
-        Timestamp::now()
-    }
-}
 
 /// An access token with the refresh token that renews it.
 #[derive(Debug, Clone)]
@@ -71,11 +54,6 @@ impl TokenSet {
         self.expires_at
             .checked_sub(margin)
             .is_ok_and(|deadline| now < deadline)
-    }
-
-    /// The account id from the access token's `acct` claim.
-    pub fn account_id(&self) -> Option<AccountId> {
-        super::jwt::account_from_token(self.access_token.expose_secret())
     }
 
     /// Whether both tokens are the same as `other`'s.

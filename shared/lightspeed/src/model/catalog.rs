@@ -36,11 +36,6 @@ impl ItemType {
             other => Self::Other(other.to_owned()),
         }
     }
-
-    /// Whether the item holds stock (everything but non-inventory items).
-    pub fn tracks_inventory(&self) -> bool {
-        !matches!(self, Self::NonInventory)
-    }
 }
 
 impl<'de> Deserialize<'de> for ItemType {

@@ -45,7 +45,6 @@ pub fn contact_system_id(lightspeed_id: &str) -> Uuid {
 /// The customers flow's sink.
 #[derive(Clone)]
 pub struct CustomerSink {
-    bc: BusinessCentral,
     writer: Writer,
     links: Arc<dyn LinkStore>,
 }
@@ -60,8 +59,7 @@ impl CustomerSink {
     /// A sink writing through `bc`, reading links to recognise shared e-mail addresses.
     pub fn new(bc: BusinessCentral, links: Arc<dyn LinkStore>) -> Self {
         Self {
-            writer: Writer::new(bc.clone()),
-            bc,
+            writer: Writer::new(bc),
             links,
         }
     }
@@ -180,7 +178,8 @@ impl CustomerSink {
         trail: &mut Trail,
     ) -> Result<Action, StageError> {
         let linked: Vec<ContactInformation> = self
-            .bc
+            .writer
+            .client()
             .contacts_information(customer_id)
             .await
             .map_err(|e| external(Some(key), e))?;

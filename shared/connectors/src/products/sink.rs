@@ -46,7 +46,6 @@ use crate::writer::{Trail, Writer};
 /// The products flow's sink.
 #[derive(Clone)]
 pub struct ProductSink {
-    pub(super) bc: BusinessCentral,
     pub(super) writer: Writer,
     pub(super) links: Arc<dyn LinkStore>,
     images: Arc<dyn ImageFetcher>,
@@ -67,8 +66,7 @@ impl ProductSink {
         images: Arc<dyn ImageFetcher>,
     ) -> Self {
         Self {
-            writer: Writer::new(bc.clone()),
-            bc,
+            writer: Writer::new(bc),
             links,
             images,
         }
@@ -312,7 +310,8 @@ impl ProductSink {
             "bytes": bytes.len(),
             "sha256": sha256,
         }));
-        self.bc
+        self.writer
+            .client()
             .upload_item_picture(item_id, bytes, None)
             .await
             .map_err(|e| external(Some(key), e))?;

@@ -31,7 +31,7 @@ use serde_json::{Map, Value};
 use super::ProductKey;
 use crate::config::ConfigCache;
 use crate::lightspeed::external;
-use crate::source::{changed_since, keyed, signpost};
+use crate::source::{changed_since, keyed, read_page, signpost};
 
 /// Relations every item is read with (`ItemShops` is added when the settings filter by
 /// shop).
@@ -322,25 +322,20 @@ impl ProductSource {
         page: Option<&PageToken>,
     ) -> Result<SourcePage, StageError> {
         let relations = self.item_relations().await?;
-        let request = match page {
-            Some(token) => PageRequest::Link(token.0.clone()),
-            None => PageRequest::First(changed_since(range, &MATRIX_RELATIONS, Archived::Include)),
-        };
-        let raw = self
-            .client
-            .page_raw("ItemMatrix", request)
-            .await
-            .map_err(external)?;
-        let mut records = Vec::with_capacity(raw.records.len());
-        for payload in raw.records {
-            let record = match keyed(Flow::Products, "ItemMatrix", "itemMatrixID", payload) {
-                Ok(r) => r,
-                Err(problem) => {
-                    tracing::error!(flow = %Flow::Products, %problem, "Lightspeed matrix left out.");
-                    continue;
-                }
-            };
+        let query = changed_since(range, &MATRIX_RELATIONS, Archived::Include);
+        let matrices = read_page(
+            &self.client,
+            Flow::Products,
+            "ItemMatrix",
+            "itemMatrixID",
+            query,
+            page,
+        )
+        .await?;
+        let mut records = Vec::with_capacity(matrices.records.len());
+        for record in matrices.records {
             let Ok(id) = record.key.as_str().parse::<u64>() else {
+                tracing::error!(flow = %Flow::Products, key = %record.key, "Lightspeed matrix with a non-numeric id left out.");
                 continue;
             };
             records.push(
@@ -350,7 +345,7 @@ impl ProductSource {
         }
         Ok(SourcePage {
             records,
-            next: raw.next.map(PageToken),
+            next: matrices.next,
         })
     }
 }

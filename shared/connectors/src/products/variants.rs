@@ -118,7 +118,12 @@ impl ProductSink {
         let item_id = self.variants_item(key, cmd).await?;
         let nested = EntityPath::nested(EntitySet::Items, item_id, EntitySet::ItemVariants);
         let by_id = EntityPath::collection(EntitySet::ItemVariants);
-        let mut existing: Vec<Record> = match self.bc.list_all(nested.clone(), Query::new()).await {
+        let mut existing: Vec<Record> = match self
+            .writer
+            .client()
+            .list_all(nested.clone(), Query::new())
+            .await
+        {
             Ok(list) => list,
             Err(e) if crate::business_central::is_not_found(&e) => {
                 return Err(StageError::NotReady {

@@ -75,6 +75,42 @@ impl Evaluated {
             .copied()
             .unwrap_or_default()
     }
+
+    /// The `<object>.<field>` names of the fields of `objects` that have a value and policy
+    /// `policy` (as commands carry them: `create_only`, `update_only`).
+    pub fn fields_with(&self, objects: &[&str], policy: Policy) -> Vec<String> {
+        objects
+            .iter()
+            .flat_map(|object| {
+                self.objects
+                    .get(*object)
+                    .into_iter()
+                    .flat_map(|fields| fields.keys())
+                    .filter(move |field| self.policy(object, field) == policy)
+                    .map(move |field| format!("{object}.{field}"))
+            })
+            .collect()
+    }
+}
+
+/// Whether `<object>.<field>` is sent when creating (`true`) or updating, by the
+/// create-only and update-only names a command carries (any other field: always).
+pub fn is_sent(
+    create_only: &[String],
+    update_only: &[String],
+    object: &str,
+    field: &str,
+    creating: bool,
+) -> bool {
+    let name = format!("{object}.{field}");
+    let policy = if create_only.contains(&name) {
+        Policy::CreateOnly
+    } else if update_only.contains(&name) {
+        Policy::UpdateOnly
+    } else {
+        Policy::Always
+    };
+    policy.applies(creating)
 }
 
 impl CompiledMapping {

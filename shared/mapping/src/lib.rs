@@ -22,7 +22,7 @@ pub mod settings;
 pub use countries::country_table;
 pub use defaults::{default_doc, default_mapper};
 pub use doc::{FieldSpec, MappingDoc, Policy, ValueSpec};
-pub use engine::{CompiledMapping, Evaluated, FieldError, Mapper};
+pub use engine::{CompiledMapping, Evaluated, FieldError, Mapper, is_sent};
 pub use expr::{Expr, ExprError};
 
 /// Everything wrong with a mapping document, one line per problem.

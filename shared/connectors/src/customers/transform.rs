@@ -25,7 +25,7 @@ use lsbc_core::{Flow, MatchKey, Record, StageError};
 use lsbc_lightspeed::model::Customer;
 use lsbc_lightspeed::{Kind, normalize_as};
 use lsbc_mapping::settings::{self, ArchivedCustomers, CustomerMatch, WithoutEmail};
-use lsbc_mapping::{Evaluated, Policy};
+use lsbc_mapping::{Policy, is_sent};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -59,12 +59,13 @@ pub struct CustomerCommand {
 impl CustomerCommand {
     /// Whether `object.field` is sent when creating (`true`) or updating.
     pub fn sends(&self, object: &str, field: &str, creating: bool) -> bool {
-        let name = format!("{object}.{field}");
-        if creating {
-            !self.update_only.contains(&name)
-        } else {
-            !self.create_only.contains(&name)
-        }
+        is_sent(
+            &self.create_only,
+            &self.update_only,
+            object,
+            field,
+            creating,
+        )
     }
 }
 
@@ -97,18 +98,6 @@ impl CustomerTransformer {
     }
 }
 
-fn policies(eval: &Evaluated, objects: &[&str], policy: Policy) -> Vec<String> {
-    let mut out = Vec::new();
-    for object in objects {
-        for field in eval.object(object).keys() {
-            if eval.policy(object, field) == policy {
-                out.push(format!("{object}.{field}"));
-            }
-        }
-    }
-    out
-}
-
 #[async_trait]
 impl Transformer for CustomerTransformer {
     fn flow(&self) -> Flow {
@@ -138,8 +127,8 @@ impl Transformer for CustomerTransformer {
             .evaluate(&input, &config.settings)
             .map_err(|e| invalid(e.field, e.message))?;
         let mut warnings = Vec::new();
-        let mut create_only = policies(&eval, &["customer", "contact"], Policy::CreateOnly);
-        let update_only = policies(&eval, &["customer", "contact"], Policy::UpdateOnly);
+        let mut create_only = eval.fields_with(&["customer", "contact"], Policy::CreateOnly);
+        let update_only = eval.fields_with(&["customer", "contact"], Policy::UpdateOnly);
         let mut fields = eval.object("customer");
 
         // Classification: the customer type's fields, on create, where the mapping set none.

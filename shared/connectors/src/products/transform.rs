@@ -39,7 +39,7 @@ use lsbc_lightspeed::{Kind, normalize_as};
 use lsbc_mapping::settings::{
     self, ArchivedItems, CategorySync, ImageSync, ProductSettings, Publish,
 };
-use lsbc_mapping::{Evaluated, Policy};
+use lsbc_mapping::{Evaluated, Policy, is_sent};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -90,28 +90,13 @@ pub struct ItemCommand {
 impl ItemCommand {
     /// Whether `item.field` is sent when creating (`true`) or updating.
     pub fn sends(&self, field: &str, creating: bool) -> bool {
-        sends(
+        is_sent(
             &self.create_only,
             &self.update_only,
             "item",
             field,
             creating,
         )
-    }
-}
-
-fn sends(
-    create_only: &[String],
-    update_only: &[String],
-    object: &str,
-    field: &str,
-    creating: bool,
-) -> bool {
-    let name = format!("{object}.{field}");
-    if creating {
-        !update_only.contains(&name)
-    } else {
-        !create_only.contains(&name)
     }
 }
 
@@ -170,7 +155,7 @@ pub struct VariantsCommand {
 impl VariantsCommand {
     /// Whether `variant.field` is sent when creating (`true`) or updating.
     pub fn sends(&self, field: &str, creating: bool) -> bool {
-        sends(
+        is_sent(
             &self.create_only,
             &self.update_only,
             "variant",
@@ -307,14 +292,6 @@ fn stocked(shops: &[ItemShop], wanted: &[u64]) -> bool {
     })
 }
 
-fn policies(eval: &Evaluated, object: &str, policy: Policy) -> Vec<String> {
-    eval.policies
-        .iter()
-        .filter(|(name, p)| **p == policy && name.starts_with(&format!("{object}.")))
-        .map(|(name, _)| name.clone())
-        .collect()
-}
-
 /// The one image of an item: the first by `ordering`, then `imageID`.
 fn first_image(images: &[Image]) -> Option<&Image> {
     images
@@ -437,8 +414,8 @@ impl Ctx<'_> {
             source: src.owner.to_string(),
             number: number.clone(),
             item: fields,
-            create_only: policies(src.eval, "item", Policy::CreateOnly),
-            update_only: policies(src.eval, "item", Policy::UpdateOnly),
+            create_only: src.eval.fields_with(&["item"], Policy::CreateOnly),
+            update_only: src.eval.fields_with(&["item"], Policy::UpdateOnly),
             draft: self.settings.publish == Publish::Draft,
             archived: src.archived,
             category,
@@ -584,8 +561,8 @@ impl ProductTransformer {
                     "variant {item_id} is archived in Lightspeed: not created, and a Business Central variant of it is kept as it is (API v2.0 cannot block variants)"
                 ));
             }
-            create_only = policies(&eval, "variant", Policy::CreateOnly);
-            update_only = policies(&eval, "variant", Policy::UpdateOnly);
+            create_only = eval.fields_with(&["variant"], Policy::CreateOnly);
+            update_only = eval.fields_with(&["variant"], Policy::UpdateOnly);
             mapped.insert(
                 item_id,
                 MappedVariant {

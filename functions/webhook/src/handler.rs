@@ -24,11 +24,11 @@ use aws_lambda_events::event::lambda_function_urls::{
     LambdaFunctionUrlRequest, LambdaFunctionUrlResponse,
 };
 use base64::Engine as _;
+use lsbc_business_central::webhook;
 use lsbc_core::envelope::PollRequest;
 use lsbc_core::ports::{Clock, Freshness, OutboundMessage, Queue, SecretStore};
 use lsbc_core::{Flow, QueueName};
 use secrecy::ExposeSecret;
-use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 /// BC's validation tokens are short; anything longer is not BC.
@@ -47,22 +47,6 @@ pub struct Webhook<'a> {
     pub lightspeed_secret: Option<&'a str>,
     /// The time (poll requests within a minute collapse into one).
     pub clock: &'a dyn Clock,
-}
-
-#[derive(Debug, Deserialize)]
-struct Notifications {
-    value: Vec<Notification>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Notification {
-    #[serde(default)]
-    client_state: Option<String>,
-    #[serde(default)]
-    resource: String,
-    #[serde(default)]
-    change_type: String,
 }
 
 /// The path of the Lightspeed OAuth callback.
@@ -90,22 +74,21 @@ fn answer(status: i64, body: Option<String>) -> LambdaFunctionUrlResponse {
     response
 }
 
-/// The flow a change of a BC resource may concern. The sync writes customers, items and
+/// The flow a change of a BC entity set may concern. The sync writes customers, items and
 /// documents into BC itself, so only changes that move stock (item ledger entries come from
 /// posted documents, purchases and adjustments) trigger work: the stock flow.
-pub fn flow_for_resource(resource: &str) -> Option<Flow> {
-    let path = resource.split('?').next().unwrap_or_default();
-    let last = path
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or_default();
-    let entity_set = last.split('(').next().unwrap_or_default();
+pub fn flow_for_entity_set(entity_set: &str) -> Option<Flow> {
     match entity_set {
         "items" | "itemLedgerEntries" | "salesInvoices" | "salesOrders" | "salesCreditMemos"
         | "salesShipments" | "purchaseInvoices" | "purchaseReceipts" => Some(Flow::Stock),
         _ => None,
     }
+}
+
+/// The flow a change of a BC resource (a notification's `resource`) may concern; `None`
+/// for a resource BC's parser does not read.
+pub fn flow_for_resource(resource: &str) -> Option<Flow> {
+    webhook::entity_set(resource).and_then(flow_for_entity_set)
 }
 
 impl Webhook<'_> {
@@ -184,7 +167,7 @@ impl Webhook<'_> {
         let Some(body) = body_bytes(request) else {
             return answer(400, None);
         };
-        let Ok(notifications) = serde_json::from_slice::<Notifications>(&body) else {
+        let Ok(notifications) = webhook::parse_notifications(&body) else {
             tracing::warn!("Webhook request without a notification body refused.");
             return answer(400, None);
         };
@@ -200,23 +183,21 @@ impl Webhook<'_> {
             }
         };
         let expected = expected.expose_secret().as_bytes();
-        let authentic = !notifications.value.is_empty()
-            && notifications.value.iter().all(|n| {
-                n.client_state
-                    .as_deref()
-                    .is_some_and(|given| bool::from(given.as_bytes().ct_eq(expected)))
+        // A missing clientState reads as empty, and an empty one never authenticates.
+        let authentic = !notifications.is_empty()
+            && notifications.iter().all(|n| {
+                !n.client_state.is_empty() && bool::from(n.client_state.as_bytes().ct_eq(expected))
             });
         if !authentic {
             tracing::warn!("Webhook notification with a wrong client state refused.");
             return answer(401, None);
         }
         let flows: BTreeSet<Flow> = notifications
-            .value
             .iter()
             .filter_map(|n| {
-                let flow = flow_for_resource(&n.resource);
+                let flow = n.entity_set().and_then(flow_for_entity_set);
                 tracing::info!(
-                    change_type = %n.change_type,
+                    change_type = ?n.change_type,
                     resource = %n.resource,
                     flow = flow.map(Flow::as_str),
                     "Business Central notification."
@@ -380,6 +361,20 @@ mod tests {
             .handle(&request("POST", &[], Some(missing)))
             .await;
         assert_eq!(r.status_code, 401);
+        assert!(w.polls().await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_empty_client_state_never_authenticates() {
+        let w = World::new("").await;
+        for body in [
+            fixture("webhook.notification.json", ""),
+            r#"{"value":[{"resource":"api/v2.0/companies(1)/items(2)","changeType":"updated"}]}"#
+                .to_owned(),
+        ] {
+            let r = w.webhook().handle(&request("POST", &[], Some(&body))).await;
+            assert_eq!(r.status_code, 401);
+        }
         assert!(w.polls().await.is_empty());
     }
 

@@ -167,26 +167,13 @@ async fn fetch_token(
         ];
         let sent = http.post(token_url).form(&form).send().await;
         let (outcome, result) = match sent {
-            Err(error) => {
-                let failure = if error.is_connect() {
-                    TransportFailure::Connect
-                } else if error.is_timeout() {
-                    TransportFailure::Timeout
-                } else {
-                    TransportFailure::Other
-                };
-                (
-                    Outcome::Transport(failure),
-                    Err(refused(None, "transport".to_owned(), error.to_string())),
-                )
-            }
+            Err(error) => (
+                Outcome::Transport(TransportFailure::of(&error)),
+                Err(refused(None, "transport".to_owned(), error.to_string())),
+            ),
             Ok(response) => {
                 let status = response.status().as_u16();
-                let retry_after = response
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(retry::parse_retry_after);
+                let retry_after = retry::retry_after(response.headers());
                 let body = response.bytes().await.unwrap_or_default();
                 let result = if (200..300).contains(&status) {
                     decode_token(&body).ok_or_else(|| {

@@ -417,12 +417,6 @@ impl BusinessCentral {
         self.action(EntitySet::SalesInvoices, id, "post").await
     }
 
-    /// Ships and invoices a sales order (`Microsoft.NAV.shipAndInvoice`).
-    pub async fn ship_and_invoice_sales_order(&self, id: Uuid) -> Result<(), BcError> {
-        self.action(EntitySet::SalesOrders, id, "shipAndInvoice")
-            .await
-    }
-
     /// The contacts linked to a customer (`customers({id})/contactsInformation`).
     pub async fn contacts_information(
         &self,
@@ -791,30 +785,17 @@ impl BusinessCentral {
             };
             let jitter = crate::pacing::jitter();
             let (outcome, answer) = match result {
-                Ok(answer) => {
-                    let retry_after = answer
-                        .headers
-                        .get(header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(retry::parse_retry_after);
-                    (
-                        Outcome::Status {
-                            status: answer.status,
-                            retry_after,
-                        },
-                        Ok(answer),
-                    )
-                }
-                Err(error) => {
-                    let failure = if error.is_connect() {
-                        TransportFailure::Connect
-                    } else if error.is_timeout() {
-                        TransportFailure::Timeout
-                    } else {
-                        TransportFailure::Other
-                    };
-                    (Outcome::Transport(failure), Err(BcError::Transport(error)))
-                }
+                Ok(answer) => (
+                    Outcome::Status {
+                        status: answer.status,
+                        retry_after: retry::retry_after(&answer.headers),
+                    },
+                    Ok(answer),
+                ),
+                Err(error) => (
+                    Outcome::Transport(TransportFailure::of(&error)),
+                    Err(BcError::Transport(error)),
+                ),
             };
             if let Outcome::Status {
                 status: 429,

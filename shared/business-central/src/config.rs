@@ -184,11 +184,4 @@ impl BusinessCentralConfig {
         self.retry = retry;
         self
     }
-
-    /// Uses this HTTP client.
-    #[must_use]
-    pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
-        self.http = Some(client);
-        self
-    }
 }

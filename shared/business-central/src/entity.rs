@@ -231,11 +231,6 @@ impl Record {
         &self.fields
     }
 
-    /// The fields, giving up the etag.
-    pub fn into_fields(self) -> Map<String, Value> {
-        self.fields
-    }
-
     /// Expanded children under `navigation` (e.g. `salesOrderLines`), as records.
     pub fn expanded(&self, navigation: &str) -> Vec<Record> {
         match self.fields.get(navigation) {

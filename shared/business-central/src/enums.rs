@@ -62,6 +62,9 @@ macro_rules! bc_enum {
         }
 
         impl $name {
+            /// The captions of the known members, in BC's order.
+            pub const CAPTIONS: &[&str] = &[$($caption),+];
+
             /// Decodes an escaped or plain member.
             pub fn parse(text: &str) -> Self {
                 let plain = unescape(text);

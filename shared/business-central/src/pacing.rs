@@ -287,23 +287,10 @@ impl Drop for Lease {
     }
 }
 
-/// A jitter sample in `[0, 1)` for back-offs: a shared xorshift stream seeded from the
-/// clock. Spreading concurrent retries needs no cryptographic quality.
+/// A jitter sample in `[0, 1)` for back-offs, from the thread-local generator. Spreading
+/// concurrent retries needs no cryptographic quality.
 pub(crate) fn jitter() -> f64 {
-    use std::sync::atomic::AtomicU64;
-    static STATE: AtomicU64 = AtomicU64::new(0);
-    let mut x = STATE.load(Ordering::Relaxed);
-    if x == 0 {
-        x = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0x9E37_79B9_7F4A_7C15, |d| d.as_nanos() as u64)
-            | 1;
-    }
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    STATE.store(x, Ordering::Relaxed);
-    (x >> 11) as f64 / (1_u64 << 53) as f64
+    rand::random_range(0.0..1.0)
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

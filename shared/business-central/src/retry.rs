@@ -56,6 +56,19 @@ pub enum TransportFailure {
     Other,
 }
 
+impl TransportFailure {
+    /// Classifies a request that got no answer.
+    pub fn of(error: &reqwest::Error) -> Self {
+        if error.is_connect() {
+            Self::Connect
+        } else if error.is_timeout() {
+            Self::Timeout
+        } else {
+            Self::Other
+        }
+    }
+}
+
 /// What to do next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -140,6 +153,14 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
     (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds.min(86_400.0)))
 }
 
+/// An answer's `Retry-After`, parsed by [`parse_retry_after`].
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_retry_after)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +179,20 @@ mod tests {
             max_delay: Duration::from_millis(800),
             max_retry_after: Duration::from_secs(10),
         }
+    }
+
+    #[test]
+    fn retry_after_is_read_from_the_headers() {
+        use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+        let mut headers = HeaderMap::new();
+        assert_eq!(retry_after(&headers), None);
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("0.25"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_millis(250)));
+        headers.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
+        assert_eq!(retry_after(&headers), None);
     }
 
     #[test]

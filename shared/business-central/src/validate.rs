@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::entity::EntitySet;
-use crate::enums::unescape;
+use crate::enums::{CustomerBlocked, DocumentStatus, ItemType, LineType, PartyType, unescape};
 
 /// Why a body was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,9 +138,9 @@ type Field = (&'static str, Kind, Access);
 use Access::{ReadOnly as RO, ServerDecides as SD, UpdateOnly as UO, Write as W};
 use Kind::{Bool, Date, DateTime, Enum, Guid, Lines, Number, Text};
 
-const CUSTOMER_TYPE: &[&str] = &["Company", "Person"];
-const CUSTOMER_BLOCKED: &[&str] = &[" ", "Ship", "Invoice", "All"];
-const ITEM_TYPE: &[&str] = &["Inventory", "Service", "Non-Inventory"];
+const CUSTOMER_TYPE: &[&str] = PartyType::CAPTIONS;
+const CUSTOMER_BLOCKED: &[&str] = CustomerBlocked::CAPTIONS;
+const ITEM_TYPE: &[&str] = ItemType::CAPTIONS;
 const CONTACT_RELATION: &[&str] = &[
     " ",
     "Customer",
@@ -151,25 +151,9 @@ const CONTACT_RELATION: &[&str] = &[
     "Other",
     "Multiple",
 ];
-const LINE_TYPE: &[&str] = &[
-    "Comment",
-    "Account",
-    "Item",
-    "Resource",
-    "Fixed Asset",
-    "Charge",
-    "Allocation Account",
-];
+const LINE_TYPE: &[&str] = LineType::CAPTIONS;
 const ORDER_STATUS: &[&str] = &["Draft", "In Review", "Open"];
-const INVOICE_STATUS: &[&str] = &[
-    " ",
-    "Draft",
-    "In Review",
-    "Open",
-    "Paid",
-    "Canceled",
-    "Corrective",
-];
+const INVOICE_STATUS: &[&str] = DocumentStatus::CAPTIONS;
 
 // api-notes §2 "customers".
 const CUSTOMERS: &[Field] = &[

@@ -49,7 +49,7 @@ pub enum ChangeType {
 pub struct Notification {
     /// Which subscription fired.
     pub subscription_id: String,
-    /// The subscriber's `clientState` echoed back.
+    /// The subscriber's `clientState` echoed back (empty when missing).
     pub client_state: String,
     /// The subscription's expiry.
     pub expiration: Option<Timestamp>,
@@ -93,21 +93,55 @@ struct WireNotifications {
     value: Vec<WireNotification>,
 }
 
+/// One notification as sent. BC deletes a subscription whose receiver answers a 4xx, so a
+/// field the receiver does not need never fails the body: `subscriptionId` and the
+/// timestamps are read leniently, and only `clientState`, `resource` and `changeType` must
+/// be strings when present.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct WireNotification {
+    #[serde(default, deserialize_with = "lenient::text")]
     subscription_id: String,
     #[serde(default)]
     client_state: String,
-    #[serde(default, deserialize_with = "blank_datetime::deserialize")]
+    #[serde(default, deserialize_with = "lenient::timestamp")]
     expiration_date_time: Option<Timestamp>,
+    #[serde(default)]
     resource: String,
+    #[serde(default)]
     change_type: String,
-    #[serde(default, deserialize_with = "blank_datetime::deserialize")]
+    #[serde(default, deserialize_with = "lenient::timestamp")]
     last_modified_date_time: Option<Timestamp>,
 }
 
-/// Parses a notification POST body.
+mod lenient {
+    use jiff::Timestamp;
+    use serde::{Deserialize, Deserializer};
+    use serde_json::Value;
+
+    use crate::enums::blank_datetime;
+
+    /// A string, or empty for anything else.
+    pub(super) fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::String(text) => text,
+            _ => String::new(),
+        })
+    }
+
+    /// A timestamp as [`blank_datetime`] reads it, or `None` for anything unreadable.
+    pub(super) fn timestamp<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Timestamp>, D::Error> {
+        let value = Value::deserialize(d)?;
+        Ok(blank_datetime::deserialize(value).ok().flatten())
+    }
+}
+
+/// Parses a notification POST body (`{"value":[…]}`). Only a body of another shape, or a
+/// `clientState`, `resource` or `changeType` that is not a string, is an error: BC deletes
+/// a subscription whose receiver answers 4xx, so `subscriptionId` and the timestamps are
+/// read leniently (empty or `None` when unreadable). A missing `clientState` reads as empty.
 pub fn parse_notifications(body: &[u8]) -> Result<Vec<Notification>, BcError> {
     let mut de = serde_json::Deserializer::from_slice(body);
     let wire: WireNotifications = serde_path_to_error::deserialize(&mut de)
@@ -132,6 +166,14 @@ pub fn parse_notifications(body: &[u8]) -> Result<Vec<Notification>, BcError> {
         .collect())
 }
 
+impl Notification {
+    /// The entity set the notification concerns (`items`), from its resource. Also read
+    /// when the resource's keys are not GUIDs (its target is then [`Target::Unknown`]).
+    pub fn entity_set(&self) -> Option<&str> {
+        entity_set(&self.resource)
+    }
+}
+
 /// The `validationToken` of a handshake request's query string, decoded. The receiver must
 /// answer 200 with exactly this text (`text/plain`), on create and on every renewal.
 pub fn validation_token(query: &str) -> Option<String> {
@@ -146,33 +188,60 @@ pub fn validation_token(query: &str) -> Option<String> {
     })
 }
 
+/// A resource split along BC's shape, keys not yet judged.
+struct Parts<'a> {
+    company: &'a str,
+    set: &'a str,
+    /// The entity key, for a resource naming one entity.
+    key: Option<&'a str>,
+    query: &'a str,
+}
+
+/// Splits `[/]api/v2.0/companies({c})/{set}[({key})][?query]`.
+fn split_resource(resource: &str) -> Option<Parts<'_>> {
+    let (path, query) = resource.split_once('?').unwrap_or((resource, ""));
+    let path = path.trim_start_matches('/').trim_end_matches('/');
+    let rest = path.strip_prefix("api/v2.0/companies(")?;
+    let (company, rest) = rest.split_once(")/")?;
+    let (set, key) = match rest.split_once('(') {
+        Some((set, key)) => (set, Some(key.strip_suffix(')')?)),
+        None => (rest, None),
+    };
+    Some(Parts {
+        company: company.trim_matches('\''),
+        set,
+        key: key.map(|key| key.trim_matches('\'')),
+        query,
+    })
+}
+
+/// The entity set a resource names (`items` for `api/v2.0/companies({c})/items({id})`),
+/// whatever its keys look like; `None` for a resource not of that shape.
+pub fn entity_set(resource: &str) -> Option<&str> {
+    split_resource(resource)
+        .map(|parts| parts.set)
+        .filter(|set| !set.is_empty())
+}
+
 /// Parses `api/v2.0/companies({c})/{set}({id})` or `/api/v2.0/companies({c})/{set}?$filter=…`.
 pub fn parse_resource(resource: &str) -> Target {
-    let (path, query) = resource.split_once('?').unwrap_or((resource, ""));
-    let path = path.trim_start_matches('/');
-    let Some(rest) = path.strip_prefix("api/v2.0/companies(") else {
+    let Some(parts) = split_resource(resource) else {
         return Target::Unknown;
     };
-    let Some((company, rest)) = rest.split_once(")/") else {
+    let Ok(company) = parts.company.parse::<Uuid>() else {
         return Target::Unknown;
     };
-    let Ok(company) = company.trim_matches('\'').parse::<Uuid>() else {
-        return Target::Unknown;
-    };
-    if let Some((set, key)) = rest.split_once('(') {
-        let Some(key) = key.strip_suffix(')') else {
-            return Target::Unknown;
-        };
-        return match key.trim_matches('\'').parse() {
+    if let Some(key) = parts.key {
+        return match key.parse() {
             Ok(id) => Target::Entity {
                 company,
-                set: set.to_owned(),
+                set: parts.set.to_owned(),
                 id,
             },
             Err(_) => Target::Unknown,
         };
     }
-    let filter = query.split('&').find_map(|pair| {
+    let filter = parts.query.split('&').find_map(|pair| {
         let (key, value) = pair.split_once('=')?;
         (key == "$filter").then(|| {
             percent_encoding::percent_decode_str(value)
@@ -182,7 +251,7 @@ pub fn parse_resource(resource: &str) -> Target {
     });
     Target::Collection {
         company,
-        set: rest.to_owned(),
+        set: parts.set.to_owned(),
         filter,
     }
 }
@@ -219,6 +288,41 @@ mod tests {
         }
         let real = parse_notifications(&fixture("fixture.rebelpl.notifications.json")).unwrap();
         assert_eq!(real[0].client_state, "testClientState");
+    }
+
+    #[test]
+    fn fields_a_receiver_does_not_need_never_fail_the_body() {
+        let body = br#"{"value":[{"resource":"api/v2.0/companies(1)/items(2)","changeType":"updated","expirationDateTime":"soon","lastModifiedDateTime":7,"subscriptionId":null}]}"#;
+        let all = parse_notifications(body).unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].client_state, "");
+        assert_eq!(all[0].subscription_id, "");
+        assert_eq!((all[0].expiration, all[0].last_modified), (None, None));
+        assert_eq!(all[0].target, Target::Unknown);
+        assert_eq!(all[0].entity_set(), Some("items"));
+        for bad in [&b"not json"[..], br#"{"value":[{"clientState":1}]}"#, b"{}"] {
+            assert!(parse_notifications(bad).is_err());
+        }
+    }
+
+    #[test]
+    fn entity_sets_are_read_whatever_the_keys() {
+        assert_eq!(
+            entity_set("api/v2.0/companies(6a3c)/salesInvoices?$filter=x%20gt%201"),
+            Some("salesInvoices")
+        );
+        assert_eq!(
+            entity_set("/api/v2.0/companies(1)/customers(2)"),
+            Some("customers")
+        );
+        for other in [
+            "",
+            "items",
+            "api/v2.0/companies(1)",
+            "api/v2.0/companies(1)/items(2",
+        ] {
+            assert_eq!(entity_set(other), None, "{other}");
+        }
     }
 
     #[test]

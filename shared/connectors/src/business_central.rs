@@ -260,7 +260,7 @@ pub fn is_duplicate(error: &BcError) -> bool {
     matches!(error, BcError::Api(api) if api.code == lsbc_business_central::ErrorCode::EntityWithSameKeyExists)
 }
 
-/// Whether `error` is BC's "not found".
+/// Whether `error` is BC's "not found" (404 or one of BC's not-found codes).
 pub fn is_not_found(error: &BcError) -> bool {
-    matches!(error, BcError::Api(api) if api.status == 404)
+    error.is_not_found()
 }

@@ -107,12 +107,7 @@ impl PollHandler<'_> {
                 budget: self.budget,
             })
             .await?;
-            report.pages += polled.pages;
-            report.read += polled.read;
-            report.sent += polled.sent;
-            report.duplicates += polled.duplicates;
-            report.more |= polled.more;
-            report.already_running |= polled.already_running;
+            report.absorb(&polled);
         }
         if report.more {
             let request = PollRequest::new(flow, "continue");

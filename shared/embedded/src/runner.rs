@@ -156,11 +156,6 @@ impl LocalRunner {
         Ok(report)
     }
 
-    /// The flows configured, in the order they run.
-    pub fn flows(&self) -> Vec<Flow> {
-        self.flows.iter().map(|(f, _)| *f).collect()
-    }
-
     /// Polls one flow to the end of its sources and drains its queues (see
     /// [`LocalRunner::run_once`]). A flow that isn't configured does nothing.
     pub async fn run_flow(&self, flow: Flow) -> Result<FlowReport, StageError> {

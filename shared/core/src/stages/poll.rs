@@ -54,6 +54,20 @@ pub struct PollReport {
     pub already_running: bool,
 }
 
+impl PollReport {
+    /// Adds the report of another stream of the same flow (the position stays this one's).
+    pub fn absorb(&mut self, other: &PollReport) {
+        self.pages += other.pages;
+        self.read += other.read;
+        self.sent += other.sent;
+        self.duplicates += other.duplicates;
+        self.beyond_signpost += other.beyond_signpost;
+        self.references += other.references;
+        self.more |= other.more;
+        self.already_running |= other.already_running;
+    }
+}
+
 /// What the poll stage needs.
 #[derive(Debug, Clone, Copy)]
 pub struct PollStage<'a> {

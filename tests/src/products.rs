@@ -10,36 +10,37 @@ use lsbc_business_central::enums::unescape;
 use lsbc_business_central::{BusinessCentral, EntitySet, Query};
 use lsbc_cli::sandboxes::Sandboxes;
 use lsbc_connectors::products::{item_system_id, variant_system_id};
-use lsbc_core::ports::{ActivityEntry, ActivityQuery, Outcome};
+use lsbc_core::ports::{ActivityEntry, ActivityLog, ActivityQuery, Link, LinkStore, Outcome};
 use lsbc_core::{Flow, RecordKey};
-use lsbc_sandbox::business_central::WriteRecord;
+use lsbc_sandbox::business_central::{BusinessCentralSandbox, WriteRecord};
 use lsbc_sandbox::lightspeed::{
-    AttributeSet, CategorySeed, CustomFieldSeed, Entity, ImageSeed, ItemSeed, MatrixSeed,
+    AttributeSet, CategorySeed, CustomFieldSeed, Entity, ImageSeed, ItemSeed, LightspeedSandbox,
+    MatrixSeed,
 };
 use serde_json::{Value, json};
 
 use crate::customers::HomeKind;
 use crate::pipeline::{self, Home, LosesTheFirstAnswer, Setup};
 
-/// The simulators and the products flow on one home.
-struct Scene {
-    s: Sandboxes,
-    home: Box<dyn Home>,
-}
+/// What a products scenario looks at and touches: the simulators and the home's activity
+/// log and links. Shared by the scenarios here and those of `products_scenarios.rs`.
+#[allow(async_fn_in_trait)] // test helpers, awaited in place
+pub trait Catalogue {
+    /// Both simulators.
+    fn sandboxes(&self) -> &Sandboxes;
+    /// The home's activity log.
+    fn activity_log(&self) -> &dyn ActivityLog;
+    /// The home's links.
+    fn link_store(&self) -> &dyn LinkStore;
 
-impl Scene {
-    async fn new(kind: HomeKind, setup: Setup) -> Self {
-        let s = pipeline::sandboxes().await;
-        let home = kind.build_flow(&s, Flow::Products, setup).await;
-        Self { s, home }
+    /// The Lightspeed simulator.
+    fn ls(&self) -> &LightspeedSandbox {
+        &self.sandboxes().lightspeed
     }
 
-    fn ls(&self) -> &lsbc_sandbox::lightspeed::LightspeedSandbox {
-        &self.s.lightspeed
-    }
-
-    fn bc(&self) -> &lsbc_sandbox::business_central::BusinessCentralSandbox {
-        &self.s.business_central
+    /// The Business Central simulator.
+    fn bc(&self) -> &BusinessCentralSandbox {
+        &self.sandboxes().business_central
     }
 
     /// The one BC item numbered `number`.
@@ -50,6 +51,7 @@ impl Scene {
         found[0].clone()
     }
 
+    /// The BC variants of item `number`.
     fn variants(&self, number: &str) -> Vec<Value> {
         self.bc()
             .item_variants()
@@ -58,46 +60,9 @@ impl Scene {
             .collect()
     }
 
+    /// BC writes after the first `before`.
     fn writes_since(&self, before: usize) -> Vec<WriteRecord> {
         self.bc().writes().into_iter().skip(before).collect()
-    }
-
-    fn picture_uploads(&self) -> usize {
-        self.bc()
-            .writes()
-            .iter()
-            .filter(|w| w.path.ends_with("picture/pictureContent"))
-            .count()
-    }
-
-    /// The record's activity, newest first, without the `unchanged` entries (a record read
-    /// by both streams is pushed twice; the second push writes nothing).
-    async fn activity(&self, key: &str) -> Vec<ActivityEntry> {
-        self.home
-            .activity()
-            .query(&ActivityQuery {
-                flow: Some(Flow::Products),
-                key: Some(RecordKey::parse(key).unwrap()),
-                ..ActivityQuery::default()
-            })
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|e| e.outcome != Outcome::Unchanged)
-            .collect()
-    }
-
-    async fn outcomes(&self, key: &str) -> Vec<Outcome> {
-        self.activity(key).await.iter().map(|e| e.outcome).collect()
-    }
-
-    async fn linked(&self, key: &str) -> bool {
-        self.home
-            .links()
-            .get(Flow::Products, &RecordKey::parse(key).unwrap())
-            .await
-            .unwrap()
-            .is_some()
     }
 
     /// Changes a Lightspeed record as the back office would, a little later than the last
@@ -107,19 +72,7 @@ impl Scene {
         self.ls().set_field(entity, id, field, value).unwrap();
     }
 
-    /// Serves the item's images from the simulator's image route.
-    fn serve_images_of(&self, item: u64) {
-        let host = format!("{}/_sandbox/images/", self.ls().base_url());
-        for image in self.ls().records(Entity::Image) {
-            if image["itemID"].as_str() == Some(item.to_string().as_str()) {
-                let id = image["imageID"].as_str().unwrap().parse().unwrap();
-                self.ls()
-                    .set_field(Entity::Image, id, "baseImageURL", &host)
-                    .unwrap();
-            }
-        }
-    }
-
+    /// The id of the item's (first) image.
     fn image_of(&self, item: u64) -> u64 {
         self.ls()
             .records(Entity::Image)
@@ -132,7 +85,8 @@ impl Scene {
     /// A person changes fields of a BC item through the API.
     async fn edit_item(&self, number: &str, fields: Value) {
         let person =
-            BusinessCentral::new(self.s.business_central_secret().config().unwrap()).unwrap();
+            BusinessCentral::new(self.sandboxes().business_central_secret().config().unwrap())
+                .unwrap();
         let id = self.item(number)["id"].as_str().unwrap().parse().unwrap();
         let current = person
             .get(EntitySet::Items, id, &Query::new())
@@ -147,6 +101,95 @@ impl Scene {
             )
             .await
             .unwrap();
+    }
+
+    /// Every activity entry of the record, newest first.
+    async fn all_activity(&self, key: &str) -> Vec<ActivityEntry> {
+        self.activity_log()
+            .query(&ActivityQuery {
+                flow: Some(Flow::Products),
+                key: Some(RecordKey::parse(key).unwrap()),
+                ..ActivityQuery::default()
+            })
+            .await
+            .unwrap()
+    }
+
+    /// The record's activity, newest first, without the `unchanged` entries (a record read
+    /// by both streams is pushed twice; the second push writes nothing).
+    async fn activity(&self, key: &str) -> Vec<ActivityEntry> {
+        self.all_activity(key)
+            .await
+            .into_iter()
+            .filter(|e| e.outcome != Outcome::Unchanged)
+            .collect()
+    }
+
+    /// The outcomes of [`activity`](Self::activity).
+    async fn outcomes(&self, key: &str) -> Vec<Outcome> {
+        self.activity(key).await.iter().map(|e| e.outcome).collect()
+    }
+
+    /// The record's link.
+    async fn link(&self, key: &str) -> Option<Link> {
+        self.link_store()
+            .get(Flow::Products, &RecordKey::parse(key).unwrap())
+            .await
+            .unwrap()
+    }
+
+    /// Whether the record is linked.
+    async fn linked(&self, key: &str) -> bool {
+        self.link(key).await.is_some()
+    }
+}
+
+/// The simulators and the products flow on one home.
+struct Scene {
+    s: Sandboxes,
+    home: Box<dyn Home>,
+}
+
+impl Catalogue for Scene {
+    fn sandboxes(&self) -> &Sandboxes {
+        &self.s
+    }
+
+    fn activity_log(&self) -> &dyn ActivityLog {
+        self.home.activity()
+    }
+
+    fn link_store(&self) -> &dyn LinkStore {
+        self.home.links()
+    }
+}
+
+impl Scene {
+    async fn new(kind: HomeKind, setup: Setup) -> Self {
+        let s = pipeline::sandboxes().await;
+        let home = kind.build_flow(&s, Flow::Products, setup).await;
+        Self { s, home }
+    }
+
+    fn picture_uploads(&self) -> usize {
+        self.bc()
+            .writes()
+            .iter()
+            .filter(|w| w.path.ends_with("picture/pictureContent"))
+            .count()
+    }
+
+    /// Serves the item's images from the simulator's image route.
+    fn serve_images_of(&self, item: u64) {
+        let host = format!("{}/_sandbox/images/", self.ls().base_url());
+        for image in self.ls().records(Entity::Image) {
+            if image["itemID"].as_str() == Some(item.to_string().as_str()) {
+                let id = image["imageID"].as_str().unwrap().parse().unwrap();
+                self.ls()
+                    .set_field(Entity::Image, id, "baseImageURL", &host)
+                    .unwrap();
+            }
+        }
     }
 }
 

@@ -11,25 +11,23 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jiff::Timestamp;
-use lsbc_business_central::{BusinessCentral, EntitySet, Query};
+use lsbc_business_central::BusinessCentral;
 use lsbc_cli::sandboxes::Sandboxes;
 use lsbc_connectors::products::{item_system_id, variant_system_id};
 use lsbc_connectors::{ConnectorContext, build_flow};
+use lsbc_core::Flow;
 use lsbc_core::memory::MemoryStore;
 use lsbc_core::ports::{
-    ActivityEntry, ActivityLog, ActivityQuery, FlowParts, Link, LinkStore, MappingStore, Outcome,
-    SecretStore, SettingsStore, SystemClock,
+    ActivityLog, FlowParts, LinkStore, MappingStore, Outcome, SecretStore, SettingsStore,
+    SystemClock,
 };
-use lsbc_core::{Flow, RecordKey};
 use lsbc_embedded::{Embedded, LocalRunner, QueueOptions, RunnerOptions};
-use lsbc_sandbox::business_central::{
-    BusinessCentralSandbox, BusinessCentralSandboxConfig, WriteRecord,
-};
+use lsbc_sandbox::business_central::{BusinessCentralSandboxConfig, WriteRecord};
 use lsbc_sandbox::lightspeed::{
     AttributeSet, CategorySeed, CustomFieldSeed, EcommerceSeed, Entity, ImageSeed, ItemSeed,
-    LightspeedSandbox, LightspeedSandboxConfig, MatrixSeed, ShopSeed, StockSeed,
+    LightspeedSandboxConfig, MatrixSeed, ShopSeed, StockSeed,
 };
-use lsbc_tests::products::{plain, seed, tee_matrix, variant};
+use lsbc_tests::products::{Catalogue, plain, seed, tee_matrix, variant};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -130,15 +128,21 @@ impl Default for Options {
     }
 }
 
+impl Catalogue for Home {
+    fn sandboxes(&self) -> &Sandboxes {
+        &self.s
+    }
+
+    fn activity_log(&self) -> &dyn ActivityLog {
+        &self.store
+    }
+
+    fn link_store(&self) -> &dyn LinkStore {
+        &self.store
+    }
+}
+
 impl Home {
-    fn ls(&self) -> &LightspeedSandbox {
-        &self.s.lightspeed
-    }
-
-    fn bc(&self) -> &BusinessCentralSandbox {
-        &self.s.business_central
-    }
-
     async fn start(options: Options) -> Self {
         let s = Sandboxes::start_with(
             LightspeedSandboxConfig {
@@ -221,75 +225,6 @@ impl Home {
         drain(&self.full).await;
     }
 
-    fn item(&self, number: &str) -> Value {
-        let found: Vec<Value> = self
-            .bc()
-            .items()
-            .into_iter()
-            .filter(|i| i["number"] == number)
-            .collect();
-        assert_eq!(
-            found.len(),
-            1,
-            "one BC item {number}: {:#?}",
-            self.bc().items()
-        );
-        found.into_iter().next().unwrap()
-    }
-
-    fn variants(&self, number: &str) -> Vec<Value> {
-        self.bc()
-            .item_variants()
-            .into_iter()
-            .filter(|v| v["itemNumber"] == number)
-            .collect()
-    }
-
-    /// The record's activity, newest first, without the entries of deliveries that found
-    /// nothing to write (a record read by both streams is pushed twice; the second push
-    /// writes nothing and logs `unchanged`).
-    async fn activity(&self, key: &str) -> Vec<ActivityEntry> {
-        self.all_activity(key)
-            .await
-            .into_iter()
-            .filter(|e| e.outcome != Outcome::Unchanged)
-            .collect()
-    }
-
-    /// Every activity entry of the record, newest first.
-    async fn all_activity(&self, key: &str) -> Vec<ActivityEntry> {
-        self.store
-            .query(&ActivityQuery {
-                flow: Some(Flow::Products),
-                key: Some(RecordKey::parse(key).unwrap()),
-                ..ActivityQuery::default()
-            })
-            .await
-            .unwrap()
-    }
-
-    async fn outcomes(&self, key: &str) -> Vec<Outcome> {
-        self.activity(key).await.iter().map(|e| e.outcome).collect()
-    }
-
-    async fn link(&self, key: &str) -> Option<Link> {
-        self.store
-            .get(Flow::Products, &RecordKey::parse(key).unwrap())
-            .await
-            .unwrap()
-    }
-
-    fn writes_since(&self, before: usize) -> Vec<WriteRecord> {
-        self.bc().writes().into_iter().skip(before).collect()
-    }
-
-    /// Changes a Lightspeed record as the back office would, a few seconds later than the
-    /// last change (Lightspeed's `timeStamp` has whole seconds).
-    fn change(&self, entity: Entity, id: u64, field: &str, value: &str) {
-        self.ls().clock().advance(Duration::from_secs(2));
-        self.ls().set_field(entity, id, field, value).unwrap();
-    }
-
     /// Points an item's images at the image host.
     fn host_images_of(&self, item: u64) {
         for image in self.ls().records(Entity::Image) {
@@ -300,34 +235,6 @@ impl Home {
                     .unwrap();
             }
         }
-    }
-
-    fn image_of(&self, item: u64) -> u64 {
-        self.ls()
-            .records(Entity::Image)
-            .into_iter()
-            .find(|i| i["itemID"].as_str() == Some(item.to_string().as_str()))
-            .map(|i| i["imageID"].as_str().unwrap().parse().unwrap())
-            .unwrap()
-    }
-
-    /// A person changes fields of a BC item.
-    async fn edit_item(&self, number: &str, fields: Value) {
-        let id = self.item(number)["id"].as_str().unwrap().parse().unwrap();
-        let current = self
-            .person
-            .get(EntitySet::Items, id, &Query::new())
-            .await
-            .unwrap();
-        self.person
-            .update(
-                EntitySet::Items,
-                id,
-                current.etag().unwrap(),
-                fields.as_object().unwrap().clone(),
-            )
-            .await
-            .unwrap();
     }
 }
 

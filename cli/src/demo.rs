@@ -412,8 +412,8 @@ async fn check_customers(
         }
     }
     for c in &bc_customers {
-        let bc_id = c["id"].as_str().unwrap_or_default();
-        if !preexisting.contains(bc_id) && !linked.contains(bc_id) {
+        let customer_id = c["id"].as_str().unwrap_or_default();
+        if !preexisting.contains(customer_id) && !linked.contains(customer_id) {
             problems.push(format!(
                 "Business Central customer {} ({}) was created, but no Lightspeed customer is linked to it",
                 c["number"], c["displayName"]

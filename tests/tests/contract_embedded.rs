@@ -9,10 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use lsbc_core::ports::{ActivityEntry, SystemClock};
+use jiff::Timestamp;
+use lsbc_core::ports::{ActivityEntry, ActivityLog, ActivityQuery, Outcome, SystemClock};
 use lsbc_core::{Flow, QueueName};
 use lsbc_embedded::{Embedded, FileSecretStore, QueueOptions};
-use lsbc_tests::contract::{activity, claims, config, cursors, links, queue, secrets};
+use lsbc_tests::contract::{activity, an_hour_ago, queue, secrets};
 
 const ROUNDS: usize = 100;
 /// The embedded queues' visibility timeout (real time: keep it short).
@@ -56,49 +57,99 @@ macro_rules! race_checks {
     )*};
 }
 
-store_checks! {
-    cursor_missing_is_none => cursors::missing_cursor_is_none,
-    cursor_round_trips => cursors::save_then_load_round_trips,
-    cursor_stale_revision_conflicts => cursors::stale_revision_conflicts,
-    cursor_streams_are_independent => cursors::streams_and_flows_are_independent,
-    config_unsaved_is_none => config::unsaved_config_is_none,
-    config_versions_and_history => config::versions_and_history,
-    config_reset_is_a_new_version => config::reset_is_a_new_version,
-    config_stale_version_conflicts => config::stale_version_conflicts,
-    config_kinds_are_independent => config::kinds_and_flows_are_independent,
-    link_missing_is_none => links::missing_link_is_none,
-    link_round_trips => links::put_then_get_round_trips,
-    link_older_timestamps_are_stale => links::older_timestamps_are_stale,
-    link_older_sequences_are_stale => links::older_sequences_are_stale,
-    link_find_by_target => links::find_by_target_follows_the_link,
-    claim_granted_once => claims::free_claim_is_granted_once,
-    claim_expired_taken_over => claims::expired_claim_can_be_taken_over,
-    claim_reacquire_extends => claims::owner_reacquires_and_extends,
-    claim_release_only_by_owner => claims::release_only_by_owner,
-    claim_keys_are_independent => claims::keys_are_independent,
-    activity_round_trips => activity::entries_round_trip,
-    activity_by_flow => activity::query_by_flow_newest_first,
-    activity_default_limit => activity::default_limit_is_100,
-    activity_by_record => activity::query_by_record,
-    activity_by_outcome => activity::query_by_outcome,
-    activity_by_time => activity::query_by_time_range,
-    activity_expiry_round_trips => activity::expiry_round_trips,
+lsbc_tests::for_each_store_check!(store_checks);
+
+lsbc_tests::for_each_race_check!(race_checks);
+
+/// Reads the expiry column the embedded store deletes by, and ages entries in it to see
+/// that the store really honours it.
+struct SqliteExpiry {
+    path: std::path::PathBuf,
+    /// The store under test (a handle on the same database).
+    log: Embedded,
 }
 
-race_checks! {
-    cursor_concurrent_saves => cursors::concurrent_saves_one_wins,
-    config_concurrent_saves => config::concurrent_saves_one_wins,
-    link_concurrent_puts => links::concurrent_versioned_puts_keep_the_newest,
-    claim_concurrent_acquires => claims::concurrent_acquire_one_wins,
-}
+impl SqliteExpiry {
+    fn db(&self) -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open(&self.path).expect("open the database");
+        conn.busy_timeout(Duration::from_secs(5))
+            .expect("set a busy timeout");
+        conn
+    }
 
-/// Reads the expiry column the embedded store deletes by.
-struct SqliteExpiry(std::path::PathBuf);
+    fn row_exists(&self, entry: &ActivityEntry) -> bool {
+        self.db()
+            .query_row(
+                "SELECT COUNT(*) FROM activity WHERE id = ?1",
+                [&entry.id],
+                |r| r.get::<_, i64>(0),
+            )
+            .expect("count rows")
+            > 0
+    }
+
+    async fn found(&self, entry: &ActivityEntry) -> bool {
+        self.log
+            .query(&ActivityQuery {
+                flow: Some(entry.flow),
+                key: Some(entry.key.clone()),
+                ..ActivityQuery::default()
+            })
+            .await
+            .expect("query the activity log")
+            .iter()
+            .any(|e| e.id == entry.id)
+    }
+
+    /// Expired entries are never returned by queries and are deleted by the next write;
+    /// `Err` says which of that doesn't hold.
+    async fn expiry_works(&self) -> Result<(), String> {
+        let at = an_hour_ago();
+        // Recorded while live, then aged past its expiry (as if the time had passed).
+        let aged = activity::entry(Flow::Stock, "expiry-probe-aged", Outcome::Updated, at);
+        self.log.record(&aged).await.map_err(|e| format!("{e:?}"))?;
+        if !self.found(&aged).await {
+            return Err("a live entry is not returned".into());
+        }
+        let now = Timestamp::now().as_second();
+        let changed = self
+            .db()
+            .execute(
+                "UPDATE activity SET expires_at = ?1 WHERE id = ?2",
+                rusqlite::params![now - 1, aged.id],
+            )
+            .expect("age the entry");
+        if changed != 1 {
+            return Err(format!("the entry's row wasn't found ({changed} updated)"));
+        }
+        if self.found(&aged).await {
+            return Err("a query returns an entry past its expiry".into());
+        }
+        // Recorded already expired: the write that stores it deletes what is past.
+        let expired = ActivityEntry {
+            expires_at: at,
+            ..activity::entry(Flow::Stock, "expiry-probe-expired", Outcome::Failed, at)
+        };
+        self.log
+            .record(&expired)
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        if self.found(&expired).await {
+            return Err("a query returns an entry recorded already expired".into());
+        }
+        for (entry, what) in [(&aged, "aged"), (&expired, "already expired")] {
+            if self.row_exists(entry) {
+                return Err(format!("the {what} entry is kept after a write"));
+            }
+        }
+        Ok(())
+    }
+}
 
 #[async_trait]
 impl activity::ExpiryProbe for SqliteExpiry {
     async fn stored_expiry(&self, entry: &ActivityEntry) -> Option<i64> {
-        let conn = rusqlite::Connection::open(&self.0).ok()?;
+        let conn = rusqlite::Connection::open(&self.path).ok()?;
         conn.query_row(
             "SELECT expires_at FROM activity WHERE id = ?1",
             [&entry.id],
@@ -108,15 +159,23 @@ impl activity::ExpiryProbe for SqliteExpiry {
     }
 
     async fn expiry_enabled(&self) -> bool {
-        // Expired entries are deleted on every write and never returned by queries.
-        true
+        match self.expiry_works().await {
+            Ok(()) => true,
+            Err(why) => {
+                eprintln!("the embedded activity log doesn't expire entries: {why}");
+                false
+            }
+        }
     }
 }
 
 #[tokio::test]
 async fn activity_expiry_is_stored() {
     let (s, dir) = store();
-    let probe = SqliteExpiry(dir.path().join("state.sqlite"));
+    let probe = SqliteExpiry {
+        path: dir.path().join("state.sqlite"),
+        log: s.clone(),
+    };
     activity::expiry_is_stored(&s, &probe).await;
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use lsbc_core::memory::{MemoryQueue, MemoryStore};
 use lsbc_core::{Flow, QueueName};
-use lsbc_tests::contract::{activity, claims, config, cursors, links, queue, secrets};
+use lsbc_tests::contract::{queue, secrets};
 
 /// Rounds of each race: the memory store is fast, so many.
 const ROUNDS: usize = 200;
@@ -34,43 +34,15 @@ macro_rules! race_checks {
     )*};
 }
 
+lsbc_tests::for_each_store_check!(store_checks);
+
+// What the memory store is besides: a `SecretStore` without a cache of its own.
 store_checks! {
-    cursor_missing_is_none => cursors::missing_cursor_is_none,
-    cursor_round_trips => cursors::save_then_load_round_trips,
-    cursor_stale_revision_conflicts => cursors::stale_revision_conflicts,
-    cursor_streams_are_independent => cursors::streams_and_flows_are_independent,
-    config_unsaved_is_none => config::unsaved_config_is_none,
-    config_versions_and_history => config::versions_and_history,
-    config_reset_is_a_new_version => config::reset_is_a_new_version,
-    config_stale_version_conflicts => config::stale_version_conflicts,
-    config_kinds_are_independent => config::kinds_and_flows_are_independent,
-    link_missing_is_none => links::missing_link_is_none,
-    link_round_trips => links::put_then_get_round_trips,
-    link_older_timestamps_are_stale => links::older_timestamps_are_stale,
-    link_older_sequences_are_stale => links::older_sequences_are_stale,
-    link_find_by_target => links::find_by_target_follows_the_link,
-    claim_granted_once => claims::free_claim_is_granted_once,
-    claim_expired_taken_over => claims::expired_claim_can_be_taken_over,
-    claim_reacquire_extends => claims::owner_reacquires_and_extends,
-    claim_release_only_by_owner => claims::release_only_by_owner,
-    claim_keys_are_independent => claims::keys_are_independent,
-    activity_round_trips => activity::entries_round_trip,
-    activity_by_flow => activity::query_by_flow_newest_first,
-    activity_default_limit => activity::default_limit_is_100,
-    activity_by_record => activity::query_by_record,
-    activity_by_outcome => activity::query_by_outcome,
-    activity_by_time => activity::query_by_time_range,
-    activity_expiry_round_trips => activity::expiry_round_trips,
     secret_missing_is_not_found => secrets::missing_secret_is_not_found,
     secret_put_creates_then_replaces => secrets::put_creates_then_replaces,
 }
 
-race_checks! {
-    cursor_concurrent_saves => cursors::concurrent_saves_one_wins,
-    config_concurrent_saves => config::concurrent_saves_one_wins,
-    link_concurrent_puts => links::concurrent_versioned_puts_keep_the_newest,
-    claim_concurrent_acquires => claims::concurrent_acquire_one_wins,
-}
+lsbc_tests::for_each_race_check!(race_checks);
 
 #[tokio::test]
 async fn secret_write_back_is_seen_by_other_instances() {

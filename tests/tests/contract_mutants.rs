@@ -226,22 +226,38 @@ async fn secret_suite_rejects_a_cache_that_never_refreshes() {
     secrets::write_back_is_seen_by_other_instances(&inner, &stuck).await;
 }
 
-/// A queue broken in one way: `dedup` off makes every dedup id unique; `reasons` off
-/// drops dead-letter reasons; `counts` off reports every delivery as the first.
+/// The broken queues' visibility timeout and redrive limit.
+const VISIBILITY: Duration = Duration::from_secs(1);
+const MAX_RECEIVES: u32 = 3;
+
+/// How a [`BrokenQueue`] is broken.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Breakage {
+    /// Nothing: the wrapper passes everything through.
+    None,
+    /// Every dedup id is made unique.
+    Dedup,
+    /// Dead-letter reasons are dropped.
+    Reasons,
+    /// Every delivery is reported as the first.
+    Counts,
+    /// `change_visibility` does nothing at all.
+    Visibility,
+    /// A visibility change to zero does nothing (other changes still work).
+    Release,
+}
+
+/// A queue broken in one way (on top of a memory queue).
 struct BrokenQueue {
     inner: MemoryQueue,
-    dedup: bool,
-    reasons: bool,
-    counts: bool,
+    broken: Breakage,
 }
 
 impl BrokenQueue {
-    fn new() -> Self {
+    fn new(broken: Breakage) -> Self {
         Self {
-            inner: MemoryQueue::new(Duration::from_secs(1)),
-            dedup: true,
-            reasons: true,
-            counts: true,
+            inner: MemoryQueue::new(VISIBILITY).with_max_receives(MAX_RECEIVES),
+            broken,
         }
     }
 }
@@ -253,9 +269,7 @@ impl Queue for BrokenQueue {
         queue: QueueName,
         messages: Vec<OutboundMessage>,
     ) -> Result<(), QueueError> {
-        let messages = if self.dedup {
-            messages
-        } else {
+        let messages = if self.broken == Breakage::Dedup {
             messages
                 .into_iter()
                 .map(|m| OutboundMessage {
@@ -263,6 +277,8 @@ impl Queue for BrokenQueue {
                     ..m
                 })
                 .collect()
+        } else {
+            messages
         };
         self.inner.send(queue, messages).await
     }
@@ -274,7 +290,7 @@ impl Queue for BrokenQueue {
         wait: Duration,
     ) -> Result<Vec<ReceivedMessage>, QueueError> {
         let mut got = self.inner.receive(queue, max, wait).await?;
-        if !self.counts {
+        if self.broken == Breakage::Counts {
             for m in &mut got {
                 m.receive_count = 1;
             }
@@ -292,6 +308,11 @@ impl Queue for BrokenQueue {
         receipt: &str,
         timeout: Duration,
     ) -> Result<(), QueueError> {
+        if self.broken == Breakage::Visibility
+            || (self.broken == Breakage::Release && timeout.is_zero())
+        {
+            return Ok(());
+        }
         self.inner.change_visibility(queue, receipt, timeout).await
     }
 
@@ -310,7 +331,7 @@ impl Queue for BrokenQueue {
         max: usize,
     ) -> Result<Vec<(ReceivedMessage, Option<String>)>, QueueError> {
         let mut got = self.inner.receive_dead_letters(queue, max).await?;
-        if !self.reasons {
+        if self.broken == Breakage::Reasons {
             for (_, reason) in &mut got {
                 *reason = None;
             }
@@ -326,37 +347,51 @@ impl Queue for BrokenQueue {
 #[tokio::test]
 #[should_panic(expected = "first again")]
 async fn queue_suite_rejects_missing_deduplication() {
-    let q = BrokenQueue {
-        dedup: false,
-        ..BrokenQueue::new()
-    };
+    let q = BrokenQueue::new(Breakage::Dedup);
     queue::duplicates_are_dropped_by_dedup_id(&q, Q).await;
 }
 
 #[tokio::test]
 #[should_panic(expected = "the reason is kept")]
 async fn queue_suite_rejects_lost_reasons() {
-    let q = BrokenQueue {
-        reasons: false,
-        ..BrokenQueue::new()
-    };
+    let q = BrokenQueue::new(Breakage::Reasons);
     queue::dead_letter_keeps_the_reason(&q, Q).await;
 }
 
 #[tokio::test]
 #[should_panic(expected = "left: 1")]
 async fn queue_suite_rejects_a_receive_count_that_never_grows() {
-    let q = BrokenQueue {
-        counts: false,
-        ..BrokenQueue::new()
-    };
-    queue::visibility_timeout_redelivers(&q, Q, Duration::from_secs(1)).await;
+    let q = BrokenQueue::new(Breakage::Counts);
+    queue::visibility_timeout_redelivers(&q, Q, VISIBILITY).await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "stays away past the visibility timeout")]
+async fn queue_suite_rejects_a_change_visibility_that_does_nothing() {
+    let q = BrokenQueue::new(Breakage::Visibility);
+    queue::change_visibility_releases_at_once(&q, Q, VISIBILITY).await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "released by the change to zero")]
+async fn queue_suite_rejects_a_release_that_does_nothing() {
+    let q = BrokenQueue::new(Breakage::Release);
+    queue::change_visibility_releases_at_once(&q, Q, VISIBILITY).await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "receive 2")]
+async fn redrive_check_rejects_a_release_that_does_nothing() {
+    let q = BrokenQueue::new(Breakage::Release);
+    queue::redrive_after_max_receives(&q, Q, MAX_RECEIVES).await;
 }
 
 #[tokio::test]
 async fn queue_suite_accepts_the_unbroken_wrapper() {
     // The wrapper with nothing broken passes, so each failure above is the breakage's.
-    let q = BrokenQueue::new();
+    let q = BrokenQueue::new(Breakage::None);
     queue::duplicates_are_dropped_by_dedup_id(&q, Q).await;
     queue::dead_letter_keeps_the_reason(&q, Q).await;
+    queue::change_visibility_releases_at_once(&q, Q, VISIBILITY).await;
+    queue::redrive_after_max_receives(&q, Q, MAX_RECEIVES).await;
 }

@@ -746,7 +746,9 @@ async fn pacing_keeps_a_principal_under_the_window() {
 
 #[tokio::test]
 async fn several_principals_multiply_throughput() {
-    let window = Duration::from_millis(600);
+    // A window far longer than the test: one principal could send 20 of the 60 requests and
+    // would then wait out two whole windows for the rest; three send all 60 at once.
+    let window = Duration::from_mins(10);
     let sb = sandbox(|c| {
         c.rate_limit = RateLimit {
             requests: 20,
@@ -763,10 +765,11 @@ async fn several_principals_multiply_throughput() {
     };
     let bc = BusinessCentral::new(cfg).unwrap();
     assert_eq!(bc.principal_count(), 3);
-    let started = Instant::now();
-    run_parallel(&bc, 60).await;
-    // One principal would need two more windows for 60 requests; three need none.
-    assert!(started.elapsed() < window, "{:?}", started.elapsed());
+    // Only a guard against hanging: the 60 requests need no wait at all with three
+    // principals, and two 10-minute windows with one.
+    tokio::time::timeout(Duration::from_mins(1), run_parallel(&bc, 60))
+        .await
+        .expect("60 requests over three principals need no window turn");
     let per: Vec<u64> = sb
         .stats()
         .principals

@@ -637,6 +637,28 @@ async fn snapshot_batches_roll_back_and_large_batches_are_refused() {
     assert_eq!(status, 400);
 }
 
+/// Waits until `what` holds (polling; fails after a generous 10 s).
+async fn eventually(what: &str, condition: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !condition() {
+        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Waits until the sandbox has counted `n` API requests of `lsbc-app-1`: the limiter counts
+/// a request when it admits it (or refuses it), so the `n`-th holds its slot from then on.
+async fn admitted(sandbox: &BusinessCentralSandbox, n: u64) {
+    eventually(&format!("{n} request(s) of lsbc-app-1 counted"), || {
+        sandbox
+            .stats()
+            .principals
+            .get("lsbc-app-1")
+            .is_some_and(|c| c.requests == n)
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn the_window_and_the_queue_answer_429_per_principal() {
     let api = Api::start(|c| {
@@ -679,10 +701,11 @@ async fn the_window_and_the_queue_answer_429_per_principal() {
     other
         .sandbox
         .faults()
-        .add(FaultRule::always(FaultKind::Latency { millis: 300 }).on_path("/items"));
+        .add(FaultRule::always(FaultKind::Latency { millis: 1000 }).on_path("/items"));
     let slow = other.send(Method::GET, "items", None, &[]);
     let fast = async {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Counted means admitted: the slow request holds the only slot for its latency.
+        admitted(&other.sandbox, 1).await;
         other.sandbox.faults().clear();
         other.send(Method::GET, "paymentTerms", None, &[]).await
     };
@@ -704,10 +727,10 @@ async fn the_window_and_the_queue_answer_429_per_principal() {
     queued
         .sandbox
         .faults()
-        .add(FaultRule::always(FaultKind::Latency { millis: 400 }).on_path("/items"));
+        .add(FaultRule::always(FaultKind::Latency { millis: 1000 }).on_path("/items"));
     let slow = queued.send(Method::GET, "items", None, &[]);
     let waiting = async {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        admitted(&queued.sandbox, 1).await;
         queued.send(Method::GET, "paymentTerms", None, &[]).await
     };
     let (first, second) = tokio::join!(slow, waiting);
@@ -885,12 +908,10 @@ async fn deliveries_retry_on_5xx_and_a_4xx_deletes_the_subscription() {
             .unwrap();
     }
     // The sandbox logs an attempt once the receiver's answer is in.
-    for _ in 0..100 {
-        if api.sandbox.deliveries().len() == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually("both attempts logged", || {
+        api.sandbox.deliveries().len() >= 2
+    })
+    .await;
     let attempts: Vec<_> = api
         .sandbox
         .deliveries()
@@ -907,7 +928,11 @@ async fn deliveries_retry_on_5xx_and_a_4xx_deletes_the_subscription() {
         .await
         .unwrap()
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The sandbox deletes the subscription once the receiver's 404 is in.
+    eventually("the subscription answered 404 is deleted", || {
+        api.sandbox.subscriptions().len() == 1
+    })
+    .await;
     let left: Vec<_> = api
         .sandbox
         .subscriptions()

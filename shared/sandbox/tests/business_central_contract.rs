@@ -167,11 +167,15 @@ fn compare(
                 }
             }
         }
-        (Value::Array(f), Value::Array(a)) => {
-            if let (Some(fv), Some(av)) = (f.first(), a.first()) {
-                compare(fv, av, extra_ok, skip, &format!("{at}[0]"), out);
-            }
-        }
+        (Value::Array(f), Value::Array(a)) => match (f.first(), a.first()) {
+            (Some(fv), Some(av)) => compare(fv, av, extra_ok, skip, &format!("{at}[0]"), out),
+            // An empty answer would hide every key of the fixture's elements.
+            (Some(_), None) => out.push(format!(
+                "{at}: fixture has {} element(s), sandbox an empty array",
+                f.len()
+            )),
+            (None, _) => {}
+        },
         (f, a) => {
             if form(f) != form(a) && !skip.contains(&at.rsplit('.').next().unwrap_or("")) {
                 out.push(format!(
@@ -822,4 +826,24 @@ fn the_comparison_sees_missing_extra_and_retyped_keys() {
         &mut problems,
     );
     assert_eq!(problems.len(), 4, "{problems:?}");
+}
+
+#[test]
+fn the_comparison_sees_an_empty_answer_for_a_filled_fixture() {
+    let fixture = fixture("fixture.rebelpl.companies.json");
+    assert!(
+        fixture["value"].as_array().is_some_and(|v| !v.is_empty()),
+        "the fixture lists companies"
+    );
+    let mut problems = Vec::new();
+    compare(
+        &fixture,
+        &json!({"@odata.context": "x", "value": []}),
+        &[],
+        &[],
+        "$",
+        &mut problems,
+    );
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].starts_with("$.value:"), "{problems:?}");
 }

@@ -11,6 +11,9 @@
 //! - Give every check a fresh, empty store or queue: the activity and queue checks count
 //!   what they find.
 //! - A check panics (fails the test) with a message saying what went wrong.
+//! - The checks every store runs are listed once, in [`for_each_store_check!`](crate::for_each_store_check) and
+//!   [`for_each_race_check!`](crate::for_each_race_check): each home's test file defines a
+//!   macro that makes one test of a check on its own fresh store, and hands it to these.
 //!
 //! | module | port |
 //! |---|---|
@@ -38,6 +41,67 @@ use jiff::{SignedDuration, Timestamp};
 use lsbc_core::RecordKey;
 use tokio::sync::Barrier;
 use tokio::task::JoinSet;
+
+/// Invokes `$m! { name => check, ... }` with every store check that takes the store as
+/// `&dyn Trait` (cursors, config, links, claims, activity): the one list each home runs.
+/// `name` is the test's name, `check` the path of the check.
+///
+/// ```ignore
+/// macro_rules! store_checks {
+///     ($($name:ident => $check:path),* $(,)?) => {$(
+///         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+///         async fn $name() { $check(&fresh_store()).await; }
+///     )*};
+/// }
+/// lsbc_tests::for_each_store_check!(store_checks);
+/// ```
+#[macro_export]
+macro_rules! for_each_store_check {
+    ($m:ident) => {
+        $m! {
+            cursor_missing_is_none => $crate::contract::cursors::missing_cursor_is_none,
+            cursor_round_trips => $crate::contract::cursors::save_then_load_round_trips,
+            cursor_stale_revision_conflicts => $crate::contract::cursors::stale_revision_conflicts,
+            cursor_streams_are_independent => $crate::contract::cursors::streams_and_flows_are_independent,
+            config_unsaved_is_none => $crate::contract::config::unsaved_config_is_none,
+            config_versions_and_history => $crate::contract::config::versions_and_history,
+            config_reset_is_a_new_version => $crate::contract::config::reset_is_a_new_version,
+            config_stale_version_conflicts => $crate::contract::config::stale_version_conflicts,
+            config_kinds_are_independent => $crate::contract::config::kinds_and_flows_are_independent,
+            link_missing_is_none => $crate::contract::links::missing_link_is_none,
+            link_round_trips => $crate::contract::links::put_then_get_round_trips,
+            link_older_timestamps_are_stale => $crate::contract::links::older_timestamps_are_stale,
+            link_older_sequences_are_stale => $crate::contract::links::older_sequences_are_stale,
+            link_find_by_target => $crate::contract::links::find_by_target_follows_the_link,
+            claim_granted_once => $crate::contract::claims::free_claim_is_granted_once,
+            claim_expired_taken_over => $crate::contract::claims::expired_claim_can_be_taken_over,
+            claim_reacquire_extends => $crate::contract::claims::owner_reacquires_and_extends,
+            claim_release_only_by_owner => $crate::contract::claims::release_only_by_owner,
+            claim_keys_are_independent => $crate::contract::claims::keys_are_independent,
+            activity_round_trips => $crate::contract::activity::entries_round_trip,
+            activity_by_flow => $crate::contract::activity::query_by_flow_newest_first,
+            activity_default_limit => $crate::contract::activity::default_limit_is_100,
+            activity_by_record => $crate::contract::activity::query_by_record,
+            activity_by_outcome => $crate::contract::activity::query_by_outcome,
+            activity_by_time => $crate::contract::activity::query_by_time_range,
+            activity_expiry_round_trips => $crate::contract::activity::expiry_round_trips,
+        }
+    };
+}
+
+/// Invokes `$m! { name => check, ... }` with every race check: each takes the store as
+/// `Arc<dyn Trait>` and a number of rounds (see the module docs for the runtime they need).
+#[macro_export]
+macro_rules! for_each_race_check {
+    ($m:ident) => {
+        $m! {
+            cursor_concurrent_saves => $crate::contract::cursors::concurrent_saves_one_wins,
+            config_concurrent_saves => $crate::contract::config::concurrent_saves_one_wins,
+            link_concurrent_puts => $crate::contract::links::concurrent_versioned_puts_keep_the_newest,
+            claim_concurrent_acquires => $crate::contract::claims::concurrent_acquire_one_wins,
+        }
+    };
+}
 
 /// One contender of a race.
 pub type Contender<T> = Pin<Box<dyn Future<Output = T> + Send>>;

@@ -20,6 +20,9 @@ use super::unique;
 const PATIENCE: Duration = Duration::from_secs(10);
 /// Pause between polls that returned nothing at once.
 const PAUSE: Duration = Duration::from_millis(20);
+/// A visibility far longer than `PATIENCE`: a message given it comes back within the
+/// check's patience only if a later change releases it.
+const EXTENDED: Duration = Duration::from_mins(1);
 
 fn message(body: &str, group: &str, dedup: &str) -> OutboundMessage {
     OutboundMessage {
@@ -236,8 +239,10 @@ pub async fn visibility_timeout_redelivers(
     queue.delete(name, &extended.receipt).await.unwrap();
 }
 
-/// A visibility change to zero makes a message (and its group) available at once, well
-/// before the queue's visibility timeout.
+/// Visibility changes take effect on the message in flight (and its group): extended to a
+/// minute, it stays away past the queue's visibility timeout (`visibility`); changed to zero
+/// afterwards, it is available again at once — long before the minute is over, so only a
+/// working release brings it back within the check's patience.
 pub async fn change_visibility_releases_at_once(
     queue: &dyn Queue,
     name: QueueName,
@@ -256,20 +261,26 @@ pub async fn change_visibility_releases_at_once(
         "group in flight"
     );
 
-    let released_at = Instant::now();
+    queue
+        .change_visibility(name, &got[0].receipt, EXTENDED)
+        .await
+        .unwrap();
+    receive_nothing(
+        queue,
+        name,
+        visibility * 2,
+        "extended to a minute, the message (and its group) stays away past the visibility timeout",
+    )
+    .await;
     queue
         .change_visibility(name, &got[0].receipt, Duration::ZERO)
         .await
         .unwrap();
-    let again = receive_until(queue, name, 1, visibility).await;
-    assert!(
-        released_at.elapsed() < visibility,
-        "released at once, not after the visibility timeout"
-    );
+    let again = receive_until(queue, name, 1, PATIENCE).await;
     assert_eq!(
         again.first().map(|m| (m.body.as_str(), m.receive_count)),
         Some((first.body.as_str(), 2)),
-        "the same message again, its group's first"
+        "released by the change to zero: the same message again, its group's first"
     );
     delete_all(queue, name, &again).await;
     let rest = receive_until(queue, name, 1, PATIENCE).await;
@@ -399,8 +410,9 @@ pub async fn dead_letter_keeps_the_reason(queue: &dyn Queue, name: QueueName) {
     assert!(left.is_empty(), "deleted dead letters are gone: {left:?}");
 }
 
-/// A message received `max_receive_count` times without being deleted moves to the
-/// dead-letter queue by itself. Only for queues with a redrive policy (SQS, embedded).
+/// A message received `max_receive_count` times without being deleted (each time released
+/// at once by a visibility change to zero) moves to the dead-letter queue by itself. Only
+/// for queues with a redrive policy (SQS, embedded).
 pub async fn redrive_after_max_receives(
     queue: &dyn Queue,
     name: QueueName,
@@ -412,6 +424,12 @@ pub async fn redrive_after_max_receives(
         let got = receive_until(queue, name, 1, PATIENCE).await;
         assert_eq!(bodies(&got), [poison.body.as_str()], "receive {attempt}");
         assert_eq!(got[0].receive_count, attempt);
+        // Extended past the check's patience, then released: the next receive gets it only
+        // through the release, never by the visibility timeout running out.
+        queue
+            .change_visibility(name, &got[0].receipt, EXTENDED)
+            .await
+            .unwrap();
         queue
             .change_visibility(name, &got[0].receipt, Duration::ZERO)
             .await

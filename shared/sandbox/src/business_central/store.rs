@@ -1285,7 +1285,7 @@ impl Store {
     }
 }
 
-fn check_if_match(if_match: Option<&str>, version: u64) -> Outcome<()> {
+pub(crate) fn check_if_match(if_match: Option<&str>, version: u64) -> Outcome<()> {
     match if_match.map(str::trim) {
         None | Some("") => Err(BcFault::missing_if_match()),
         Some("*") => Ok(()),

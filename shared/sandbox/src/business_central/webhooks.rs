@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::errors::{BcFault, Outcome};
 use super::schema::Entity;
-use super::store::{Change, etag_of};
+use super::store::{Change, check_if_match, etag_of};
 use crate::common::SimClock;
 
 /// Webhook timings and bounds.
@@ -271,15 +271,6 @@ impl Webhooks {
             .ok_or_else(|| BcFault::record_not_found("subscriptions", &format!("'{id}'")))
     }
 
-    fn check_tag(if_match: Option<&str>, version: u64) -> Outcome<()> {
-        match if_match.map(str::trim) {
-            None | Some("") => Err(BcFault::missing_if_match()),
-            Some("*") => Ok(()),
-            Some(tag) if tag == etag_of(version) => Ok(()),
-            Some(_) => Err(BcFault::entity_changed()),
-        }
-    }
-
     /// `PATCH subscriptions('id')`: renews for another expiry period (handshake again).
     pub(crate) async fn renew(
         &self,
@@ -289,7 +280,7 @@ impl Webhooks {
         base: &str,
     ) -> Outcome<Value> {
         let sub = self.live(id)?;
-        Self::check_tag(if_match, sub.version)?;
+        check_if_match(if_match, sub.version)?;
         let (url, _, client_state) = Self::fields(body)?;
         let url = if url.is_empty() {
             sub.notification_url.clone()
@@ -317,7 +308,7 @@ impl Webhooks {
 
     pub(crate) fn delete(&self, id: &str, if_match: Option<&str>) -> Outcome<()> {
         let sub = self.live(id)?;
-        Self::check_tag(if_match, sub.version)?;
+        check_if_match(if_match, sub.version)?;
         let mut state = lock(&self.state);
         state.subscriptions.remove(id);
         state.pending.remove(id);

@@ -7,7 +7,7 @@ use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
 use lambda_runtime::{LambdaEvent, service_fn};
 use lsbc_core::QueueName;
 use lsbc_core::ports::SystemClock;
-use lsbc_lambda::{AwsHome, CommonConfig, process_env, telemetry};
+use lsbc_lambda::{AwsHome, CommonConfig, SecretNames, process_env, telemetry};
 use lsbc_webhook::handler::Webhook;
 
 #[tokio::main]
@@ -17,8 +17,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let common = CommonConfig::read(&mut env, &[QueueName::Poll]);
     let client_state_secret: Option<String> = env.required("LSBC_WEBHOOK_SECRET");
     // The Lightspeed OAuth callback route is on when the connection secret is named.
-    let lightspeed_secret =
-        Some(env.optional("LSBC_LIGHTSPEED_SECRET", String::new())).filter(|name| !name.is_empty());
+    let lightspeed_secret = SecretNames::read_lightspeed(&mut env);
     env.finish()?;
     let client_state_secret = client_state_secret.unwrap_or_default();
     let home = AwsHome::connect(&common).await;

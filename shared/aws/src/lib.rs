@@ -23,9 +23,9 @@ pub use clients::{AwsClients, load_sdk_config};
 pub use dynamo::{DynamoStore, TableNames};
 pub use provision::{ProvisionError, Stack, StackSpec, provision};
 pub use secrets::{DEFAULT_SECRET_CACHE_TTL, SecretsManagerStore};
-pub use sqs::{
-    MAX_REASON_BYTES, MESSAGE_ID_ATTRIBUTE, QueueUrls, REASON_ATTRIBUTE, SqsOptions, SqsQueue,
-};
+pub use sqs::{MAX_REASON_BYTES, MESSAGE_ID_ATTRIBUTE, QueueUrls, REASON_ATTRIBUTE, SqsQueue};
+
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 
 /// Error codes AWS services use when they throttle a caller.
 const THROTTLING_CODES: [&str; 5] = [
@@ -39,6 +39,17 @@ const THROTTLING_CODES: [&str; 5] = [
 /// Whether an AWS error code means "slow down".
 fn is_throttling(code: Option<&str>) -> bool {
     code.is_some_and(|c| THROTTLING_CODES.contains(&c))
+}
+
+/// A failed SDK call as the crate's errors carry it: the message with every cause
+/// ([`DisplayErrorContext`]) and the error itself, boxed as the source. The same for every
+/// service: their `SdkError` and `DisplayErrorContext` are the smithy runtime's.
+fn sdk_failure<E, R>(err: SdkError<E, R>) -> (String, Box<dyn std::error::Error + Send + Sync>)
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    (DisplayErrorContext(&err).to_string(), Box::new(err))
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, IndexStatus, KeySchemaElement, KeyType,
     Projection, ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
@@ -54,10 +54,11 @@ where
     E: std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
+    let (message, source) = crate::sdk_failure(err);
     ProvisionError::Aws {
         what: what.into(),
-        message: DisplayErrorContext(&err).to_string(),
-        source: Box::new(err),
+        message,
+        source,
     }
 }
 
@@ -137,7 +138,8 @@ impl StackSpec {
     }
 }
 
-/// What was created: the names and URLs to build the adapters with.
+/// A stack's tables and queues (what [`provision`] created, or what a Lambda's configuration
+/// names): the names and URLs to build the adapters with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stack {
     /// The tables.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use lsbc_core::StoreError;
 use lsbc_core::ports::{Freshness, SecretStore};
 use secrecy::{ExposeSecret, SecretString};
@@ -74,28 +74,23 @@ impl SecretsManagerStore {
     }
 }
 
-/// The error code of a failed call, if the service sent one.
-fn code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
-    err.code()
-}
-
 fn store_error<E, R>(name: &str, err: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: fmt::Debug + Send + Sync + 'static,
 {
-    match code(&err) {
+    match err.code() {
         Some("ResourceNotFoundException") => StoreError::NotFound(format!("secret {name}")),
         c if crate::is_throttling(c) => StoreError::Throttled {
             message: format!("Secrets Manager throttled the request for secret {name}"),
         },
-        _ => StoreError::Unavailable {
-            message: format!(
-                "Secrets Manager request for secret {name} failed: {}",
-                DisplayErrorContext(&err)
-            ),
-            source: Some(Box::new(err)),
-        },
+        _ => {
+            let (message, source) = crate::sdk_failure(err);
+            StoreError::Unavailable {
+                message: format!("Secrets Manager request for secret {name} failed: {message}"),
+                source: Some(source),
+            }
+        }
     }
 }
 
@@ -133,7 +128,7 @@ impl SecretStore for SecretsManagerStore {
         };
         match put().await {
             Ok(_) => {}
-            Err(e) if code(&e) == Some("ResourceNotFoundException") => {
+            Err(e) if e.code() == Some("ResourceNotFoundException") => {
                 let created = self
                     .client
                     .create_secret()
@@ -144,7 +139,7 @@ impl SecretStore for SecretsManagerStore {
                 match created {
                     Ok(_) => {}
                     // Someone else created it meanwhile: write our value over theirs.
-                    Err(e) if code(&e) == Some("ResourceExistsException") => {
+                    Err(e) if e.code() == Some("ResourceExistsException") => {
                         put().await.map_err(|e| store_error(name, e))?;
                     }
                     Err(e) => return Err(store_error(name, e)),

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::error::{DisplayErrorContext, SdkError};
+use aws_sdk_sqs::error::SdkError;
 use aws_sdk_sqs::types::{
     Message, MessageAttributeValue, MessageSystemAttributeName, SendMessageBatchRequestEntry,
 };
@@ -35,6 +35,12 @@ const BATCH: usize = 10;
 const MAX_WAIT_SECONDS: u64 = 20;
 /// SQS's longest visibility timeout, in seconds.
 const MAX_VISIBILITY_SECONDS: u64 = 43_200;
+/// Attempts at sending the entries of a batch SQS failed (the first one included).
+const SEND_ATTEMPTS: u32 = 3;
+/// Pause before the second attempt; doubled for each further one.
+const SEND_BACKOFF: Duration = Duration::from_millis(100);
+/// Long poll when reading a dead-letter queue (short polls may miss messages).
+const DEAD_LETTER_WAIT: Duration = Duration::from_secs(1);
 
 /// A queue's URL and its dead-letter queue's URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,33 +51,11 @@ pub struct QueueUrls {
     pub dlq_url: String,
 }
 
-/// How the adapter behaves around SQS's answers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SqsOptions {
-    /// Attempts at sending the entries of a batch SQS failed (the first one included).
-    pub send_attempts: u32,
-    /// Pause before the second attempt; doubled for each further one.
-    pub send_backoff: Duration,
-    /// Long poll when reading a dead-letter queue (short polls may miss messages).
-    pub dead_letter_wait: Duration,
-}
-
-impl Default for SqsOptions {
-    fn default() -> Self {
-        Self {
-            send_attempts: 3,
-            send_backoff: Duration::from_millis(100),
-            dead_letter_wait: Duration::from_secs(1),
-        }
-    }
-}
-
 /// The [`Queue`] on SQS FIFO queues. Clone it freely: clones share the client.
 #[derive(Debug, Clone)]
 pub struct SqsQueue {
     client: Client,
     urls: BTreeMap<QueueName, QueueUrls>,
-    options: SqsOptions,
 }
 
 impl SqsQueue {
@@ -81,15 +65,7 @@ impl SqsQueue {
         Self {
             client,
             urls: urls.into_iter().collect(),
-            options: SqsOptions::default(),
         }
-    }
-
-    /// Replaces the default options.
-    #[must_use]
-    pub fn with_options(mut self, options: SqsOptions) -> Self {
-        self.options = options;
-        self
     }
 
     /// The URLs of a configured queue.
@@ -167,10 +143,11 @@ where
     E: std::error::Error + Send + Sync + 'static,
     R: fmt::Debug + Send + Sync + 'static,
 {
+    let (message, source) = crate::sdk_failure(err);
     QueueError::Unavailable {
         queue: queue.to_string(),
-        message: format!("{what} failed: {}", DisplayErrorContext(&err)),
-        source: Some(Box::new(err)),
+        message: format!("{what} failed: {message}"),
+        source: Some(source),
     }
 }
 
@@ -245,9 +222,9 @@ impl Queue for SqsQueue {
             // Later chunks were not sent at all: they count as refused too.
             let unsent_after = total - (chunk_index * BATCH + chunk.len());
             let mut pending: Vec<(usize, &OutboundMessage)> = chunk.iter().enumerate().collect();
-            let mut backoff = self.options.send_backoff;
+            let mut backoff = SEND_BACKOFF;
             let mut last_failure = String::new();
-            for attempt in 0..self.options.send_attempts.max(1) {
+            for attempt in 0..SEND_ATTEMPTS {
                 if attempt > 0 {
                     tracing::warn!(
                         queue = %queue,
@@ -383,7 +360,7 @@ impl Queue for SqsQueue {
         max: usize,
     ) -> Result<Vec<(ReceivedMessage, Option<String>)>, QueueError> {
         let url = &self.urls(queue)?.dlq_url;
-        self.receive_from(queue, url, max, self.options.dead_letter_wait, true)
+        self.receive_from(queue, url, max, DEAD_LETTER_WAIT, true)
             .await
     }
 

@@ -165,11 +165,7 @@ impl ClaimStore for MemoryStore {
             Some((holder, until)) => holder == owner || *until <= now,
         };
         if free {
-            let until = now
-                .checked_add(
-                    jiff::SignedDuration::try_from(ttl).unwrap_or(jiff::SignedDuration::MAX),
-                )
-                .unwrap_or(Timestamp::MAX);
+            let until = Self::lease_until(now, ttl);
             state
                 .claims
                 .insert(key.as_str().to_owned(), (owner.to_owned(), until));
@@ -199,15 +195,13 @@ impl ActivityLog for MemoryStore {
 
     async fn query(&self, query: &ActivityQuery) -> Result<Vec<ActivityEntry>, StoreError> {
         let state = lock(&self.state);
-        let mut found: Vec<ActivityEntry> = state
+        let found = state
             .activity
             .iter()
             .filter(|e| query.matches(e))
             .cloned()
             .collect();
-        found.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.id.cmp(&a.id)));
-        found.truncate(query.effective_limit());
-        Ok(found)
+        Ok(query.newest_first(found))
     }
 }
 
@@ -348,8 +342,9 @@ impl Queue for MemoryQueue {
             .map(|m| m.group.clone())
             .collect();
         let mut out = Vec::new();
+        // Positions (ascending) of the messages to move to the dead-letter queue.
         let mut redriven = Vec::new();
-        for m in messages.iter_mut() {
+        for (index, m) in messages.iter_mut().enumerate() {
             if out.len() >= max {
                 break;
             }
@@ -357,7 +352,7 @@ impl Queue for MemoryQueue {
                 continue;
             }
             if m.receives >= self.max_receives {
-                redriven.push(m.id.clone());
+                redriven.push(index);
                 continue;
             }
             m.receives += 1;
@@ -372,17 +367,23 @@ impl Queue for MemoryQueue {
                 group_id: Some(m.group.clone()),
             });
         }
-        let mut parked = Vec::new();
-        for id in redriven {
-            if let Some(pos) = messages.iter().position(|m| m.id == id)
-                && let Some(mut m) = messages.remove(pos)
-            {
+        if redriven.is_empty() {
+            return Ok(out);
+        }
+        // One pass splits the queue, keeping the order of both the remaining messages and
+        // the parked ones.
+        let mut parked = Vec::with_capacity(redriven.len());
+        let mut redriven = redriven.into_iter().peekable();
+        for (index, mut m) in std::mem::take(messages).into_iter().enumerate() {
+            if redriven.next_if_eq(&index).is_some() {
                 m.reason = Some(format!(
                     "received {} times without being handled (redrive after {})",
                     m.receives, self.max_receives
                 ));
                 m.receipt = None;
                 parked.push(m);
+            } else {
+                messages.push_back(m);
             }
         }
         state.dead.entry(queue).or_default().extend(parked);

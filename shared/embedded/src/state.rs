@@ -237,7 +237,7 @@ impl ClaimStore for Embedded {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let now_ms = now.as_millisecond();
-        let until = now_ms.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
+        let until = Self::lease_until(now, ttl).as_millisecond();
         let changed = self
             .db()
             .execute(

@@ -1,7 +1,7 @@
 //! The AWS home of a Lambda: the adapters of every port, built once at cold start from the
 //! typed configuration and the environment's AWS settings.
 
-use lsbc_aws::{AwsClients, DynamoStore, SecretsManagerStore, SqsQueue, TableNames};
+use lsbc_aws::{AwsClients, DynamoStore, SecretsManagerStore, SqsQueue, Stack};
 
 use crate::config::CommonConfig;
 
@@ -21,20 +21,13 @@ impl AwsHome {
     /// included).
     pub async fn connect(config: &CommonConfig) -> Self {
         let clients = AwsClients::from_env().await;
-        Self::with_clients(&clients, config)
-    }
-
-    /// Builds the adapters on existing clients.
-    pub fn with_clients(clients: &AwsClients, config: &CommonConfig) -> Self {
+        let stack = Stack {
+            tables: config.tables.clone(),
+            queues: config.queues.clone(),
+        };
         Self {
-            store: DynamoStore::new(
-                clients.dynamodb.clone(),
-                TableNames {
-                    state: config.state_table.clone(),
-                    activity: config.activity_table.clone(),
-                },
-            ),
-            queue: SqsQueue::new(clients.sqs.clone(), config.queues.clone()),
+            store: stack.store(&clients),
+            queue: stack.queue(&clients),
             secrets: SecretsManagerStore::new(clients.secrets.clone()),
         }
     }

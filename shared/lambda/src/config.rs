@@ -7,7 +7,7 @@ use std::fmt::Display;
 use std::str::FromStr;
 
 use jiff::SignedDuration;
-use lsbc_aws::QueueUrls;
+use lsbc_aws::{QueueUrls, TableNames};
 use lsbc_core::stages::ActivityPolicy;
 use lsbc_core::{Flow, QueueName};
 
@@ -137,12 +137,19 @@ impl SecretNames {
     /// Reads the names.
     pub fn read<F: Fn(&str) -> Option<String>>(env: &mut Env<F>) -> Self {
         Self {
-            lightspeed: env.optional("LSBC_LIGHTSPEED_SECRET", "lsbc/lightspeed".to_owned()),
+            lightspeed: Self::read_lightspeed(env).unwrap_or_else(|| "lsbc/lightspeed".to_owned()),
             business_central: env.optional(
                 "LSBC_BUSINESS_CENTRAL_SECRET",
                 "lsbc/business-central".to_owned(),
             ),
         }
+    }
+
+    /// The Lightspeed connection's secret name if `LSBC_LIGHTSPEED_SECRET` is set (and not
+    /// blank), without the default: `None` tells the webhook its Lightspeed OAuth callback
+    /// route is off.
+    pub fn read_lightspeed<F: Fn(&str) -> Option<String>>(env: &mut Env<F>) -> Option<String> {
+        Some(env.optional("LSBC_LIGHTSPEED_SECRET", String::new())).filter(|name| !name.is_empty())
     }
 }
 
@@ -165,10 +172,9 @@ pub fn dlq_var(queue: QueueName) -> String {
 /// What every function needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CommonConfig {
-    /// DynamoDB state table (`LSBC_STATE_TABLE`).
-    pub state_table: String,
-    /// DynamoDB activity-log table (`LSBC_ACTIVITY_TABLE`).
-    pub activity_table: String,
+    /// The DynamoDB tables: state (`LSBC_STATE_TABLE`) and activity log
+    /// (`LSBC_ACTIVITY_TABLE`).
+    pub tables: TableNames,
     /// The queues this function uses (`LSBC_QUEUE_URL_*`, `LSBC_DLQ_URL_*`).
     pub queues: BTreeMap<QueueName, QueueUrls>,
     /// Deliveries after which a failing message is dead-lettered (`LSBC_MAX_RECEIVES`,
@@ -184,8 +190,10 @@ pub struct CommonConfig {
 impl CommonConfig {
     /// Reads the common variables, requiring the URLs of `queues`.
     pub fn read<F: Fn(&str) -> Option<String>>(env: &mut Env<F>, queues: &[QueueName]) -> Self {
-        let state_table = env.required("LSBC_STATE_TABLE").unwrap_or_default();
-        let activity_table = env.required("LSBC_ACTIVITY_TABLE").unwrap_or_default();
+        let tables = TableNames {
+            state: env.required("LSBC_STATE_TABLE").unwrap_or_default(),
+            activity: env.required("LSBC_ACTIVITY_TABLE").unwrap_or_default(),
+        };
         let mut urls = BTreeMap::new();
         for &queue in queues {
             let url: Option<String> = env.required(&queue_var(queue));
@@ -207,8 +215,7 @@ impl CommonConfig {
         }
         let ids_only = env.optional("LSBC_ACTIVITY_IDS_ONLY", false);
         Self {
-            state_table,
-            activity_table,
+            tables,
             queues: urls,
             max_receives,
             concurrency,
@@ -256,6 +263,20 @@ mod tests {
     }
 
     #[test]
+    fn the_lightspeed_secret_has_a_default_only_when_asked() {
+        let mut e = env(&[]);
+        assert_eq!(SecretNames::read(&mut e).lightspeed, "lsbc/lightspeed");
+        assert_eq!(SecretNames::read_lightspeed(&mut e), None);
+        let mut e = env(&[("LSBC_LIGHTSPEED_SECRET", " shop/ls ")]);
+        assert_eq!(SecretNames::read(&mut e).lightspeed, "shop/ls");
+        assert_eq!(
+            SecretNames::read_lightspeed(&mut e).as_deref(),
+            Some("shop/ls")
+        );
+        e.finish().unwrap();
+    }
+
+    #[test]
     fn flow_lists_parse() {
         assert_eq!(
             "customers, products".parse::<FlowList>().unwrap(),
@@ -275,7 +296,7 @@ mod tests {
         ]);
         let c = CommonConfig::read(&mut e, &[QueueName::Poll]);
         e.finish().unwrap();
-        assert_eq!(c.state_table, "state");
+        assert_eq!(c.tables.state, "state");
         assert_eq!(
             c.queues[&QueueName::Poll].dlq_url,
             "https://q/poll-dlq.fifo"

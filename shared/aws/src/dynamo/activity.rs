@@ -200,10 +200,7 @@ impl ActivityLog for DynamoStore {
                 .map(|flow| self.query_flow(flow, query, limit)),
         )
         .await?;
-        let mut found: Vec<ActivityEntry> = per_flow.into_iter().flatten().collect();
-        found.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.id.cmp(&a.id)));
-        found.truncate(limit);
-        Ok(found)
+        Ok(query.newest_first(per_flow.into_iter().flatten().collect()))
     }
 }
 

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use lsbc_core::StoreError;
 use lsbc_core::ports::{ClaimKey, ClaimStore};
 
@@ -17,12 +17,6 @@ const TTL_GRACE_SECONDS: i64 = 60;
 
 fn pk(key: &ClaimKey) -> String {
     format!("claim#{key}")
-}
-
-/// `now + ttl`, saturating like the in-memory store.
-fn until(now: Timestamp, ttl: Duration) -> Timestamp {
-    now.checked_add(SignedDuration::try_from(ttl).unwrap_or(SignedDuration::MAX))
-        .unwrap_or(Timestamp::MAX)
 }
 
 /// The item's TTL (epoch seconds) for a claim held until `until`.
@@ -45,7 +39,7 @@ impl ClaimStore for DynamoStore {
         ttl: Duration,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let until = until(now, ttl);
+        let until = Self::lease_until(now, ttl);
         let result = self
             .client
             .put_item()
@@ -91,6 +85,8 @@ impl ClaimStore for DynamoStore {
 
 #[cfg(test)]
 mod tests {
+    use jiff::SignedDuration;
+
     use super::*;
 
     #[test]
@@ -104,9 +100,9 @@ mod tests {
     #[test]
     fn an_endless_claim_saturates() {
         let now = Timestamp::now();
-        assert_eq!(until(now, Duration::MAX), Timestamp::MAX);
+        assert_eq!(DynamoStore::lease_until(now, Duration::MAX), Timestamp::MAX);
         assert_eq!(
-            until(now, Duration::from_secs(5)),
+            DynamoStore::lease_until(now, Duration::from_secs(5)),
             now + SignedDuration::from_secs(5)
         );
     }

@@ -62,7 +62,7 @@ use std::fmt::{self, Display};
 use std::str::FromStr;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use jiff::Timestamp;
 use lsbc_core::StoreError;
@@ -146,12 +146,10 @@ where
             ),
         };
     }
+    let (message, source) = crate::sdk_failure(err);
     StoreError::Unavailable {
-        message: format!(
-            "DynamoDB request for {key} failed: {}",
-            DisplayErrorContext(&err)
-        ),
-        source: Some(Box::new(err)),
+        message: format!("DynamoDB request for {key} failed: {message}"),
+        source: Some(source),
     }
 }
 

@@ -125,6 +125,14 @@ impl ActivityQuery {
         if self.limit == 0 { 100 } else { self.limit }
     }
 
+    /// `entries` newest first (by time, then id), at most [`Self::effective_limit`] of them:
+    /// the answer to this query from entries that pass its filters.
+    pub fn newest_first(&self, mut entries: Vec<ActivityEntry>) -> Vec<ActivityEntry> {
+        entries.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.id.cmp(&a.id)));
+        entries.truncate(self.effective_limit());
+        entries
+    }
+
     /// Whether `entry` passes every filter.
     pub fn matches(&self, entry: &ActivityEntry) -> bool {
         self.flow.is_none_or(|f| f == entry.flow)

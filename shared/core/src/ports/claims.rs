@@ -5,7 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
 use crate::error::StoreError;
 use crate::flow::Flow;
@@ -57,4 +57,15 @@ pub trait ClaimStore: Send + Sync {
 
     /// Gives the claim up if `owner` holds it; otherwise does nothing.
     async fn release(&self, key: &ClaimKey, owner: &str) -> Result<(), StoreError>;
+
+    /// The end of a lease taken at `now` for `ttl`: `now + ttl`, saturating at
+    /// [`Timestamp::MAX`] (so an endless `ttl` is a lease that never expires). Every adapter
+    /// computes the end with this; it is not meant to be overridden.
+    fn lease_until(now: Timestamp, ttl: Duration) -> Timestamp
+    where
+        Self: Sized,
+    {
+        now.checked_add(SignedDuration::try_from(ttl).unwrap_or(SignedDuration::MAX))
+            .unwrap_or(Timestamp::MAX)
+    }
 }

@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 
 use lambda_runtime::{LambdaEvent, service_fn};
-use lsbc_core::ports::SystemClock;
-use lsbc_core::stages::PollBudget;
 use lsbc_connectors::Connectors;
 use lsbc_core::QueueName;
+use lsbc_core::ports::SystemClock;
+use lsbc_core::stages::PollBudget;
 use lsbc_lambda::wiring::connector_context;
 use lsbc_lambda::{AwsHome, CommonConfig, FlowList, SecretNames, process_env, telemetry};
 use lsbc_poll::handler::{PollHandler, parse_event};

@@ -96,19 +96,19 @@ impl PollHandler<'_> {
         let sources = self.sources.get(&flow).ok_or_else(|| {
             StageError::Config(format!("flow {flow} is not enabled in this deployment"))
         })?;
-        let mut report = PollReport::default();
-        for source in sources {
-            let polled = poll(&PollStage {
-                source: source.as_ref(),
-                cursors: self.cursors,
-                claims: self.claims,
-                queue: self.queue,
-                clock: self.clock,
-                budget: self.budget,
-            })
-            .await?;
-            report.absorb(&polled);
-        }
+        let (source, more_sources) = sources.split_first().ok_or_else(|| {
+            StageError::Config(format!("flow {flow} has no source in this deployment"))
+        })?;
+        let report = poll(&PollStage {
+            source: source.as_ref(),
+            more_sources,
+            cursors: self.cursors,
+            claims: self.claims,
+            queue: self.queue,
+            clock: self.clock,
+            budget: self.budget,
+        })
+        .await?;
         if report.more {
             let request = PollRequest::new(flow, "continue");
             let body = serde_json::to_string(&request)

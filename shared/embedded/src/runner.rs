@@ -194,26 +194,24 @@ impl LocalRunner {
         report: &mut FlowReport,
     ) -> Result<(), StageError> {
         let clock = self.store.clock();
-        for source in parts.sources() {
-            let stage = PollStage {
-                source: source.as_ref(),
-                cursors: &self.store,
-                claims: &self.store,
-                queue: &self.store,
-                clock: clock.as_ref(),
-                budget: self.options.poll_budget,
-            };
-            loop {
-                let polled = poll(&stage).await?;
-                report.read += polled.read;
-                report.sent += polled.sent;
-                report.duplicates += polled.duplicates;
-                if !polled.more {
-                    break;
-                }
+        let stage = PollStage {
+            source: parts.source.as_ref(),
+            more_sources: &parts.more_sources,
+            cursors: &self.store,
+            claims: &self.store,
+            queue: &self.store,
+            clock: clock.as_ref(),
+            budget: self.options.poll_budget,
+        };
+        loop {
+            let polled = poll(&stage).await?;
+            report.read += polled.read;
+            report.sent += polled.sent;
+            report.duplicates += polled.duplicates;
+            if !polled.more {
+                return Ok(());
             }
         }
-        Ok(())
     }
 
     async fn drain(

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::cursor::{Cursor, Resume};
 use crate::envelope::{Envelope, EnvelopeError};
 use crate::error::{StageError, StoreError};
-use crate::flow::{Flow, QueueName};
+use crate::flow::QueueName;
 use crate::ports::{
     ClaimKey, ClaimStore, Clock, CursorStore, OutboundMessage, PageToken, Queue, ReadRange, Source,
 };
@@ -71,8 +71,10 @@ impl PollReport {
 /// What the poll stage needs.
 #[derive(Debug, Clone, Copy)]
 pub struct PollStage<'a> {
-    /// The flow's source.
+    /// The flow's (main) stream.
     pub source: &'a dyn Source,
+    /// Further streams of the flow, polled after `source` in the same poll.
+    pub more_sources: &'a [std::sync::Arc<dyn Source>],
     /// Where cursors live.
     pub cursors: &'a dyn CursorStore,
     /// The lease that keeps two polls of one flow apart.
@@ -85,7 +87,9 @@ pub struct PollStage<'a> {
     pub budget: PollBudget,
 }
 
-/// Polls the source once, within the budget.
+/// Polls the flow's streams once, in order, under one lease and within one page budget;
+/// when the budget runs out, the streams it did not reach or finish wait for the next poll
+/// (`more`). The report's position is the main stream's.
 pub async fn poll(stage: &PollStage<'_>) -> Result<PollReport, StageError> {
     let flow = stage.source.flow();
     let lease = ClaimKey::named(&format!("poll#{flow}"));
@@ -101,20 +105,40 @@ pub async fn poll(stage: &PollStage<'_>) -> Result<PollReport, StageError> {
             ..PollReport::default()
         });
     }
-    let result = poll_leased(stage, flow, &lease, &owner).await;
+    let result = poll_streams(stage, &lease, &owner).await;
     if let Err(error) = stage.claims.release(&lease, &owner).await {
         tracing::warn!(%error, %flow, "Poll lease not released; it expires by itself.");
     }
     result
 }
 
-async fn poll_leased(
+async fn poll_streams(
     stage: &PollStage<'_>,
-    flow: Flow,
     lease: &ClaimKey,
     owner: &str,
 ) -> Result<PollReport, StageError> {
-    let source = stage.source;
+    let mut report = poll_leased(stage, stage.source, stage.budget.max_pages, lease, owner).await?;
+    for source in stage.more_sources {
+        let left = stage.budget.max_pages.saturating_sub(report.pages);
+        if report.more || left == 0 {
+            report.more = true;
+            break;
+        }
+        let polled = poll_leased(stage, source.as_ref(), left, lease, owner).await?;
+        report.absorb(&polled);
+    }
+    Ok(report)
+}
+
+/// Polls one stream within `max_pages`, the flow's lease held.
+async fn poll_leased(
+    stage: &PollStage<'_>,
+    source: &dyn Source,
+    max_pages: usize,
+    lease: &ClaimKey,
+    owner: &str,
+) -> Result<PollReport, StageError> {
+    let flow = source.flow();
     let stream = source.stream().to_owned();
     let overlap = source.overlap();
     let stored = stage.cursors.load(flow, &stream).await?;
@@ -200,7 +224,7 @@ async fn poll_leased(
                 .await?;
         }
         let last_page = page.next.is_none() || past_signpost;
-        let budget_spent = report.pages >= stage.budget.max_pages;
+        let budget_spent = report.pages >= max_pages;
         if ascending || last_page || budget_spent {
             if !ascending && !last_page {
                 // Out-of-order source cut short: keep the position, the next poll re-reads.
@@ -251,6 +275,7 @@ async fn poll_leased(
     report.position = cursor.position.clone();
     tracing::info!(
         %flow,
+        stream = %stream,
         pages = report.pages,
         read = report.read,
         sent = report.sent,

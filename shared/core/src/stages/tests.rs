@@ -27,12 +27,19 @@ struct PagedSource {
     records: Mutex<Vec<Record>>,
     page_size: usize,
     reads: Mutex<usize>,
+    stream: &'static str,
 }
 
 impl PagedSource {
     fn new(page_size: usize) -> Self {
+        Self::named(page_size, "Customer")
+    }
+
+    /// A source of another stream of the same flow.
+    fn named(page_size: usize, stream: &'static str) -> Self {
         Self {
             page_size,
+            stream,
             ..Self::default()
         }
     }
@@ -56,7 +63,7 @@ impl Source for PagedSource {
     }
 
     fn stream(&self) -> &'static str {
-        "Customer"
+        self.stream
     }
 
     fn overlap(&self) -> Overlap {
@@ -211,6 +218,7 @@ impl World {
     fn poll_stage(&self, max_pages: usize) -> PollStage<'_> {
         PollStage {
             source: &self.source,
+            more_sources: &[],
             cursors: &self.store,
             claims: &self.store,
             queue: &self.queue,
@@ -367,6 +375,61 @@ async fn many_records_sharing_a_timestamp_across_pages_are_neither_missed_nor_re
     keys.dedup();
     assert_eq!(keys.len(), 1_050, "every record handed on");
     assert_eq!(total, 1_050, "none handed on twice");
+}
+
+#[tokio::test]
+async fn a_flows_streams_share_one_poll_and_one_budget() {
+    let w = World::new(2);
+    let second = Arc::new(PagedSource::named(2, "CustomerNotes"));
+    for i in 0..6 {
+        let at = format!("2024-06-01T10:00:{i:02}Z");
+        w.source
+            .upsert(&format!("a{i}"), &at, customer("n", "a@x.test"));
+        second.upsert(&format!("b{i}"), &at, customer("n", "b@x.test"));
+    }
+    let more: Vec<Arc<dyn Source>> = vec![second.clone()];
+    let stage = PollStage {
+        more_sources: &more,
+        ..w.poll_stage(4)
+    };
+
+    // Another poll of the flow holds its lease: neither stream is read.
+    let lease = crate::ports::ClaimKey::named("poll#customers");
+    let at = w.clock.now();
+    let claims: &dyn crate::ports::ClaimStore = &w.store;
+    assert!(
+        claims
+            .acquire(&lease, "other", Duration::from_mins(1), at)
+            .await
+            .unwrap()
+    );
+    assert!(poll(&stage).await.unwrap().already_running);
+    assert_eq!(*second.reads.lock().unwrap(), 0);
+    claims.release(&lease, "other").await.unwrap();
+
+    // Three pages of the first stream and one of the second fill the budget of four.
+    let first = poll(&stage).await.unwrap();
+    assert_eq!((first.pages, first.more), (4, true));
+    assert_eq!(*second.reads.lock().unwrap(), 1);
+    let mut polls = 1;
+    while poll(&stage).await.unwrap().more {
+        polls += 1;
+        assert!(polls < 10, "the poll makes no progress");
+    }
+    let mut keys: Vec<String> = w
+        .drain(QueueName::Transform(Flow::Customers))
+        .await
+        .iter()
+        .map(|e| e.key.to_string())
+        .collect();
+    let total = keys.len();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(
+        (keys.len(), total),
+        (12, 12),
+        "every record of both streams, once"
+    );
 }
 
 #[tokio::test]

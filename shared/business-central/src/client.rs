@@ -746,9 +746,17 @@ impl BusinessCentral {
                 .credentials
                 .get(lease.principal())
                 .ok_or_else(|| BcError::Config("principal index out of range".to_owned()))?;
-            let auth = credential
+            let auth = match credential
                 .header(&inner.http, &inner.retry, inner.token_margin)
-                .await?;
+                .await
+            {
+                Ok(auth) => auth,
+                Err(error) => {
+                    // Nothing reached BC: the attempt costs no window units.
+                    lease.abandon();
+                    return Err(error);
+                }
+            };
             let mut request = inner
                 .http
                 .request(call.method.clone(), &call.url)

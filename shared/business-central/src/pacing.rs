@@ -217,12 +217,15 @@ impl Pool {
         }
     }
 
-    fn release(&self, index: usize, weight: u64) {
+    /// Returns a slot; `sent`: the request reached BC and its units count in the window.
+    fn release(&self, index: usize, weight: u64, sent: bool) {
         if let Some(slot) = self.slots.get(index) {
             let mut state = lock(&slot.state);
             state.in_flight = state.in_flight.saturating_sub(1);
             state.reserved = state.reserved.saturating_sub(weight);
-            if self.limits.window_requests.is_some() {
+            if !sent {
+                slot.counters.requests.fetch_sub(1, Ordering::Relaxed);
+            } else if self.limits.window_requests.is_some() {
                 // The window clock starts when the answer is in: BC counted the request when it
                 // arrived, which is earlier, so our view frees a unit only after BC's did.
                 let expiry = Instant::now() + self.limits.window;
@@ -275,14 +278,21 @@ impl Lease {
     /// Returns the slot now.
     pub(crate) fn finish(mut self) {
         self.finished = true;
-        self.pool.release(self.index, self.weight);
+        self.pool.release(self.index, self.weight, true);
+    }
+
+    /// Returns the slot of a request that never went out (no token): it uses no window
+    /// units and is not counted as a request.
+    pub(crate) fn abandon(mut self) {
+        self.finished = true;
+        self.pool.release(self.index, self.weight, false);
     }
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
         if !self.finished {
-            self.pool.release(self.index, self.weight);
+            self.pool.release(self.index, self.weight, true);
         }
     }
 }
@@ -321,6 +331,16 @@ mod tests {
         assert!(start.elapsed() >= Duration::from_secs(2));
         assert!(start.elapsed() < Duration::from_millis(2100));
         assert_eq!(pool.stats()[0].requests, 25);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_abandoned_attempt_costs_no_window_unit() {
+        let pool = Pool::new(vec!["a".into()], limits(5, 60_000, 1));
+        pool.acquire(1).await.abandon();
+        let start = Instant::now();
+        pool.acquire(1).await.finish();
+        assert_eq!(start.elapsed(), Duration::ZERO, "the one unit was still free");
+        assert_eq!(pool.stats()[0].requests, 1, "only the request that went out");
     }
 
     #[tokio::test(start_paused = true)]

@@ -292,6 +292,15 @@ impl CompanyData {
             .or_insert_with(Uuid::new_v4)
     }
 
+    /// Inventory per item number, from one pass over the ledger.
+    fn inventories(&self) -> std::collections::HashMap<String, f64> {
+        let mut sums = std::collections::HashMap::new();
+        for (_, r) in self.table(Entity::ItemLedgerEntry) {
+            *sums.entry(text(&r.fields, "itemNumber")).or_insert(0.0) += num(&r.fields["quantity"]);
+        }
+        sums
+    }
+
     fn inventory_of(&self, item_number: &str) -> f64 {
         round2(
             self.table(Entity::ItemLedgerEntry)
@@ -390,8 +399,16 @@ impl Store {
             super::odata::order_values(a.1.fields.get(key), b.1.fields.get(key))
                 .then(a.1.seq.cmp(&b.1.seq))
         });
-        for (_, row) in &mut rows {
-            Self::fill_computed(data, entity, &mut row.fields);
+        if entity == Entity::Item {
+            let inventories = data.inventories();
+            for (_, row) in &mut rows {
+                let on_hand = inventories
+                    .get(&text(&row.fields, "number"))
+                    .copied()
+                    .unwrap_or(0.0);
+                row.fields
+                    .insert("inventory".to_owned(), number(round2(on_hand)));
+            }
         }
         rows
     }

@@ -32,7 +32,6 @@ struct Field {
 pub struct CompiledMapping {
     fields: Vec<Field>,
     tables: Value,
-    doc: MappingDoc,
 }
 
 impl std::fmt::Debug for CompiledMapping {
@@ -178,16 +177,7 @@ impl CompiledMapping {
                 .map(|(k, v)| (k.clone(), Value::Object(v.clone())))
                 .collect(),
         );
-        Ok(Self {
-            fields,
-            tables,
-            doc: doc.clone(),
-        })
-    }
-
-    /// The document it was compiled from.
-    pub fn doc(&self) -> &MappingDoc {
-        &self.doc
+        Ok(Self { fields, tables })
     }
 
     /// Maps one (normalised) source record with the flow's settings.

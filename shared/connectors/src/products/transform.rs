@@ -185,23 +185,12 @@ pub struct VariantTarget {
 #[derive(Debug)]
 pub struct ProductTransformer {
     config: Arc<ConfigCache>,
-    variants_per_command: usize,
 }
 
 impl ProductTransformer {
     /// A transformer reading its mapping and settings through `config`.
     pub fn new(config: Arc<ConfigCache>) -> Self {
-        Self {
-            config,
-            variants_per_command: VARIANTS_PER_COMMAND,
-        }
-    }
-
-    /// The same, with at most `n` variants per command (tests use small ones).
-    #[must_use]
-    pub fn with_variants_per_command(mut self, n: usize) -> Self {
-        self.variants_per_command = n.max(1);
-        self
+        Self { config }
     }
 }
 
@@ -491,12 +480,7 @@ impl ProductTransformer {
         }])
     }
 
-    fn matrix(
-        &self,
-        ctx: &Ctx<'_>,
-        id: u64,
-        record: &Record,
-    ) -> Result<Vec<Transformed>, StageError> {
+    fn matrix(ctx: &Ctx<'_>, id: u64, record: &Record) -> Result<Vec<Transformed>, StageError> {
         let matrix = ItemMatrix::from_json(&record.payload)
             .map_err(|e| ctx.invalid(e.path.clone(), e.message.clone()))?;
         let item_type = record
@@ -574,7 +558,7 @@ impl ProductTransformer {
             );
         }
         let codes = variant_codes(mapped.iter().map(|(id, m)| (*id, m.base.as_str())));
-        let per = self.variants_per_command;
+        let per = VARIANTS_PER_COMMAND;
         let parts = mapped.len().div_ceil(per);
         let all: Vec<(u64, MappedVariant)> = mapped.into_iter().collect();
         for (i, chunk) in all.chunks(per).enumerate() {
@@ -634,7 +618,7 @@ impl Transformer for ProductTransformer {
         };
         match ProductKey::parse(record.key.as_str()) {
             Some(ProductKey::Item(id)) => Self::simple(&ctx, id, record),
-            Some(ProductKey::Matrix(id)) => self.matrix(&ctx, id, record),
+            Some(ProductKey::Matrix(id)) => Self::matrix(&ctx, id, record),
             Some(ProductKey::Variants { .. }) | None => Err(ctx.invalid(
                 "(key)",
                 "not a products record key (item:<itemID> or matrix:<itemMatrixID>)",
@@ -959,9 +943,7 @@ mod tests {
             "attribute1Values": "Black", "attribute2Values": ["Size 0", "Size 1"],
             "Items": {"Item": variants}
         });
-        let t = transformer(json!({}), None)
-            .await
-            .with_variants_per_command(100);
+        let t = transformer(json!({}), None).await;
         let out = t.transform(&record("matrix:7", matrix)).await.unwrap();
         let keys: Vec<&str> = out.iter().map(|t| t.key.as_str()).collect();
         assert_eq!(

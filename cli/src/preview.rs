@@ -10,7 +10,7 @@ use lsbc_business_central::validate::{Operation, validate};
 use lsbc_connectors::config::ConfigCache;
 use lsbc_connectors::customers::{CustomerCommand, CustomerTransformer};
 use lsbc_core::memory::MemoryStore;
-use lsbc_core::ports::{ConfigStore, Transformer};
+use lsbc_core::ports::{ConfigStore, Transformed, Transformer};
 use lsbc_core::{Flow, Record, RecordKey, SourceVersion, StageError};
 use lsbc_mapping::default_mapper;
 use serde_json::{Map, Value, json};
@@ -61,6 +61,67 @@ fn check(set: EntitySet, operation: Operation, body: &Map<String, Value>) -> Vec
         .collect()
 }
 
+/// A record as the poll stage would hand it on (its `timeStamp` as version, now if none).
+fn record(flow: Flow, key: &str, payload: &Value) -> Result<Record, CliError> {
+    let version = payload
+        .get("timeStamp")
+        .and_then(Value::as_str)
+        .and_then(|t| t.parse::<Timestamp>().ok())
+        .unwrap_or_else(Timestamp::now);
+    Ok(Record {
+        flow,
+        key: RecordKey::parse(key).map_err(|e| CliError::Usage(format!("{key}: {e}")))?,
+        version: SourceVersion::Timestamp(version),
+        payload: payload.clone(),
+    })
+}
+
+/// Mapping overrides and settings of `config` (the defaults when `None`).
+fn config_cache(config: Option<Arc<dyn ConfigStore>>) -> Result<Arc<ConfigCache>, CliError> {
+    let store: Arc<dyn ConfigStore> = config.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+    Ok(Arc::new(ConfigCache::new(
+        store,
+        Arc::new(default_mapper()?),
+    )))
+}
+
+/// Transforms `record` and reports each command with what `describe` says of it (fields
+/// to show, validation errors), or why the record is skipped or invalid.
+async fn report(
+    transformer: &dyn Transformer,
+    record: &Record,
+    mut describe: impl FnMut(&Transformed) -> Result<(Map<String, Value>, Vec<String>), CliError>,
+) -> Result<Preview, CliError> {
+    match transformer.transform(record).await {
+        Ok(commands) => {
+            let mut ok = true;
+            let mut out = Vec::new();
+            for t in &commands {
+                let (mut shown, validation) = describe(t)?;
+                ok &= validation.is_empty();
+                shown.insert("key".into(), json!(t.key));
+                shown.insert("match_key".into(), json!(t.match_key));
+                shown.insert("warnings".into(), json!(t.warnings));
+                shown.insert("validation_errors".into(), json!(validation));
+                out.push(Value::Object(shown));
+            }
+            Ok(Preview {
+                report: json!({"outcome": "ok", "commands": out}),
+                ok,
+            })
+        }
+        Err(StageError::Skipped { rule, .. }) => Ok(Preview {
+            report: json!({"outcome": "skipped", "rule": rule}),
+            ok: true,
+        }),
+        Err(StageError::InvalidRecord { field, reason, .. }) => Ok(Preview {
+            report: json!({"outcome": "invalid", "field": field, "reason": reason}),
+            ok: false,
+        }),
+        Err(other) => Err(other.into()),
+    }
+}
+
 /// Previews `input` for `flow`, with the mapping overrides and settings of `config` (the
 /// defaults when `None`).
 pub async fn preview(
@@ -81,74 +142,39 @@ pub async fn preview(
         .get("customerID")
         .and_then(Value::as_str)
         .unwrap_or("preview");
-    let version = customer
-        .get("timeStamp")
-        .and_then(Value::as_str)
-        .and_then(|t| t.parse::<Timestamp>().ok())
-        .unwrap_or_else(Timestamp::now);
-    let record = Record {
-        flow,
-        key: RecordKey::parse(id).map_err(|e| CliError::Usage(format!("customerID: {e}")))?,
-        version: SourceVersion::Timestamp(version),
-        payload: customer.clone(),
-    };
-    let store: Arc<dyn ConfigStore> = config.unwrap_or_else(|| Arc::new(MemoryStore::new()));
-    let cache = Arc::new(ConfigCache::new(store, Arc::new(default_mapper()?)));
-    let transformer = CustomerTransformer::new(cache);
-    match transformer.transform(&record).await {
-        Ok(commands) => {
-            let mut out = Vec::new();
-            let mut ok = true;
-            for t in commands {
-                let cmd: CustomerCommand = serde_json::from_value(t.command.clone())
-                    .map_err(|e| CliError::Usage(format!("unexpected command: {e}")))?;
-                let (customer_create, contact_create) = bodies(&cmd, true);
-                let (customer_update, contact_update) = bodies(&cmd, false);
-                let mut validation =
-                    check(EntitySet::Customers, Operation::Create, &customer_create);
-                validation.extend(check(
-                    EntitySet::Customers,
-                    Operation::Update,
-                    &customer_update,
-                ));
-                let mut requests = vec![json!({
-                    "entitySet": "customers",
-                    "create": customer_create,
-                    "update": customer_update,
-                })];
-                if let (Some(create), Some(update)) = (contact_create, contact_update) {
-                    validation.extend(check(EntitySet::Contacts, Operation::Create, &create));
-                    requests.push(json!({
-                        "entitySet": "contacts",
-                        "create": create,
-                        "update": update,
-                        "note": "companyNumber is set to the customer's company contact when pushed",
-                    }));
-                }
-                ok &= validation.is_empty();
-                out.push(json!({
-                    "key": t.key,
-                    "match_key": t.match_key,
-                    "requests": requests,
-                    "warnings": t.warnings,
-                    "validation_errors": validation,
-                }));
-            }
-            Ok(Preview {
-                report: json!({"outcome": "ok", "commands": out}),
-                ok,
-            })
+    let record = record(flow, id, customer)?;
+    let transformer = CustomerTransformer::new(config_cache(config)?);
+    report(&transformer, &record, |t| {
+        let cmd: CustomerCommand = serde_json::from_value(t.command.clone())
+            .map_err(|e| CliError::Usage(format!("unexpected command: {e}")))?;
+        let (customer_create, contact_create) = bodies(&cmd, true);
+        let (customer_update, contact_update) = bodies(&cmd, false);
+        let mut validation = check(EntitySet::Customers, Operation::Create, &customer_create);
+        validation.extend(check(
+            EntitySet::Customers,
+            Operation::Update,
+            &customer_update,
+        ));
+        let mut requests = vec![json!({
+            "entitySet": "customers",
+            "create": customer_create,
+            "update": customer_update,
+        })];
+        if let (Some(create), Some(update)) = (contact_create, contact_update) {
+            validation.extend(check(EntitySet::Contacts, Operation::Create, &create));
+            requests.push(json!({
+                "entitySet": "contacts",
+                "create": create,
+                "update": update,
+                "note": "companyNumber is set to the customer's company contact when pushed",
+            }));
         }
-        Err(StageError::Skipped { rule, .. }) => Ok(Preview {
-            report: json!({"outcome": "skipped", "rule": rule}),
-            ok: true,
-        }),
-        Err(StageError::InvalidRecord { field, reason, .. }) => Ok(Preview {
-            report: json!({"outcome": "invalid", "field": field, "reason": reason}),
-            ok: false,
-        }),
-        Err(other) => Err(other.into()),
-    }
+        Ok((
+            Map::from_iter([("requests".into(), json!(requests))]),
+            validation,
+        ))
+    })
+    .await
 }
 
 /// Previews an `Item` or an `ItemMatrix` with its variant items (`Items`), as the API
@@ -166,82 +192,49 @@ async fn preview_products(
             .get("itemMatrixID")
             .and_then(Value::as_str)
             .unwrap_or("0");
-        (format!("matrix:{id}"), matrix.clone())
+        (format!("matrix:{id}"), matrix)
     } else {
         let item = entity(input, "Item");
         let id = item.get("itemID").and_then(Value::as_str).unwrap_or("0");
-        (format!("item:{id}"), item.clone())
+        (format!("item:{id}"), item)
     };
-    let version = payload
-        .get("timeStamp")
-        .and_then(Value::as_str)
-        .and_then(|t| t.parse::<Timestamp>().ok())
-        .unwrap_or_else(Timestamp::now);
-    let record = Record {
-        flow: Flow::Products,
-        key: RecordKey::parse(key).map_err(|e| CliError::Usage(e.to_string()))?,
-        version: SourceVersion::Timestamp(version),
-        payload,
-    };
-    let store: Arc<dyn ConfigStore> = config.unwrap_or_else(|| Arc::new(MemoryStore::new()));
-    let cache = Arc::new(ConfigCache::new(store, Arc::new(default_mapper()?)));
-    match ProductTransformer::new(cache).transform(&record).await {
-        Ok(commands) => {
-            let mut ok = true;
-            let mut out = Vec::new();
-            for t in commands {
-                let command: ProductCommand = serde_json::from_value(t.command.clone())
-                    .map_err(|e| CliError::Usage(format!("unexpected command: {e}")))?;
-                let validation = match &command {
-                    ProductCommand::Item(item) => {
-                        let create: Map<String, Value> = item
-                            .item
-                            .iter()
-                            .filter(|(k, _)| item.sends(k, true))
-                            .map(|(k, v)| (k.clone(), v.clone()))
-                            .collect();
-                        check(EntitySet::Items, Operation::Create, &create)
-                    }
-                    ProductCommand::Variants(set) => set
-                        .variants
-                        .iter()
-                        .filter_map(|v| {
-                            let mut body = v.fields.clone();
-                            body.insert("code".into(), Value::String(v.code.clone()));
-                            // Created under their item: items({id})/itemVariants.
-                            lsbc_business_central::validate::validate_under(
-                                Some(EntitySet::Items),
-                                EntitySet::ItemVariants,
-                                Operation::Create,
-                                &body,
-                            )
-                            .err()
-                            .map(|e| format!("{}.{}: {}", e.entity, e.field, e.rule))
-                        })
-                        .collect(),
-                };
-                ok &= validation.is_empty();
-                out.push(json!({
-                    "key": t.key,
-                    "match_key": t.match_key,
-                    "command": t.command,
-                    "warnings": t.warnings,
-                    "validation_errors": validation,
-                }));
+    let record = record(Flow::Products, &key, payload)?;
+    let transformer = ProductTransformer::new(config_cache(config)?);
+    report(&transformer, &record, |t| {
+        let command: ProductCommand = serde_json::from_value(t.command.clone())
+            .map_err(|e| CliError::Usage(format!("unexpected command: {e}")))?;
+        let validation = match &command {
+            ProductCommand::Item(item) => {
+                let create: Map<String, Value> = item
+                    .item
+                    .iter()
+                    .filter(|(k, _)| item.sends(k, true))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                check(EntitySet::Items, Operation::Create, &create)
             }
-            Ok(Preview {
-                report: json!({"outcome": "ok", "commands": out}),
-                ok,
-            })
-        }
-        Err(StageError::Skipped { rule, .. }) => Ok(Preview {
-            report: json!({"outcome": "skipped", "rule": rule}),
-            ok: true,
-        }),
-        Err(StageError::InvalidRecord { field, reason, .. }) => Ok(Preview {
-            report: json!({"outcome": "invalid", "field": field, "reason": reason}),
-            ok: false,
-        }),
-        Err(other) => Err(other.into()),
-    }
+            ProductCommand::Variants(set) => set
+                .variants
+                .iter()
+                .filter_map(|v| {
+                    let mut body = v.fields.clone();
+                    body.insert("code".into(), Value::String(v.code.clone()));
+                    // Created under their item: items({id})/itemVariants.
+                    lsbc_business_central::validate::validate_under(
+                        Some(EntitySet::Items),
+                        EntitySet::ItemVariants,
+                        Operation::Create,
+                        &body,
+                    )
+                    .err()
+                    .map(|e| format!("{}.{}: {}", e.entity, e.field, e.rule))
+                })
+                .collect(),
+        };
+        Ok((
+            Map::from_iter([("command".into(), t.command.clone())]),
+            validation,
+        ))
+    })
+    .await
 }

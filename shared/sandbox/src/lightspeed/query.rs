@@ -7,6 +7,7 @@
 
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
+use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -223,6 +224,14 @@ impl Loads {
         })
     }
 
+    /// Exactly one relation, by name.
+    pub(crate) fn only(name: &str) -> Loads {
+        Loads {
+            all: false,
+            names: std::iter::once(name.to_owned()).collect(),
+        }
+    }
+
     /// Whether `name` is loaded (by name or by `all`).
     pub(crate) fn has(&self, name: &str) -> bool {
         self.all || self.names.contains(name)
@@ -264,21 +273,21 @@ impl Loads {
 }
 
 /// Builds a condition from its operand.
-type MakeCondition = fn(String) -> Condition;
+type MakeCondition = fn(Comparable) -> Condition;
 
-/// One filter condition.
+/// One filter condition. Its operands are read (as number, as time) once, when parsed.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Condition {
-    Eq(String),
-    Ne(String),
-    Gt(String),
-    Ge(String),
-    Lt(String),
-    Le(String),
-    Between(String, String),
-    Like(String),
-    NotLike(String),
-    In(Vec<String>),
+    Eq(Comparable),
+    Ne(Comparable),
+    Gt(Comparable),
+    Ge(Comparable),
+    Lt(Comparable),
+    Le(Comparable),
+    Between(Comparable, Comparable),
+    Like(Comparable),
+    NotLike(Comparable),
+    In(Vec<Comparable>),
 }
 
 impl Condition {
@@ -298,7 +307,7 @@ impl Condition {
             let (a, b) = rest
                 .split_once(',')
                 .ok_or_else(|| format!("'><' needs two values: {raw:?}"))?;
-            return Ok(Condition::Between(a.to_owned(), b.to_owned()));
+            return Ok(Condition::Between(a.into(), b.into()));
         }
         if raw.len() >= 3 && raw[..3].eq_ignore_ascii_case("IN,") {
             let list = raw[3..].trim();
@@ -306,10 +315,11 @@ impl Condition {
                 .strip_prefix('[')
                 .and_then(|l| l.strip_suffix(']'))
                 .ok_or_else(|| format!("IN needs a [list]: {raw:?}"))?;
-            let values: Vec<String> = inner
+            let values: Vec<Comparable> = inner
                 .split(',')
-                .map(|v| v.trim().trim_matches('"').to_owned())
+                .map(|v| v.trim().trim_matches('"'))
                 .filter(|v| !v.is_empty())
+                .map(Comparable::from)
                 .collect();
             if values.len() > 100 {
                 return Err("IN accepts at most 100 values".to_owned());
@@ -318,14 +328,14 @@ impl Condition {
         }
         for (prefix, make) in ops {
             if let Some(rest) = raw.strip_prefix(prefix) {
-                return Ok(make(rest.to_owned()));
+                return Ok(make(rest.into()));
             }
         }
-        Ok(Condition::Eq(raw.to_owned()))
+        Ok(Condition::Eq(raw.into()))
     }
 
     /// The operand values, for validation.
-    fn operands(&self) -> Vec<&str> {
+    fn operands(&self) -> Vec<&Comparable> {
         match self {
             Condition::Eq(v)
             | Condition::Ne(v)
@@ -336,7 +346,7 @@ impl Condition {
             | Condition::Like(v)
             | Condition::NotLike(v) => vec![v],
             Condition::Between(a, b) => vec![a, b],
-            Condition::In(vs) => vs.iter().map(String::as_str).collect(),
+            Condition::In(vs) => vs.iter().collect(),
         }
     }
 
@@ -346,7 +356,8 @@ impl Condition {
             parse_time(sample).is_some() || field.ends_with("Time") || field == "timeStamp";
         if is_time && !matches!(self, Condition::Like(_) | Condition::NotLike(_)) {
             for v in self.operands() {
-                if parse_time(v).is_none() {
+                if v.readings.time.is_none() {
+                    let v = v.as_str();
                     return Err(format!(
                         "Invalid date '{v}' for field {field}: use ISO 8601 with an offset (percent-encode '+' as %2B)"
                     ));
@@ -356,21 +367,21 @@ impl Condition {
         Ok(())
     }
 
-    /// Whether a field value satisfies the condition.
+    /// Whether a field value satisfies the condition (the value is read once per call).
     pub(crate) fn matches(&self, value: &str) -> bool {
+        let readings = Readings::of(value);
+        let vs = |operand: &Comparable| order(value, readings, operand.as_str(), operand.readings);
         match self {
-            Condition::Eq(v) => compare(value, v) == Ordering::Equal,
-            Condition::Ne(v) => compare(value, v) != Ordering::Equal,
-            Condition::Gt(v) => compare(value, v) == Ordering::Greater,
-            Condition::Ge(v) => compare(value, v) != Ordering::Less,
-            Condition::Lt(v) => compare(value, v) == Ordering::Less,
-            Condition::Le(v) => compare(value, v) != Ordering::Greater,
-            Condition::Between(a, b) => {
-                compare(value, a) != Ordering::Less && compare(value, b) != Ordering::Greater
-            }
-            Condition::Like(p) => like(value, p),
-            Condition::NotLike(p) => !like(value, p),
-            Condition::In(vs) => vs.iter().any(|v| compare(value, v) == Ordering::Equal),
+            Condition::Eq(v) => vs(v) == Ordering::Equal,
+            Condition::Ne(v) => vs(v) != Ordering::Equal,
+            Condition::Gt(v) => vs(v) == Ordering::Greater,
+            Condition::Ge(v) => vs(v) != Ordering::Less,
+            Condition::Lt(v) => vs(v) == Ordering::Less,
+            Condition::Le(v) => vs(v) != Ordering::Greater,
+            Condition::Between(a, b) => vs(a) != Ordering::Less && vs(b) != Ordering::Greater,
+            Condition::Like(p) => like(value, p.as_str()),
+            Condition::NotLike(p) => !like(value, p.as_str()),
+            Condition::In(operands) => operands.iter().any(|v| vs(v) == Ordering::Equal),
         }
     }
 }
@@ -395,14 +406,79 @@ pub(crate) fn parse_time(text: &str) -> Option<Timestamp> {
 
 /// Orders two field values: numerically when both are numbers, by instant when both are
 /// times, else as text.
+#[cfg(test)]
 pub(crate) fn compare(a: &str, b: &str) -> Ordering {
-    if let (Ok(x), Ok(y)) = (a.parse::<f64>(), b.parse::<f64>()) {
+    order(a, Readings::of(a), b, Readings::of(b))
+}
+
+/// What a field value reads as besides text: a number, a time (both parsed once).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Readings {
+    number: Option<f64>,
+    time: Option<Timestamp>,
+}
+
+impl Readings {
+    fn of(text: &str) -> Readings {
+        Readings {
+            number: text.parse::<f64>().ok(),
+            time: parse_time(text),
+        }
+    }
+}
+
+/// The order of `compare`, on values whose readings are already parsed.
+fn order(a: &str, ra: Readings, b: &str, rb: Readings) -> Ordering {
+    if let (Some(x), Some(y)) = (ra.number, rb.number) {
         return x.partial_cmp(&y).unwrap_or(Ordering::Equal);
     }
-    if let (Some(x), Some(y)) = (parse_time(a), parse_time(b)) {
+    if let (Some(x), Some(y)) = (ra.time, rb.time) {
         return x.cmp(&y);
     }
     a.cmp(b)
+}
+
+/// A field value with its readings parsed once, for comparing it many times (sort keys,
+/// filter operands, cursors). Equality is by text; readings follow from it.
+#[derive(Clone)]
+pub(crate) struct Comparable {
+    text: String,
+    readings: Readings,
+}
+
+impl Comparable {
+    pub(crate) fn new(text: String) -> Comparable {
+        let readings = Readings::of(&text);
+        Comparable { text, readings }
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Orders two values exactly as `compare` orders their texts.
+    pub(crate) fn cmp_to(&self, other: &Comparable) -> Ordering {
+        order(&self.text, self.readings, &other.text, other.readings)
+    }
+}
+
+impl From<&str> for Comparable {
+    fn from(text: &str) -> Comparable {
+        Comparable::new(text.to_owned())
+    }
+}
+
+impl PartialEq for Comparable {
+    fn eq(&self, other: &Comparable) -> bool {
+        self.text == other.text
+    }
+}
+
+/// Shows the text only, as the `String` operands it replaced did.
+impl fmt::Debug for Comparable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.text, f)
+    }
 }
 
 /// SQL `LIKE` with `%` wildcards, case-insensitive.
@@ -638,6 +714,18 @@ mod tests {
             Ordering::Less
         );
         assert_eq!(compare("b", "a"), Ordering::Greater);
+    }
+
+    #[test]
+    fn parsed_once_values_order_as_their_texts() {
+        // 9 < 10 as numbers, but "10" < "1a" < "9" as text: comparisons across kinds need
+        // not be transitive, so paging links are decided by scanning, not by position.
+        let (nine, ten, text) = ("9".into(), "10".into(), "1a".into());
+        let c = |a: &Comparable, b: &Comparable| a.cmp_to(b);
+        assert_eq!(c(&nine, &ten), Ordering::Less);
+        assert_eq!(c(&ten, &text), Ordering::Less);
+        assert_eq!(c(&text, &nine), Ordering::Less);
+        assert!(Condition::parse("><,9,10").unwrap().matches("9.5"));
     }
 
     #[test]

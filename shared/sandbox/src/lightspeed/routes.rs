@@ -554,45 +554,53 @@ fn execute(
             out.insert(entity.name().into(), record);
             Ok(Value::Object(out))
         }
-        ("PUT", Target::One(Entity::Item, id)) => {
-            let now = shared.now();
-            let mut store = lock(&shared.store);
-            store.put_item(*id, body, now)?;
-            store.log_write(WriteRecord {
-                method: "PUT".into(),
-                path: path.to_owned(),
-                body: body.clone(),
-                at: now,
-            });
-            let loads = Loads {
-                all: false,
-                names: std::iter::once("ItemShops".to_owned()).collect(),
-            };
-            let record = store
-                .render(Entity::Item, *id, &loads)
-                .unwrap_or(Value::Null);
-            Ok(json!({"@attributes": {"count": "1"}, "Item": record}))
-        }
-        ("DELETE", Target::One(Entity::Item, id)) => {
-            let now = shared.now();
-            let mut store = lock(&shared.store);
-            store.archive_item(*id, now)?;
-            store.log_write(WriteRecord {
-                method: "DELETE".into(),
-                path: path.to_owned(),
-                body: Value::Null,
-                at: now,
-            });
-            let record = store
-                .render(Entity::Item, *id, &Loads::default())
-                .unwrap_or(Value::Null);
-            Ok(json!({"@attributes": {"count": "1"}, "Item": record}))
-        }
+        ("PUT", Target::One(Entity::Item, id)) => write_item(
+            shared,
+            "PUT",
+            path,
+            *id,
+            body.clone(),
+            &Loads::only("ItemShops"),
+            |store, now| store.put_item(*id, body, now),
+        ),
+        ("DELETE", Target::One(Entity::Item, id)) => write_item(
+            shared,
+            "DELETE",
+            path,
+            *id,
+            Value::Null,
+            &Loads::default(),
+            |store, now| store.archive_item(*id, now),
+        ),
         _ => Err((
             405,
             format!("{method} is not supported on this endpoint by the sandbox."),
         )),
     }
+}
+
+/// A write to one item: applies it at the current API time (a refusal changes and logs
+/// nothing), logs it for inspection and answers with the item as it now is.
+fn write_item(
+    shared: &Shared,
+    method: &str,
+    path: &str,
+    id: u64,
+    logged_body: Value,
+    loads: &Loads,
+    apply: impl FnOnce(&mut Store, Timestamp) -> Result<(), Refusal>,
+) -> Result<Value, Refusal> {
+    let now = shared.now();
+    let mut store = lock(&shared.store);
+    apply(&mut store, now)?;
+    store.log_write(WriteRecord {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        body: logged_body,
+        at: now,
+    });
+    let record = store.render(Entity::Item, id, loads).unwrap_or(Value::Null);
+    Ok(json!({"@attributes": {"count": "1"}, "Item": record}))
 }
 
 fn list(

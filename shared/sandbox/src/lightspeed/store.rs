@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::query::{Archived, Condition, Cursor, Entity, ListQuery, Loads, compare};
+use super::query::{Archived, Comparable, Condition, Cursor, Entity, ListQuery, Loads};
 use super::render::{
     Row, decimal, flag, format_time, id_of, many, money, object, parse_decimal, s, string_or_list,
     text, time,
@@ -169,6 +169,23 @@ fn price_rows(price: i64, msrp: i64) -> Vec<Row> {
 
 fn rows_value(rows: &[Row]) -> Vec<Value> {
     rows.iter().cloned().map(Value::Object).collect()
+}
+
+/// The rows of `map` whose `key` field holds `id` (a record's children), in id order.
+fn child_rows<'a>(
+    map: &'a BTreeMap<u64, Row>,
+    key: &'a str,
+    id: u64,
+) -> impl Iterator<Item = &'a Row> + 'a {
+    map.values().filter(move |r| id_of(r, key) == id)
+}
+
+/// A record's children as they go into a to-many relation.
+fn children(map: &BTreeMap<u64, Row>, key: &str, id: u64) -> Vec<Value> {
+    child_rows(map, key, id)
+        .cloned()
+        .map(Value::Object)
+        .collect()
 }
 
 impl Store {
@@ -597,10 +614,8 @@ impl Store {
 
     /// Keeps the shopID 0 summary equal to the sum over shops.
     fn refresh_summary(&mut self, item: u64, now: Timestamp) {
-        let total: i64 = self
-            .item_shops
-            .values()
-            .filter(|r| id_of(r, "itemID") == item && id_of(r, "shopID") != 0)
+        let total: i64 = child_rows(&self.item_shops, "itemID", item)
+            .filter(|r| id_of(r, "shopID") != 0)
             .map(|r| text(r, "qoh").parse::<i64>().unwrap_or(0))
             .sum();
         if let Some(id) = self.item_shop_id(item, 0)
@@ -988,23 +1003,11 @@ impl Store {
         let mut o = rec.row.clone();
         o.insert("Prices".into(), many("ItemPrice", rows_value(&rec.prices)));
         if loads.has("ItemShops") {
-            let shops: Vec<Value> = self
-                .item_shops
-                .values()
-                .filter(|r| id_of(r, "itemID") == id)
-                .cloned()
-                .map(Value::Object)
-                .collect();
+            let shops = children(&self.item_shops, "itemID", id);
             o.insert("ItemShops".into(), many("ItemShop", shops));
         }
         if loads.has("Images") {
-            let images: Vec<Value> = self
-                .images
-                .values()
-                .filter(|r| id_of(r, "itemID") == id)
-                .cloned()
-                .map(Value::Object)
-                .collect();
+            let images = children(&self.images, "itemID", id);
             o.insert("Images".into(), many("Image", images));
         }
         if loads.has("ItemAttributes")
@@ -1082,28 +1085,13 @@ impl Store {
             o.insert("Items".into(), many("Item", items));
         }
         if loads.has("Images") {
-            let images: Vec<Value> = self
-                .images
-                .values()
-                .filter(|r| id_of(r, "itemMatrixID") == id)
-                .cloned()
-                .map(Value::Object)
-                .collect();
+            let images = children(&self.images, "itemMatrixID", id);
             o.insert("Images".into(), many("Image", images));
         }
         if loads.has("ItemECommerce")
             && let Some(e) = &rec.ecommerce
         {
             o.insert("ItemECommerce".into(), Value::Object(e.clone()));
-        }
-        Some(Value::Object(o))
-    }
-
-    fn render_customer_base(&self, id: u64, with_contact: bool) -> Option<Value> {
-        let rec = self.customers.get(&id)?;
-        let mut o = rec.row.clone();
-        if with_contact {
-            o.insert("Contact".into(), render_contact(&rec.contact));
         }
         Some(Value::Object(o))
     }
@@ -1181,10 +1169,7 @@ impl Store {
         }
         if loads.has("SalePayments") {
             // The samples always show the PaymentType inside each SalePayment.
-            let payments: Vec<Value> = self
-                .sale_payments
-                .values()
-                .filter(|r| id_of(r, "saleID") == id)
+            let payments: Vec<Value> = child_rows(&self.sale_payments, "saleID", id)
                 .map(|r| {
                     let mut p = r.clone();
                     if let Some(t) = self.payment_types.get(&id_of(r, "paymentTypeID")) {
@@ -1195,9 +1180,13 @@ impl Store {
                 .collect();
             o.insert("SalePayments".into(), many("SalePayment", payments));
         }
+        let customer_loads = if loads.has("Customer.Contact") {
+            Loads::only("Contact")
+        } else {
+            Loads::default()
+        };
         if loads.has("Customer")
-            && let Some(c) = self
-                .render_customer_base(id_of(&rec.row, "customerID"), loads.has("Customer.Contact"))
+            && let Some(c) = self.render_customer(id_of(&rec.row, "customerID"), &customer_loads)
         {
             o.insert("Customer".into(), c);
         }
@@ -1237,11 +1226,7 @@ impl Store {
             );
         }
         if let Some((relation, sub)) = field.split_once('.') {
-            let loads = Loads {
-                all: false,
-                names: std::iter::once(relation.to_owned()).collect(),
-            };
-            let rendered = self.render(entity, id, &loads)?;
+            let rendered = self.render(entity, id, &Loads::only(relation))?;
             let rel = rendered.get(relation)?;
             let elements: Vec<&Value> = match rel {
                 Value::Object(m)
@@ -1306,7 +1291,7 @@ impl Store {
             cond.validate(field, &sample_value).map_err(bad)?;
         }
         let sort_field = q.sort_field(entity);
-        let mut rows: Vec<(String, u64)> = Vec::new();
+        let mut rows: Vec<(Comparable, u64)> = Vec::new();
         for id in all_ids {
             let Some(row) = self.row(entity, id) else {
                 continue;
@@ -1336,32 +1321,35 @@ impl Store {
                 .field_values(entity, id, &sort_field)
                 .and_then(|v| v.into_iter().next())
                 .unwrap_or_default();
-            rows.push((key, id));
+            // Decorated once here, so sorting and paging never parse a value again.
+            rows.push((Comparable::new(key), id));
         }
-        let order = |a: &(String, u64), b: &(String, u64)| {
-            let o = compare(&a.0, &b.0).then(a.1.cmp(&b.1));
+        let order = |a: &(Comparable, u64), b: &(Comparable, u64)| {
+            let o = a.0.cmp_to(&b.0).then(a.1.cmp(&b.1));
             if q.descending { o.reverse() } else { o }
         };
         rows.sort_by(order);
-        let versus = |c: &Cursor| (c.v.clone(), c.i);
-        let start = q.after.as_ref().map_or(0, |c| {
-            rows.partition_point(|r| order(r, &versus(c)) != Ordering::Greater)
+        let boundary = |c: &Cursor| (Comparable::new(c.v.clone()), c.i);
+        let start = q.after.as_ref().map(boundary).map_or(0, |b| {
+            rows.partition_point(|r| order(r, &b) != Ordering::Greater)
         });
-        let end = q.before.as_ref().map_or(rows.len(), |c| {
-            rows.partition_point(|r| order(r, &versus(c)) == Ordering::Less)
+        let end = q.before.as_ref().map(boundary).map_or(rows.len(), |b| {
+            rows.partition_point(|r| order(r, &b) == Ordering::Less)
         });
         let window = &rows[start.min(end)..end];
-        let page: &[(String, u64)] = if q.before.is_some() && q.after.is_none() {
+        let page: &[(Comparable, u64)] = if q.before.is_some() && q.after.is_none() {
             &window[window.len().saturating_sub(q.limit)..]
         } else {
             &window[..window.len().min(q.limit)]
         };
-        let cursor = |r: &(String, u64)| Cursor {
+        let cursor = |r: &(Comparable, u64)| Cursor {
             f: sort_field.clone(),
             d: q.descending,
-            v: r.0.clone(),
+            v: r.0.as_str().to_owned(),
             i: r.1,
         };
+        // Mixed kinds of values need not order transitively, so the links come from a scan
+        // rather than from the page's position.
         let next = page.last().and_then(|last| {
             rows.iter()
                 .any(|r| order(r, last) == Ordering::Greater)
@@ -1485,11 +1473,9 @@ impl Store {
 
     /// `DELETE Item/{id}.json`: archives the item and zeroes its inventory (docs).
     pub(crate) fn archive_item(&mut self, id: u64, now: Timestamp) -> Result<(), Refusal> {
-        let shops: Vec<u64> = self
-            .item_shops
-            .values()
-            .filter(|r| id_of(r, "itemID") == id && id_of(r, "shopID") != 0)
+        let shops: Vec<u64> = child_rows(&self.item_shops, "itemID", id)
             .map(|r| id_of(r, "shopID"))
+            .filter(|shop| *shop != 0)
             .collect();
         let rec = self
             .items

@@ -339,8 +339,16 @@ mod tests {
         pool.acquire(1).await.abandon();
         let start = Instant::now();
         pool.acquire(1).await.finish();
-        assert_eq!(start.elapsed(), Duration::ZERO, "the one unit was still free");
-        assert_eq!(pool.stats()[0].requests, 1, "only the request that went out");
+        assert_eq!(
+            start.elapsed(),
+            Duration::ZERO,
+            "the one unit was still free"
+        );
+        assert_eq!(
+            pool.stats()[0].requests,
+            1,
+            "only the request that went out"
+        );
     }
 
     #[tokio::test(start_paused = true)]

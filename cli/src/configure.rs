@@ -4,9 +4,10 @@
 //! field or the whole flow.
 
 use jiff::Timestamp;
+use lsbc_connectors::{check_settings, default_mapper};
 use lsbc_core::Flow;
 use lsbc_core::ports::{MappingStore, SettingsStore};
-use lsbc_mapping::{FieldSpec, MappingDoc, Policy, ValueSpec, default_mapper, settings};
+use lsbc_mapping::{FieldSpec, MappingDoc, Policy, ValueSpec};
 use serde_json::{Map, Value, json};
 
 use crate::CliError;
@@ -192,7 +193,7 @@ pub async fn mapping_history(
 pub async fn show_settings(state: &StateHandle, flow: Flow) -> Result<Value, CliError> {
     let stored = state.config.settings(flow).await?;
     let (version, body) = stored.map_or((0, Value::Null), |d| (d.version, d.body));
-    let filled = settings::check(flow, &body)?;
+    let filled = check_settings(flow, &body)?;
     Ok(json!({"flow": flow, "version": version, "settings": filled}))
 }
 
@@ -221,7 +222,7 @@ pub async fn change_settings(
             }
         }
     }
-    settings::check(flow, &body)?;
+    check_settings(flow, &body)?;
     let saved = state
         .config
         .save_settings(flow, body, version, author, Timestamp::now())

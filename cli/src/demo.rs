@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use lsbc_connectors::build_flow;
+use lsbc_connectors::business_central::diff::same;
 use lsbc_connectors::customers::CustomerCommand;
-use lsbc_connectors::diff::same;
 use lsbc_core::ports::{ActivityLog, ActivityQuery, FlowParts, LinkStore, Outcome};
 use lsbc_core::{Flow, Record, RecordKey, SourceVersion, StageError};
 use lsbc_embedded::{LocalRunner, RunnerOptions};
@@ -48,7 +48,7 @@ impl Default for DemoOptions {
 }
 
 /// The flows the demo runs, in order: every one this build has.
-pub const DEMO_FLOWS: [Flow; 2] = lsbc_connectors::AVAILABLE_FLOWS;
+pub const DEMO_FLOWS: [Flow; 2] = [Flow::Customers, Flow::Products];
 
 fn stage(error: StageError) -> CliError {
     CliError::Stage(error)

@@ -20,6 +20,7 @@ pub mod preview;
 pub mod run;
 pub mod sandboxes;
 pub mod summary;
+pub mod template;
 
 /// A command's failure, for the operator.
 #[derive(Debug, thiserror::Error)]

@@ -91,6 +91,16 @@ impl HomeArgs {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Print the SAM template with its per-flow part generated from the registry of flow
+    /// kits, or write it to the file (run after adding a flow).
+    Template {
+        /// The template file whose head (everything before the generated part) is kept.
+        #[arg(long, default_value = "infra/template.yaml")]
+        file: PathBuf,
+        /// Rewrite the file instead of printing.
+        #[arg(long)]
+        write: bool,
+    },
     /// Run every flow against both simulators on 127.0.0.1, print a summary, check the result.
     Demo {
         /// Print the summary as JSON.
@@ -338,16 +348,6 @@ enum ConnectTarget {
     },
 }
 
-/// The stream a flow's cursor follows first.
-fn main_stream(flow: Flow) -> &'static str {
-    match flow {
-        Flow::Customers => "Customer",
-        Flow::Products => "Item",
-        Flow::Orders => "Sale",
-        Flow::Stock => "ItemLedgerEntry",
-    }
-}
-
 fn print(value: &Value) {
     println!(
         "{}",
@@ -361,6 +361,19 @@ fn json_arg(text: &str) -> Value {
 
 async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
+        Command::Template { file, write } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
+            let kits = lsbc_cli::template::deployed_kits();
+            let rendered = lsbc_cli::template::render(lsbc_cli::template::head(&text), &kits);
+            if write {
+                std::fs::write(&file, rendered)
+                    .map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
+            } else {
+                print!("{rendered}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Demo {
             json,
             seed,
@@ -678,7 +691,10 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             home,
         } => {
             let state = home.choice().open().await?;
-            let stream = stream.unwrap_or_else(|| main_stream(flow).to_owned());
+            let stream = match stream {
+                Some(stream) => stream,
+                None => lsbc_connectors::kit(flow)?.main_stream().to_owned(),
+            };
             let cursors = state.cursors.as_ref();
             let out = match to.as_deref() {
                 None => operate::show_cursor(cursors, flow, &stream).await?,

@@ -9,10 +9,10 @@ use lsbc_business_central::EntitySet;
 use lsbc_business_central::validate::{Operation, validate};
 use lsbc_connectors::config::ConfigCache;
 use lsbc_connectors::customers::{CustomerCommand, CustomerTransformer};
+use lsbc_connectors::default_mapper;
 use lsbc_core::memory::MemoryStore;
 use lsbc_core::ports::{ConfigStore, Transformed, Transformer};
 use lsbc_core::{Flow, Record, RecordKey, SourceVersion, StageError};
-use lsbc_mapping::default_mapper;
 use serde_json::{Map, Value, json};
 
 use crate::CliError;

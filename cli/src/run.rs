@@ -66,7 +66,7 @@ impl RunConfig {
             }
         }
         if config.flows.is_empty() {
-            config.flows = lsbc_connectors::AVAILABLE_FLOWS.to_vec();
+            config.flows = lsbc_connectors::available_flows();
         }
         Ok(config)
     }

@@ -170,7 +170,7 @@ impl Home {
             .await
             .unwrap();
         if let Some(mapping) = options.mapping {
-            let mapper = lsbc_mapping::default_mapper().unwrap();
+            let mapper = lsbc_connectors::default_mapper().unwrap();
             mapper.check(Flow::Products, &mapping).unwrap();
             store
                 .save_mapping(Flow::Products, mapping, 0, "test", at)

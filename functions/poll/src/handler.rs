@@ -9,9 +9,7 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::Diagnostic;
 use lsbc_core::envelope::PollRequest;
-use lsbc_core::ports::{
-    ActivityLog, ClaimStore, Clock, CursorStore, OutboundMessage, Queue, Source,
-};
+use lsbc_core::ports::{ActivityLog, ClaimStore, Clock, CursorStore, Queue, Source};
 use lsbc_core::stages::{ActivityPolicy, PollBudget, PollReport, PollStage, Settler, poll};
 use lsbc_core::{Flow, QueueName, StageError, classify};
 use lsbc_lambda::run_batch;
@@ -111,18 +109,8 @@ impl PollHandler<'_> {
         .await?;
         if report.more {
             let request = PollRequest::new(flow, "continue");
-            let body = serde_json::to_string(&request)
-                .map_err(|e| StageError::Config(format!("poll request not encodable: {e}")))?;
-            self.queue
-                .send(
-                    QueueName::Poll,
-                    vec![OutboundMessage {
-                        body,
-                        group_id: request.group_id(),
-                        dedup_id: format!("continue-{}", request.trace_id),
-                    }],
-                )
-                .await?;
+            let message = request.continuation().map_err(StageError::from)?;
+            self.queue.send(QueueName::Poll, vec![message]).await?;
         }
         Ok(report)
     }

@@ -17,10 +17,7 @@ use serde_json::Value;
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     let mut env = process_env();
-    let flows = env.optional(
-        "LSBC_FLOWS",
-        FlowList(lsbc_connectors::AVAILABLE_FLOWS.to_vec()),
-    );
+    let flows = env.optional("LSBC_FLOWS", FlowList(lsbc_connectors::available_flows()));
     let mut queues = vec![QueueName::Poll];
     queues.extend(flows.0.iter().map(|f| QueueName::Transform(*f)));
     let common = CommonConfig::read(&mut env, &queues);

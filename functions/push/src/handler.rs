@@ -2,11 +2,10 @@
 //! partial batch response.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use lsbc_core::envelope::EnvelopeError;
 use lsbc_core::ports::{ActivityLog, ClaimStore, Clock, LinkStore, Queue, Sink};
-use lsbc_core::stages::{ActivityPolicy, PushStage, Settler, handle_envelope, push};
-use lsbc_core::{Flow, QueueName, StageError};
-use lsbc_lambda::run_batch;
+use lsbc_core::stages::{ActivityPolicy, PushStage, Settler, push};
+use lsbc_core::{Flow, QueueName};
+use lsbc_lambda::run_stage;
 
 /// What the push function needs.
 #[derive(Debug, Clone, Copy)]
@@ -53,21 +52,10 @@ impl PushHandler<'_> {
             clock: self.clock,
             policy: self.policy,
         };
-        let (stage, settler, flow) = (&stage, &settler, self.flow);
-        let (response, summary) = run_batch(event, self.concurrency, |message| async move {
-            handle_envelope(settler, queue, "push", message, |env| async move {
-                if env.flow != flow {
-                    return Err(StageError::Envelope(EnvelopeError::Malformed {
-                        path: "flow".into(),
-                        message: format!("a {} command reached the {flow} push queue", env.flow),
-                    }));
-                }
-                push(stage, &env).await.map(Some)
-            })
-            .await
+        let stage = &stage;
+        run_stage(event, queue, &settler, self.concurrency, |env| async move {
+            push(stage, &env).await.map(Some)
         })
-        .await;
-        summary.emit(flow, "push");
-        response
+        .await
     }
 }

@@ -2,11 +2,10 @@
 //! answers with a partial batch response.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use lsbc_core::envelope::EnvelopeError;
 use lsbc_core::ports::{ActivityLog, Clock, Queue, Source, Transformer};
-use lsbc_core::stages::{ActivityPolicy, Settler, TransformStage, handle_envelope, transform};
-use lsbc_core::{Flow, QueueName, StageError};
-use lsbc_lambda::run_batch;
+use lsbc_core::stages::{ActivityPolicy, Settler, TransformStage, transform};
+use lsbc_core::{Flow, QueueName};
+use lsbc_lambda::run_stage;
 
 /// What the transform function needs.
 #[derive(Debug, Clone, Copy)]
@@ -48,24 +47,10 @@ impl TransformHandler<'_> {
             transformer: self.transformer,
             queue: self.queue,
         };
-        let (stage, settler, flow) = (&stage, &settler, self.flow);
-        let (response, summary) = run_batch(event, self.concurrency, |message| async move {
-            handle_envelope(settler, queue, "transform", message, |env| async move {
-                if env.flow != flow {
-                    return Err(StageError::Envelope(EnvelopeError::Malformed {
-                        path: "flow".into(),
-                        message: format!(
-                            "a {} record reached the {flow} transform queue",
-                            env.flow
-                        ),
-                    }));
-                }
-                transform(stage, &env).await.map(|_| None)
-            })
-            .await
+        let stage = &stage;
+        run_stage(event, queue, &settler, self.concurrency, |env| async move {
+            transform(stage, &env).await.map(|_| None)
         })
-        .await;
-        summary.emit(flow, "transform");
-        response
+        .await
     }
 }

@@ -26,7 +26,7 @@ use aws_lambda_events::event::lambda_function_urls::{
 use base64::Engine as _;
 use lsbc_business_central::webhook;
 use lsbc_core::envelope::PollRequest;
-use lsbc_core::ports::{Clock, Freshness, OutboundMessage, Queue, SecretStore};
+use lsbc_core::ports::{Clock, Freshness, Queue, SecretStore};
 use lsbc_core::{Flow, QueueName};
 use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
@@ -74,21 +74,18 @@ fn answer(status: i64, body: Option<String>) -> LambdaFunctionUrlResponse {
     response
 }
 
-/// The flow a change of a BC entity set may concern. The sync writes customers, items and
-/// documents into BC itself, so only changes that move stock (item ledger entries come from
-/// posted documents, purchases and adjustments) trigger work: the stock flow.
-pub fn flow_for_entity_set(entity_set: &str) -> Option<Flow> {
-    match entity_set {
-        "items" | "itemLedgerEntries" | "salesInvoices" | "salesOrders" | "salesCreditMemos"
-        | "salesShipments" | "purchaseInvoices" | "purchaseReceipts" => Some(Flow::Stock),
-        _ => None,
-    }
+/// The flows a change of a BC entity set wakes, as the registry of flow kits says (only
+/// changes that move stock wake a flow: the stock flow's table).
+pub fn flows_for_entity_set(entity_set: &str) -> Vec<Flow> {
+    lsbc_connectors::woken_by(entity_set)
 }
 
-/// The flow a change of a BC resource (a notification's `resource`) may concern; `None`
-/// for a resource BC's parser does not read.
-pub fn flow_for_resource(resource: &str) -> Option<Flow> {
-    webhook::entity_set(resource).and_then(flow_for_entity_set)
+/// The flows a change of a BC resource (a notification's `resource`) wakes; none for a
+/// resource BC's parser does not read.
+pub fn flows_for_resource(resource: &str) -> Vec<Flow> {
+    webhook::entity_set(resource)
+        .map(flows_for_entity_set)
+        .unwrap_or_default()
 }
 
 impl Webhook<'_> {
@@ -194,27 +191,22 @@ impl Webhook<'_> {
         }
         let flows: BTreeSet<Flow> = notifications
             .iter()
-            .filter_map(|n| {
-                let flow = n.entity_set().and_then(flow_for_entity_set);
+            .flat_map(|n| {
+                let flows = n.entity_set().map(flows_for_entity_set).unwrap_or_default();
                 tracing::info!(
                     change_type = ?n.change_type,
                     resource = %n.resource,
-                    flow = flow.map(Flow::as_str),
+                    flows = ?flows,
                     "Business Central notification."
                 );
-                flow
+                flows
             })
             .collect();
         let now = self.clock.now();
         for flow in flows {
             let request = PollRequest::new(flow, "bc-notification");
-            let message = OutboundMessage {
-                body: match serde_json::to_string(&request) {
-                    Ok(body) => body,
-                    Err(_) => return answer(500, None),
-                },
-                group_id: request.group_id(),
-                dedup_id: request.dedup_id(now),
+            let Ok(message) = request.to_message(now) else {
+                return answer(500, None);
             };
             if let Err(error) = self.queue.send(QueueName::Poll, vec![message]).await {
                 tracing::error!(%error, %flow, "Poll request not queued; asking BC to retry.");
@@ -476,19 +468,16 @@ mod tests {
     #[test]
     fn resources_map_to_flows() {
         assert_eq!(
-            flow_for_resource("api/v2.0/companies(6a3c9c1b)/items(5f2c)"),
-            Some(Flow::Stock)
+            flows_for_resource("api/v2.0/companies(6a3c9c1b)/items(5f2c)"),
+            [Flow::Stock]
         );
         assert_eq!(
-            flow_for_resource(
+            flows_for_resource(
                 "api/v2.0/companies(6a3c)/salesInvoices?$filter=lastModifiedDateTime gt 2026-01-01"
             ),
-            Some(Flow::Stock)
+            [Flow::Stock]
         );
-        assert_eq!(
-            flow_for_resource("/api/v2.0/companies(1)/customers(2)"),
-            None
-        );
-        assert_eq!(flow_for_resource(""), None);
+        assert!(flows_for_resource("/api/v2.0/companies(1)/customers(2)").is_empty());
+        assert!(flows_for_resource("").is_empty());
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use lsbc_core::ports::{ConfigKind, ConfigStore};
 use lsbc_core::{Flow, StageError};
-use lsbc_mapping::{CompiledMapping, Mapper, settings};
+use lsbc_mapping::{CompiledMapping, Mapper};
 use serde_json::Value;
 
 /// How long a read of the stored configuration is reused.
@@ -74,8 +74,9 @@ impl ConfigCache {
         let mapping = self.mapper.compiled(flow, version, &body).map_err(|e| {
             StageError::Config(format!("stored mapping of {flow} (version {version}): {e}"))
         })?;
-        let settings = settings::check(flow, &stored_settings.map_or(Value::Null, |d| d.body))
-            .map_err(|e| StageError::Config(e.to_string()))?;
+        let settings =
+            crate::kit::check_settings(flow, &stored_settings.map_or(Value::Null, |d| d.body))
+                .map_err(|e| StageError::Config(e.to_string()))?;
         let config = Arc::new(FlowConfig {
             mapping,
             mapping_version: version,

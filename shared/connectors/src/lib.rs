@@ -3,31 +3,34 @@
 //! [`Sink`](lsbc_core::ports::Sink) that upserts into the target — built on the Lightspeed
 //! and Business Central clients with credentials from the secret store.
 //!
-//! This is the only crate that knows both APIs and the sync; the clients know their API
-//! only, and the stages know neither.
+//! Each flow is a kit in its own folder ([`kit`] holds the registry); the API helpers
+//! every kit shares sit in [`lightspeed`] and [`business_central`]. The clients know their
+//! API only, and the stages know neither; this crate is where they meet the sync.
 
 pub mod business_central;
 pub mod config;
 pub mod customers;
-pub mod diff;
+pub mod kit;
 pub mod lightspeed;
 pub mod products;
-pub mod source;
-pub mod writer;
+#[cfg(feature = "example-flow")]
+pub mod shops;
 
 use std::sync::Arc;
 
-use jiff::SignedDuration;
 use lsbc_business_central::BusinessCentral;
 use lsbc_core::ports::{
     ClaimStore, Clock, ConfigStore, FlowParts, LinkStore, SecretStore, Sink, Source, Transformer,
 };
 use lsbc_core::{Flow, StageError};
 use lsbc_lightspeed::LightspeedClient;
-use lsbc_mapping::default_mapper;
 use tokio::sync::OnceCell;
 
 use crate::config::ConfigCache;
+pub use crate::kit::{
+    Api, Direction, FlowKit, FlowSettings, Registered, available_flows, check_settings,
+    default_mapper, default_mapping, kit, registered, woken_by,
+};
 
 /// What building a flow needs from its home (AWS or embedded).
 #[derive(Clone)]
@@ -57,14 +60,8 @@ impl std::fmt::Debug for ConnectorContext {
     }
 }
 
-/// How far back every customers poll re-reads before its cursor (late commits).
-pub const CUSTOMER_OVERLAP: SignedDuration = SignedDuration::from_mins(5);
-
-/// The flows this build has connectors for.
-pub const AVAILABLE_FLOWS: [Flow; 2] = [Flow::Customers, Flow::Products];
-
-/// Builds the parts of `flow`: its source on Lightspeed, its transformer on the mapping,
-/// its sink on Business Central. No request is made here.
+/// Builds the parts of `flow`: its source on the API it reads, its transformer on the
+/// mapping, its sink on the API it writes. No request is made here.
 pub async fn build_flow(flow: Flow, ctx: &ConnectorContext) -> Result<FlowParts, StageError> {
     Connectors::new(ctx)?.flow(flow).await
 }
@@ -99,17 +96,8 @@ impl Connectors {
         })
     }
 
-    fn available(flow: Flow) -> Result<(), StageError> {
-        if AVAILABLE_FLOWS.contains(&flow) {
-            Ok(())
-        } else {
-            Err(StageError::Config(format!(
-                "flow {flow} is not available in this build"
-            )))
-        }
-    }
-
-    async fn lightspeed(&self) -> Result<LightspeedClient, StageError> {
+    /// The Lightspeed client, connected on first need.
+    pub async fn lightspeed(&self) -> Result<LightspeedClient, StageError> {
         let ctx = &self.ctx;
         self.lightspeed
             .get_or_try_init(|| {
@@ -124,7 +112,8 @@ impl Connectors {
             .cloned()
     }
 
-    async fn business_central(&self) -> Result<BusinessCentral, StageError> {
+    /// The Business Central client, connected on first need.
+    pub async fn business_central(&self) -> Result<BusinessCentral, StageError> {
         let ctx = &self.ctx;
         self.business_central
             .get_or_try_init(|| {
@@ -134,51 +123,29 @@ impl Connectors {
             .cloned()
     }
 
-    /// Every stream of `flow` on Lightspeed, the main one first.
+    /// The flows' configuration (mapping and settings), cached.
+    pub fn config(&self) -> Arc<ConfigCache> {
+        self.config.clone()
+    }
+
+    /// The link store.
+    pub fn links(&self) -> Arc<dyn LinkStore> {
+        self.ctx.links.clone()
+    }
+
+    /// Every stream of `flow`, the main one first (connects the API the flow reads).
     pub async fn sources(&self, flow: Flow) -> Result<Vec<Arc<dyn Source>>, StageError> {
-        Self::available(flow)?;
-        let ls = self.lightspeed().await?;
-        Ok(match flow {
-            Flow::Products => vec![
-                Arc::new(products::ProductSource::items(
-                    ls.clone(),
-                    products::OVERLAP,
-                    self.config.clone(),
-                )),
-                Arc::new(products::ProductSource::matrices(
-                    ls,
-                    products::OVERLAP,
-                    self.config.clone(),
-                )),
-            ],
-            _ => vec![Arc::new(customers::CustomerSource::new(
-                ls,
-                CUSTOMER_OVERLAP,
-            ))],
-        })
+        kit(flow)?.sources(self).await
     }
 
     /// The transformer of `flow` (mapping and settings only: no API).
     pub fn transformer(&self, flow: Flow) -> Result<Arc<dyn Transformer>, StageError> {
-        Self::available(flow)?;
-        Ok(match flow {
-            Flow::Products => Arc::new(products::ProductTransformer::new(self.config.clone())),
-            _ => Arc::new(customers::CustomerTransformer::new(self.config.clone())),
-        })
+        Ok(kit(flow)?.transformer(self))
     }
 
-    /// The sink of `flow` on Business Central.
+    /// The sink of `flow` (connects the API the flow writes).
     pub async fn sink(&self, flow: Flow) -> Result<Arc<dyn Sink>, StageError> {
-        Self::available(flow)?;
-        let bc = self.business_central().await?;
-        Ok(match flow {
-            Flow::Products => Arc::new(products::ProductSink::new(
-                bc,
-                self.ctx.links.clone(),
-                Arc::new(products::HttpImages::new()?),
-            )),
-            _ => Arc::new(customers::CustomerSink::new(bc, self.ctx.links.clone())),
-        })
+        kit(flow)?.sink(self).await
     }
 
     /// All parts of `flow`.
@@ -236,7 +203,7 @@ mod tests {
         put(&store, "bc", BC).await;
         put(&store, "ls", r#"{"client_id": "c", "client_secret": "s"}"#).await;
         let connectors = Connectors::new(&context(&store)).unwrap();
-        for flow in AVAILABLE_FLOWS {
+        for flow in available_flows() {
             assert_eq!(connectors.sink(flow).await.unwrap().flow(), flow);
             assert!(connectors.transformer(flow).is_ok());
             let err = connectors.sources(flow).await.err().unwrap().to_string();

@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use lsbc_connectors::config::ConfigCache;
 use lsbc_connectors::customers::CustomerTransformer;
+use lsbc_connectors::default_mapper;
 use lsbc_core::memory::MemoryStore;
 use lsbc_core::ports::Transformer;
 use lsbc_core::{Flow, Record, RecordKey, SourceVersion, StageError};
-use lsbc_mapping::default_mapper;
 use serde_json::{Value, json};
 
 const FIXTURES: &str = concat!(

@@ -10,11 +10,11 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use lsbc_connectors::config::ConfigCache;
+use lsbc_connectors::default_mapper;
 use lsbc_connectors::products::ProductTransformer;
 use lsbc_core::memory::MemoryStore;
 use lsbc_core::ports::{SettingsStore, Transformed, Transformer};
 use lsbc_core::{Flow, Record, RecordKey, SourceVersion};
-use lsbc_mapping::default_mapper;
 use serde_json::{Value, json};
 
 fn fixture(name: &str, entity: &str) -> Value {

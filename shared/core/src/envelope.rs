@@ -19,6 +19,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::flow::Flow;
+use crate::ports::OutboundMessage;
 use crate::record::{ContentHash, MatchKey, Record, RecordKey, SourceVersion, TraceId};
 
 /// The contract version this build writes and reads.
@@ -178,6 +179,58 @@ impl Envelope {
         Ok(text)
     }
 
+    /// The message to send: the encoded envelope, shrunk once when too large to travel (a
+    /// record becomes a [`Body::Reference`], a command loses its copy of the source), with
+    /// its FIFO group and de-duplication id. Returns the envelope as sent. Still too large
+    /// after shrinking is [`EnvelopeError::TooLarge`].
+    pub fn to_message(self) -> Result<(Self, OutboundMessage), EnvelopeError> {
+        let (env, body) = match self.encode() {
+            Ok(body) => (self, body),
+            Err(EnvelopeError::TooLarge { .. }) => {
+                let shrunk = self.shrunk();
+                let body = shrunk.encode()?;
+                (shrunk, body)
+            }
+            Err(other) => return Err(other),
+        };
+        let message = OutboundMessage {
+            body,
+            group_id: env.group_id(),
+            dedup_id: env.dedup_id(),
+        };
+        Ok((env, message))
+    }
+
+    /// Whether this message is a record that travels by reference (re-read by key).
+    pub fn is_reference(&self) -> bool {
+        matches!(self.body, Body::Reference)
+    }
+
+    /// The same message without what may be dropped to make it fit: a record's payload
+    /// (the transform re-reads it), a command's copy of its source (kept for the log only).
+    fn shrunk(self) -> Self {
+        match self.body {
+            Body::Record { .. } => self.into_reference(),
+            Body::Command {
+                match_key,
+                content_hash,
+                command,
+                warnings,
+                source: _,
+            } => Self {
+                body: Body::Command {
+                    match_key,
+                    content_hash,
+                    command,
+                    warnings,
+                    source: None,
+                },
+                ..self
+            },
+            Body::Reference => self,
+        }
+    }
+
     /// Decodes a message body, naming the JSON path of any problem.
     pub fn decode(text: &str) -> Result<Self, EnvelopeError> {
         #[derive(Deserialize)]
@@ -293,6 +346,30 @@ impl PollRequest {
     /// flow and minute), so a burst of notifications causes one poll.
     pub fn dedup_id(&self, now: jiff::Timestamp) -> String {
         format!("poll-{}-{}", self.flow, now.as_second() / 60)
+    }
+
+    /// The message to send at `now`: requests for one flow within a minute collapse into
+    /// one (a burst of notifications causes one poll).
+    pub fn to_message(&self, now: jiff::Timestamp) -> Result<OutboundMessage, EnvelopeError> {
+        self.message(self.dedup_id(now))
+    }
+
+    /// The message that continues a poll cut short by its budget: never collapsed with
+    /// another request.
+    pub fn continuation(&self) -> Result<OutboundMessage, EnvelopeError> {
+        self.message(format!("continue-{}", self.trace_id))
+    }
+
+    fn message(&self, dedup_id: String) -> Result<OutboundMessage, EnvelopeError> {
+        let body = serde_json::to_string(self).map_err(|e| EnvelopeError::Malformed {
+            path: String::new(),
+            message: e.to_string(),
+        })?;
+        Ok(OutboundMessage {
+            body,
+            group_id: self.group_id(),
+            dedup_id,
+        })
     }
 
     /// Decodes a message body.

@@ -17,6 +17,11 @@ pub enum Flow {
     Products,
     /// Business Central item ledger entries → Lightspeed stock per shop.
     Stock,
+    /// The example flow: Lightspeed shops → Business Central locations. Built only with
+    /// the `example-flow` feature, to prove a flow can be added by the documented steps;
+    /// never deployed, never in [`Flow::ALL`].
+    #[cfg(feature = "example-flow")]
+    Shops,
 }
 
 impl Flow {
@@ -31,6 +36,8 @@ impl Flow {
             Flow::Orders => "orders",
             Flow::Products => "products",
             Flow::Stock => "stock",
+            #[cfg(feature = "example-flow")]
+            Flow::Shops => "shops",
         }
     }
 }
@@ -55,6 +62,8 @@ impl FromStr for Flow {
             "orders" => Ok(Flow::Orders),
             "products" => Ok(Flow::Products),
             "stock" => Ok(Flow::Stock),
+            #[cfg(feature = "example-flow")]
+            "shops" => Ok(Flow::Shops),
             _ => Err(UnknownFlow(s.to_owned())),
         }
     }
@@ -80,6 +89,15 @@ impl QueueName {
             all.push(QueueName::Push(flow));
         }
         all
+    }
+
+    /// The stage that reads this queue: `poll`, `transform` or `push`.
+    pub fn stage(self) -> &'static str {
+        match self {
+            QueueName::Poll => "poll",
+            QueueName::Transform(_) => "transform",
+            QueueName::Push(_) => "push",
+        }
     }
 
     /// The flow whose records wait in this queue, if any.

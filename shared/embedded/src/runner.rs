@@ -255,21 +255,15 @@ impl LocalRunner {
                 let settled = process_batch(batch, self.options.concurrency, |message| async {
                     let (push_stage, transform_stage, commands) =
                         (&push_stage, &transform_stage, &commands);
-                    handle_envelope(
-                        &settler,
-                        queue,
-                        stage_name(queue),
-                        message,
-                        |env| async move {
-                            match queue {
-                                QueueName::Push(_) => push(push_stage, &env).await.map(Some),
-                                _ => transform(transform_stage, &env).await.map(|n| {
-                                    commands.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-                                    None
-                                }),
-                            }
-                        },
-                    )
+                    handle_envelope(&settler, queue, message, |env| async move {
+                        match queue {
+                            QueueName::Push(_) => push(push_stage, &env).await.map(Some),
+                            _ => transform(transform_stage, &env).await.map(|n| {
+                                commands.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                                None
+                            }),
+                        }
+                    })
                     .await
                 })
                 .await;
@@ -280,13 +274,5 @@ impl LocalRunner {
         }
         report.commands += commands.into_inner();
         Ok(())
-    }
-}
-
-fn stage_name(queue: QueueName) -> &'static str {
-    match queue {
-        QueueName::Poll => "poll",
-        QueueName::Transform(_) => "transform",
-        QueueName::Push(_) => "push",
     }
 }

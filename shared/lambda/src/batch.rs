@@ -6,8 +6,11 @@
 use std::future::Future;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use lsbc_core::envelope::Envelope;
+use lsbc_core::ports::Outcome;
 use lsbc_core::ports::ReceivedMessage;
-use lsbc_core::stages::{Settled, process_batch};
+use lsbc_core::stages::{Settled, Settler, handle_envelope, process_batch};
+use lsbc_core::{QueueName, StageError};
 
 /// What happened to a batch, for metrics.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -98,6 +101,30 @@ where
         }
     }
     (response, summary)
+}
+
+/// Runs a stage over a batch from one flow's stage queue: each message decoded and checked
+/// against the queue's flow by [`handle_envelope`], run by `run`, settled; the counts go out
+/// as metrics; the answer lists the messages that must come back.
+pub async fn run_stage<F, Fut>(
+    event: SqsEvent,
+    queue: QueueName,
+    settler: &Settler<'_>,
+    concurrency: usize,
+    run: F,
+) -> SqsBatchResponse
+where
+    F: Fn(Envelope) -> Fut + Copy,
+    Fut: Future<Output = Result<Option<Outcome>, StageError>>,
+{
+    let (response, summary) = run_batch(event, concurrency, |message| {
+        handle_envelope(settler, queue, message, run)
+    })
+    .await;
+    if let Some(flow) = queue.flow() {
+        summary.emit(flow, queue.stage());
+    }
+    response
 }
 
 #[cfg(test)]

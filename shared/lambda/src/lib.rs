@@ -12,6 +12,6 @@ pub mod telemetry;
 pub mod wiring;
 
 pub use aws::AwsHome;
-pub use batch::{BatchSummary, run_batch, to_received};
+pub use batch::{BatchSummary, run_batch, run_stage, to_received};
 pub use config::{CommonConfig, ConfigError, Env, FlowList, SecretNames, process_env};
 pub use metrics::{Metric, MetricLine, Unit};

@@ -17,10 +17,9 @@ mod defaults;
 mod doc;
 mod engine;
 mod expr;
-pub mod settings;
 
 pub use countries::country_table;
-pub use defaults::{default_doc, default_mapper};
+pub use defaults::default_doc;
 pub use doc::{FieldSpec, MappingDoc, Policy, ValueSpec};
 pub use engine::{CompiledMapping, Evaluated, FieldError, Mapper, is_sent};
 pub use expr::{Expr, ExprError};

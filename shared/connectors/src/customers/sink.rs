@@ -19,28 +19,9 @@ use lsbc_core::{Flow, RecordKey, StageError};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::transform::CustomerCommand;
-use crate::business_central::external;
-use crate::writer::{Trail, Writer, Written};
-
-/// The namespace of the SystemIds the sync gives the records it creates.
-const NAMESPACE: Uuid = Uuid::from_u128(0x6c73_6263_2d73_796e_632d_6964_7321_0001);
-
-/// The SystemId of the BC customer made from Lightspeed customer `id`.
-pub fn customer_system_id(lightspeed_id: &str) -> Uuid {
-    Uuid::new_v5(
-        &NAMESPACE,
-        format!("lightspeed-customer:{lightspeed_id}").as_bytes(),
-    )
-}
-
-/// The SystemId of the BC contact made from Lightspeed customer `id`.
-pub fn contact_system_id(lightspeed_id: &str) -> Uuid {
-    Uuid::new_v5(
-        &NAMESPACE,
-        format!("lightspeed-customer-contact:{lightspeed_id}").as_bytes(),
-    )
-}
+use super::command::CustomerCommand;
+use super::keys::{contact_system_id, customer_system_id};
+use crate::business_central::{Trail, Writer, Written, external};
 
 /// The customers flow's sink.
 #[derive(Clone)]

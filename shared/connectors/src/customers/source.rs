@@ -12,8 +12,7 @@ use lsbc_core::ports::{PageToken, ReadRange, Source, SourcePage};
 use lsbc_core::{Flow, Overlap, Record, RecordKey, SourceVersion, StageError};
 use lsbc_lightspeed::{Archived, LightspeedClient, LightspeedError};
 
-use crate::lightspeed::external;
-use crate::source::{changed_since, keyed, read_page, signpost};
+use crate::lightspeed::{changed_since, external, keyed, read_page, signpost};
 
 /// Relations every customer is read with.
 pub const RELATIONS: [&str; 2] = ["Contact", "CustomFieldValues"];

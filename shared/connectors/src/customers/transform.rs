@@ -24,66 +24,14 @@ use lsbc_core::ports::{Transformed, Transformer};
 use lsbc_core::{Flow, MatchKey, Record, StageError};
 use lsbc_lightspeed::model::Customer;
 use lsbc_lightspeed::{Kind, normalize_as};
-use lsbc_mapping::settings::{self, ArchivedCustomers, CustomerMatch, WithoutEmail};
-use lsbc_mapping::{Policy, is_sent};
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use lsbc_mapping::Policy;
+use serde_json::Value;
 
-use crate::config::ConfigCache;
-use crate::writer::truncate_to_bc;
-
-/// What the push stage receives: the BC customer (and contact) as they should be.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CustomerCommand {
-    /// The Lightspeed customer id.
-    pub lightspeed_id: String,
-    /// Fields of the BC customer.
-    pub customer: Map<String, Value>,
-    /// Fields of the person contact of a company customer.
-    #[serde(default)]
-    pub contact: Option<Map<String, Value>>,
-    /// The e-mail address to match on (lower-case), when matching by e-mail.
-    #[serde(default)]
-    pub match_email: Option<String>,
-    /// The BC customer number to match on, when matching by number.
-    #[serde(default)]
-    pub match_number: Option<String>,
-    /// `customer.x` / `contact.x` fields sent only on create.
-    #[serde(default)]
-    pub create_only: Vec<String>,
-    /// Fields sent only on update.
-    #[serde(default)]
-    pub update_only: Vec<String>,
-}
-
-impl CustomerCommand {
-    /// Whether `object.field` is sent when creating (`true`) or updating.
-    pub fn sends(&self, object: &str, field: &str, creating: bool) -> bool {
-        is_sent(
-            &self.create_only,
-            &self.update_only,
-            object,
-            field,
-            creating,
-        )
-    }
-}
-
-/// A plausible e-mail address: one `@`, a local part, a dotted domain, no spaces, at most
-/// 80 characters (BC's limit).
-pub fn is_valid_email(address: &str) -> bool {
-    let Some((local, domain)) = address.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && !domain.contains('@')
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !domain.contains("..")
-        && !address.chars().any(|c| c.is_whitespace() || c.is_control())
-        && address.chars().count() <= 80
-}
+use super::command::{CustomerCommand, is_valid_email};
+use super::settings::{ArchivedCustomers, CustomerMatch, CustomerSettings, WithoutEmail};
+use crate::business_central::truncate_to_bc;
+use crate::config::{ConfigCache, FlowConfig};
+use crate::kit::FlowSettings;
 
 /// The customers flow's transformer.
 #[derive(Debug)]
@@ -106,180 +54,157 @@ impl Transformer for CustomerTransformer {
 
     async fn transform(&self, record: &Record) -> Result<Vec<Transformed>, StageError> {
         let config = self.config.get(Flow::Customers).await?;
-        let settings = settings::customers(Some(&config.settings))
-            .map_err(|e| StageError::Config(e.to_string()))?;
-        let invalid = |field: String, reason: String| StageError::InvalidRecord {
-            key: record.key.clone(),
-            field,
-            reason,
-        };
-        let customer = Customer::from_json(&record.payload)
-            .map_err(|e| invalid(e.path.clone(), e.message.clone()))?;
-        if customer.archived && settings.archived == ArchivedCustomers::Skip {
-            return Err(StageError::Skipped {
-                key: record.key.clone(),
-                rule: "archived in Lightspeed (setting archived = skip)".into(),
-            });
-        }
-        let input = normalize_as(Kind::Customer, &record.payload);
-        let eval = config
-            .mapping
-            .evaluate(&input, &config.settings)
-            .map_err(|e| invalid(e.field, e.message))?;
-        let mut warnings = Vec::new();
-        let mut create_only = eval.fields_with(&["customer", "contact"], Policy::CreateOnly);
-        let update_only = eval.fields_with(&["customer", "contact"], Policy::UpdateOnly);
-        let mut fields = eval.object("customer");
-
-        // Classification: the customer type's fields, on create, where the mapping set none.
-        let type_id = customer
-            .customer_type_id
-            .map(|t| t.get().to_string())
-            .unwrap_or_default();
-        if let Some(extra) = settings.classification.get(&type_id) {
-            for (name, value) in extra {
-                if !fields.contains_key(name) {
-                    fields.insert(name.clone(), value.clone());
-                    create_only.push(format!("customer.{name}"));
-                }
-            }
-        }
-        if customer.archived {
-            fields.insert("blocked".into(), Value::String("All".into()));
-        }
-
-        // The e-mail: sent only when plausible.
-        let email = fields
-            .get("email")
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|e| !e.is_empty())
-            .map(str::to_owned);
-        let valid_email = match email {
-            Some(e) if is_valid_email(&e) => Some(e),
-            Some(e) => {
-                warnings.push(format!(
-                    "e-mail `{e}` is not a valid address; not sent to Business Central"
-                ));
-                fields.remove("email");
-                None
-            }
-            None => None,
-        };
-
-        if fields
-            .get("displayName")
-            .and_then(Value::as_str)
-            .is_none_or(|n| n.trim().is_empty())
-        {
-            let name = format!("Lightspeed customer {}", record.key);
-            warnings.push(format!("no name in Lightspeed; named `{name}`"));
-            fields.insert("displayName".into(), Value::String(name));
-        }
-        truncate_to_bc(EntitySet::Customers, "customer", &mut fields, &mut warnings);
-
-        let company = fields.get("type").and_then(Value::as_str) == Some("Company");
-        let contact = if company {
-            let mut contact = eval.object("contact");
-            if !contact
-                .get("email")
-                .and_then(Value::as_str)
-                .is_some_and(is_valid_email)
-            {
-                contact.remove("email");
-            }
-            let named = contact
-                .get("displayName")
-                .and_then(Value::as_str)
-                .is_some_and(|n| !n.trim().is_empty());
-            if named {
-                contact.insert("type".into(), Value::String("Person".into()));
-                truncate_to_bc(EntitySet::Contacts, "contact", &mut contact, &mut warnings);
-                Some(contact)
-            } else {
-                warnings.push("company without a person's name: no contact created".into());
-                None
-            }
-        } else {
-            None
-        };
-
-        let lightspeed_id = record.key.to_string();
-        let (match_key, match_email, match_number) = match settings.match_key {
-            CustomerMatch::Email => match &valid_email {
-                Some(e) => (e.to_lowercase(), Some(e.to_lowercase()), None),
-                None if settings.without_email == WithoutEmail::Skip => {
-                    return Err(StageError::Skipped {
-                        key: record.key.clone(),
-                        rule: "no valid e-mail address to match on (setting without_email = skip)"
-                            .into(),
-                    });
-                }
-                None => (format!("ls:{lightspeed_id}"), None, None),
-            },
-            CustomerMatch::LightspeedId => (format!("ls:{lightspeed_id}"), None, None),
-            CustomerMatch::CustomerNumber => {
-                let number = fields
-                    .get("number")
-                    .and_then(Value::as_str)
-                    .map(str::trim)
-                    .filter(|n| !n.is_empty())
-                    .map(str::to_owned)
-                    .ok_or_else(|| {
-                        invalid(
-                            "customer.number".into(),
-                            "matching by customer number needs a mapping for customer.number"
-                                .into(),
-                        )
-                    })?;
-                (format!("number:{number}"), None, Some(number))
-            }
-        };
-        let command = CustomerCommand {
-            lightspeed_id,
-            customer: fields,
-            contact,
-            match_email,
-            match_number,
-            create_only,
-            update_only,
-        };
-        let command = serde_json::to_value(&command)
-            .map_err(|e| StageError::Config(format!("customer command not encodable: {e}")))?;
-        Ok(vec![Transformed {
-            key: record.key.clone(),
-            match_key: MatchKey::parse(match_key)
-                .map_err(|e| invalid("match key".into(), e.to_string()))?,
-            command,
-            warnings,
-        }])
+        map(record, &config)
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The command for `record` under `config`: pure (no IO, no clock).
+pub fn map(record: &Record, config: &FlowConfig) -> Result<Vec<Transformed>, StageError> {
+    let settings = CustomerSettings::from_stored(Some(&config.settings))
+        .map_err(|e| StageError::Config(e.to_string()))?;
 
-    #[test]
-    fn plausible_e_mail_addresses() {
-        for ok in ["zoe@example.com", "a.b+c@shop.co.uk", "ørsted@exemple.fr"] {
-            assert!(is_valid_email(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "zoe",
-            "zoe@",
-            "@x.com",
-            "a@b",
-            "a b@c.com",
-            "a@b..com",
-            "a@.com",
-            "a@b.com.",
-            "a@@b.com",
-            "[email protected]",
-        ] {
-            assert!(!is_valid_email(bad), "{bad}");
-        }
-        assert!(!is_valid_email(&format!("{}@x.com", "a".repeat(80))));
+    let invalid = |field: String, reason: String| StageError::InvalidRecord {
+        key: record.key.clone(),
+        field,
+        reason,
+    };
+    let customer = Customer::from_json(&record.payload)
+        .map_err(|e| invalid(e.path.clone(), e.message.clone()))?;
+    if customer.archived && settings.archived == ArchivedCustomers::Skip {
+        return Err(StageError::Skipped {
+            key: record.key.clone(),
+            rule: "archived in Lightspeed (setting archived = skip)".into(),
+        });
     }
+    let input = normalize_as(Kind::Customer, &record.payload);
+    let eval = config
+        .mapping
+        .evaluate(&input, &config.settings)
+        .map_err(|e| invalid(e.field, e.message))?;
+    let mut warnings = Vec::new();
+    let mut create_only = eval.fields_with(&["customer", "contact"], Policy::CreateOnly);
+    let update_only = eval.fields_with(&["customer", "contact"], Policy::UpdateOnly);
+    let mut fields = eval.object("customer");
+
+    // Classification: the customer type's fields, on create, where the mapping set none.
+    let type_id = customer
+        .customer_type_id
+        .map(|t| t.get().to_string())
+        .unwrap_or_default();
+    if let Some(extra) = settings.classification.get(&type_id) {
+        for (name, value) in extra {
+            if !fields.contains_key(name) {
+                fields.insert(name.clone(), value.clone());
+                create_only.push(format!("customer.{name}"));
+            }
+        }
+    }
+    if customer.archived {
+        fields.insert("blocked".into(), Value::String("All".into()));
+    }
+
+    // The e-mail: sent only when plausible.
+    let email = fields
+        .get("email")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(str::to_owned);
+    let valid_email = match email {
+        Some(e) if is_valid_email(&e) => Some(e),
+        Some(e) => {
+            warnings.push(format!(
+                "e-mail `{e}` is not a valid address; not sent to Business Central"
+            ));
+            fields.remove("email");
+            None
+        }
+        None => None,
+    };
+
+    if fields
+        .get("displayName")
+        .and_then(Value::as_str)
+        .is_none_or(|n| n.trim().is_empty())
+    {
+        let name = format!("Lightspeed customer {}", record.key);
+        warnings.push(format!("no name in Lightspeed; named `{name}`"));
+        fields.insert("displayName".into(), Value::String(name));
+    }
+    truncate_to_bc(EntitySet::Customers, "customer", &mut fields, &mut warnings);
+
+    let company = fields.get("type").and_then(Value::as_str) == Some("Company");
+    let contact = if company {
+        let mut contact = eval.object("contact");
+        if !contact
+            .get("email")
+            .and_then(Value::as_str)
+            .is_some_and(is_valid_email)
+        {
+            contact.remove("email");
+        }
+        let named = contact
+            .get("displayName")
+            .and_then(Value::as_str)
+            .is_some_and(|n| !n.trim().is_empty());
+        if named {
+            contact.insert("type".into(), Value::String("Person".into()));
+            truncate_to_bc(EntitySet::Contacts, "contact", &mut contact, &mut warnings);
+            Some(contact)
+        } else {
+            warnings.push("company without a person's name: no contact created".into());
+            None
+        }
+    } else {
+        None
+    };
+
+    let lightspeed_id = record.key.to_string();
+    let (match_key, match_email, match_number) = match settings.match_key {
+        CustomerMatch::Email => match &valid_email {
+            Some(e) => (e.to_lowercase(), Some(e.to_lowercase()), None),
+            None if settings.without_email == WithoutEmail::Skip => {
+                return Err(StageError::Skipped {
+                    key: record.key.clone(),
+                    rule: "no valid e-mail address to match on (setting without_email = skip)"
+                        .into(),
+                });
+            }
+            None => (format!("ls:{lightspeed_id}"), None, None),
+        },
+        CustomerMatch::LightspeedId => (format!("ls:{lightspeed_id}"), None, None),
+        CustomerMatch::CustomerNumber => {
+            let number = fields
+                .get("number")
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    invalid(
+                        "customer.number".into(),
+                        "matching by customer number needs a mapping for customer.number".into(),
+                    )
+                })?;
+            (format!("number:{number}"), None, Some(number))
+        }
+    };
+    let command = CustomerCommand {
+        lightspeed_id,
+        customer: fields,
+        contact,
+        match_email,
+        match_number,
+        create_only,
+        update_only,
+    };
+    let command = serde_json::to_value(&command)
+        .map_err(|e| StageError::Config(format!("customer command not encodable: {e}")))?;
+    Ok(vec![Transformed {
+        key: record.key.clone(),
+        match_key: MatchKey::parse(match_key)
+            .map_err(|e| invalid("match key".into(), e.to_string()))?,
+        command,
+        warnings,
+    }])
 }

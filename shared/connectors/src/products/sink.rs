@@ -37,11 +37,10 @@ use lsbc_core::{ContentHash, ExternalError, ExternalKind, Flow, RecordKey, Stage
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+use super::command::{CategoryTarget, ImageRef, ItemCommand, ProductCommand};
 use super::images::{ImageError, ImageFetcher};
-use super::transform::{CategoryTarget, ImageRef, ItemCommand, ProductCommand};
-use super::{ProductKey, category_system_id};
-use crate::business_central::external;
-use crate::writer::{Trail, Writer};
+use super::keys::{ProductKey, category_system_id};
+use crate::business_central::{Trail, Writer, external};
 
 /// The products flow's sink.
 #[derive(Clone)]

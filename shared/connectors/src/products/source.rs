@@ -25,13 +25,14 @@ use lsbc_core::ports::{PageToken, ReadRange, Source, SourcePage};
 use lsbc_core::{Flow, Overlap, Record, RecordKey, SourceVersion, StageError};
 use lsbc_lightspeed::model::{Item, ItemMatrix};
 use lsbc_lightspeed::{Archived, Direction, LightspeedClient, LightspeedError, PageRequest, Query};
-use lsbc_mapping::settings;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::ProductKey;
+use super::aggregate::aggregate;
+use super::keys::ProductKey;
+use super::settings::ProductSettings;
 use crate::config::ConfigCache;
-use crate::lightspeed::external;
-use crate::source::{changed_since, keyed, read_page, signpost};
+use crate::kit::FlowSettings;
+use crate::lightspeed::{changed_since, external, keyed, read_page, signpost};
 
 /// Relations every item is read with (`ItemShops` is added when the settings filter by
 /// shop).
@@ -150,15 +151,6 @@ fn version_of(payload: &Value) -> Option<SourceVersion> {
         .map(SourceVersion::Timestamp)
 }
 
-/// The matrix record: the matrix with `Items` replaced by its variants.
-fn aggregate(mut matrix: Value, variants: Vec<Value>) -> Value {
-    if let Value::Object(m) = &mut matrix {
-        let items = Map::from_iter([("Item".to_owned(), Value::Array(variants))]);
-        m.insert("Items".into(), Value::Object(items));
-    }
-    matrix
-}
-
 impl ProductSource {
     /// The `Item` stream (the flow's main source: its `fetch` re-reads any products record).
     pub fn items(
@@ -191,7 +183,7 @@ impl ProductSource {
     /// The relations items are read with under the current settings.
     async fn item_relations(&self) -> Result<Vec<&'static str>, StageError> {
         let config = self.config.get(Flow::Products).await?;
-        let settings = settings::products(Some(&config.settings))
+        let settings = ProductSettings::from_stored(Some(&config.settings))
             .map_err(|e| StageError::Config(e.to_string()))?;
         let mut relations = ITEM_RELATIONS.to_vec();
         if !settings.only_shops.is_empty() {
@@ -410,18 +402,6 @@ impl Source for ProductSource {
     }
 }
 
-/// The raw variants of a matrix record, for tests and the transformer.
-pub(super) fn variants_in(payload: &Value) -> Vec<Map<String, Value>> {
-    match payload.get("Items").and_then(|i| i.get("Item")) {
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(|v| v.as_object().cloned())
-            .collect(),
-        Some(Value::Object(one)) => vec![one.clone()],
-        _ => Vec::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -458,17 +438,5 @@ mod tests {
                 "item:3@2026-01-01T00:00:05Z",
             ]
         );
-    }
-
-    #[test]
-    fn a_matrix_record_carries_its_variants_as_items() {
-        let payload = aggregate(
-            json!({"itemMatrixID": "9", "Items": {"Item": {"itemID": "0"}}}),
-            vec![item(5, 9, "x"), item(6, 9, "y")],
-        );
-        let variants = variants_in(&payload);
-        assert_eq!(variants.len(), 2);
-        assert_eq!(variants[1]["itemID"], "6");
-        assert!(variants_in(&json!({"Items": ""})).is_empty());
     }
 }

@@ -29,157 +29,26 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::writer::truncate_to_bc;
+use super::settings::{ArchivedItems, CategorySync, ImageSync, ProductSettings, Publish};
 use async_trait::async_trait;
 use lsbc_business_central::EntitySet;
 use lsbc_core::ports::{Transformed, Transformer};
 use lsbc_core::{Flow, MatchKey, Record, RecordKey, StageError};
 use lsbc_lightspeed::model::{Category, Image, Item, ItemMatrix, ItemShop};
 use lsbc_lightspeed::{Kind, normalize_as};
-use lsbc_mapping::settings::{
-    self, ArchivedItems, CategorySync, ImageSync, ProductSettings, Publish,
-};
-use lsbc_mapping::{Evaluated, Policy, is_sent};
-use serde::{Deserialize, Serialize};
+use lsbc_mapping::{Evaluated, Policy};
 use serde_json::{Map, Value};
 
+use super::VARIANTS_PER_COMMAND;
+use super::aggregate::variants_in;
 use super::codes::{category_codes, gtin_problem, variant_codes, variant_fallback};
-use super::source::variants_in;
-use super::{ProductKey, VARIANTS_PER_COMMAND};
+use super::command::{
+    CategoryTarget, ImageRef, ItemCommand, ProductCommand, VariantTarget, VariantsCommand,
+};
+use super::keys::ProductKey;
+use crate::business_central::truncate_to_bc;
 use crate::config::{ConfigCache, FlowConfig};
-
-/// What the push stage receives: one BC item, or some variants of a matrix's item.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum ProductCommand {
-    /// The item (of a simple item or of a matrix).
-    Item(ItemCommand),
-    /// Variants of a matrix's item.
-    Variants(VariantsCommand),
-}
-
-/// The BC item as it should be.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ItemCommand {
-    /// The Lightspeed record: `item:<itemID>` or `matrix:<itemMatrixID>`.
-    pub source: String,
-    /// The BC item number (= the SKU), upper-case.
-    pub number: String,
-    /// Fields of the BC item (`number` included).
-    pub item: Map<String, Value>,
-    /// `item.x` fields sent only on create.
-    #[serde(default)]
-    pub create_only: Vec<String>,
-    /// Fields sent only on update.
-    #[serde(default)]
-    pub update_only: Vec<String>,
-    /// Created blocked, as a draft (setting `publish = draft`).
-    #[serde(default)]
-    pub draft: bool,
-    /// Archived in Lightspeed, synced blocked (setting `archived = block`).
-    #[serde(default)]
-    pub archived: bool,
-    /// The item category.
-    #[serde(default)]
-    pub category: Option<CategoryTarget>,
-    /// The image for the item picture.
-    #[serde(default)]
-    pub image: Option<ImageRef>,
-}
-
-impl ItemCommand {
-    /// Whether `item.field` is sent when creating (`true`) or updating.
-    pub fn sends(&self, field: &str, creating: bool) -> bool {
-        is_sent(
-            &self.create_only,
-            &self.update_only,
-            "item",
-            field,
-            creating,
-        )
-    }
-}
-
-/// The item category an item belongs in.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CategoryTarget {
-    /// The Lightspeed category path (`Apparel/Shirts`).
-    pub path: String,
-    /// Its last segment.
-    pub name: String,
-    /// A code the mapping gave (`item.itemCategoryCode`): used as it is, never created.
-    #[serde(default)]
-    pub code: Option<String>,
-    /// The code derived from the path.
-    pub plain: String,
-    /// The code when `plain` belongs to another category.
-    pub hashed: String,
-    /// `displayName` of a new category: the path (100 characters at most).
-    pub display_name: String,
-    /// Whether a missing category is created (setting `categories = create`).
-    pub create: bool,
-}
-
-/// The image of an item, for its picture.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ImageRef {
-    /// `<imageID>:<publicID>`: a new upload in Lightspeed changes it.
-    pub identity: String,
-    /// Where to download it.
-    pub url: String,
-    /// Also sent on update (setting `images = always`), not only on create.
-    pub on_update: bool,
-}
-
-/// Some variants of a matrix's BC item.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VariantsCommand {
-    /// The matrix record, `matrix:<itemMatrixID>` (whose link names the BC item).
-    pub matrix: String,
-    /// The matrix's BC item number.
-    pub number: String,
-    /// This command's place (1-based) …
-    pub part: usize,
-    /// … among this many.
-    pub parts: usize,
-    /// The variants, by Lightspeed `itemID`.
-    pub variants: Vec<VariantTarget>,
-    /// `variant.x` fields sent only on create.
-    #[serde(default)]
-    pub create_only: Vec<String>,
-    /// Fields sent only on update.
-    #[serde(default)]
-    pub update_only: Vec<String>,
-}
-
-impl VariantsCommand {
-    /// Whether `variant.field` is sent when creating (`true`) or updating.
-    pub fn sends(&self, field: &str, creating: bool) -> bool {
-        is_sent(
-            &self.create_only,
-            &self.update_only,
-            "variant",
-            field,
-            creating,
-        )
-    }
-}
-
-/// One variant as it should be.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VariantTarget {
-    /// The Lightspeed variant item.
-    pub item_id: u64,
-    /// The code for a new BC variant (an existing one keeps its code).
-    pub code: String,
-    /// The code when `code` is taken in BC by another variant.
-    pub fallback: String,
-    /// Fields of the BC variant other than `code` (`description`).
-    pub fields: Map<String, Value>,
-    /// Archived in Lightspeed: not created; an existing BC variant is left as it is.
-    #[serde(default)]
-    pub archived: bool,
-}
+use crate::kit::FlowSettings;
 
 /// The products flow's transformer.
 #[derive(Debug)]
@@ -609,7 +478,7 @@ impl Transformer for ProductTransformer {
 
     async fn transform(&self, record: &Record) -> Result<Vec<Transformed>, StageError> {
         let config = self.config.get(Flow::Products).await?;
-        let settings = settings::products(Some(&config.settings))
+        let settings = ProductSettings::from_stored(Some(&config.settings))
             .map_err(|e| StageError::Config(e.to_string()))?;
         let ctx = Ctx {
             key: &record.key,
@@ -629,11 +498,11 @@ impl Transformer for ProductTransformer {
 
 #[cfg(test)]
 mod tests {
+    use crate::default_mapper;
     use jiff::Timestamp;
     use lsbc_core::memory::MemoryStore;
     use lsbc_core::ports::{MappingStore, SettingsStore};
     use lsbc_core::{Flow, SourceVersion};
-    use lsbc_mapping::default_mapper;
     use serde_json::json;
 
     use super::*;

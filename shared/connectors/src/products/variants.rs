@@ -25,11 +25,10 @@ use lsbc_core::{Flow, RecordKey, StageError};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+use super::command::{VariantTarget, VariantsCommand};
+use super::keys::{ProductKey, variant_system_id};
 use super::sink::ProductSink;
-use super::transform::{VariantTarget, VariantsCommand};
-use super::{ProductKey, variant_system_id};
-use crate::business_central::external;
-use crate::writer::Trail;
+use crate::business_central::{Trail, external};
 
 /// How long variants wait for their item's command before they look again.
 const WAIT_FOR_ITEM: Duration = Duration::from_mins(1);

@@ -1,6 +1,7 @@
 //! The flow-facing ports: a [`Source`] to read records from, a [`Transformer`] that turns a
 //! record into target commands, and a [`Sink`] that applies a command to the target.
-//! Connectors implement sources and sinks; the mapping implements transformers.
+//! The connectors implement all three, one kit per flow (the mapping engine is what the
+//! transformers evaluate).
 
 use async_trait::async_trait;
 use jiff::Timestamp;

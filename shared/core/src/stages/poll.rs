@@ -4,12 +4,10 @@
 use std::time::Duration;
 
 use crate::cursor::{Cursor, Resume};
-use crate::envelope::{Envelope, EnvelopeError};
+use crate::envelope::Envelope;
 use crate::error::{StageError, StoreError};
 use crate::flow::QueueName;
-use crate::ports::{
-    ClaimKey, ClaimStore, Clock, CursorStore, OutboundMessage, PageToken, Queue, ReadRange, Source,
-};
+use crate::ports::{ClaimKey, ClaimStore, Clock, CursorStore, PageToken, Queue, ReadRange, Source};
 use crate::record::{SourceVersion, TraceId};
 
 /// How much one poll may do before it checkpoints and returns.
@@ -197,20 +195,11 @@ async fn poll_leased(
             }
             let hash = record.content_hash();
             if cursor.is_new(&record.key, &hash) {
-                let envelope = Envelope::record(record, TraceId::new());
-                let body = match envelope.encode() {
-                    Ok(body) => body,
-                    Err(EnvelopeError::TooLarge { .. }) => {
-                        report.references += 1;
-                        envelope.clone().into_reference().encode()?
-                    }
-                    Err(other) => return Err(other.into()),
-                };
-                messages.push(OutboundMessage {
-                    body,
-                    group_id: envelope.group_id(),
-                    dedup_id: envelope.dedup_id(),
-                });
+                let (sent, message) = Envelope::record(record, TraceId::new()).to_message()?;
+                if sent.is_reference() {
+                    report.references += 1;
+                }
+                messages.push(message);
             } else {
                 report.duplicates += 1;
             }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use tracing::{Instrument, field};
 
-use crate::envelope::Envelope;
+use crate::envelope::{Envelope, EnvelopeError};
 use crate::error::{Disposition, StageError, classify};
 use crate::flow::QueueName;
 use crate::ports::{ActivityLog, Clock, Outcome, Queue, ReceivedMessage};
@@ -197,12 +197,12 @@ impl Settler<'_> {
     }
 }
 
-/// Decodes an envelope message, runs `run` on it inside a span naming the flow, record key
-/// and message id, and settles the message.
+/// Decodes an envelope message from `queue`, refuses one of another flow than the queue's,
+/// runs `run` on it inside a span naming the stage, flow, record key and message id, and
+/// settles the message.
 pub async fn handle_envelope<F, Fut>(
     settler: &Settler<'_>,
     queue: QueueName,
-    stage: &str,
     message: ReceivedMessage,
     run: F,
 ) -> Settled
@@ -210,6 +210,7 @@ where
     F: FnOnce(Envelope) -> Fut,
     Fut: Future<Output = Result<Option<Outcome>, StageError>>,
 {
+    let stage = queue.stage();
     let span = tracing::info_span!(
         "message",
         stage,
@@ -230,7 +231,15 @@ where
                 inner.record("flow", env.flow.as_str());
                 inner.record("record_key", env.key.as_str());
                 inner.record("trace_id", env.trace_id.as_str());
-                let result = run(env.clone()).await;
+                let result = match queue.flow() {
+                    Some(flow) if flow != env.flow => {
+                        Err(StageError::Envelope(EnvelopeError::Malformed {
+                            path: "flow".into(),
+                            message: format!("a {} message reached the {queue} queue", env.flow),
+                        }))
+                    }
+                    _ => run(env.clone()).await,
+                };
                 settler
                     .settle(queue, &message, Some(&env), stage, result)
                     .await

@@ -282,7 +282,7 @@ impl World {
                     break;
                 }
                 let results = process_batch(batch, 4, |m| async {
-                    handle_envelope(&settler, queue, "stage", m, |env| async move {
+                    handle_envelope(&settler, queue, m, |env| async move {
                         if is_push {
                             push(&push_stage, &env).await.map(Some)
                         } else {

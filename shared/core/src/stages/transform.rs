@@ -5,7 +5,7 @@
 use crate::envelope::{Body, Envelope, EnvelopeError};
 use crate::error::StageError;
 use crate::flow::QueueName;
-use crate::ports::{OutboundMessage, Queue, Source, Transformer};
+use crate::ports::{Queue, Source, Transformer};
 use crate::record::Record;
 
 /// What the transform stage needs.
@@ -61,30 +61,20 @@ pub async fn transform(stage: &TransformStage<'_>, env: &Envelope) -> Result<usi
             command.command,
             command.warnings,
         );
-        let with_source = out.clone().with_source(record.payload.clone());
-        let (out, encoded) = match with_source.encode() {
-            Ok(body) => (with_source, Ok(body)),
-            Err(EnvelopeError::TooLarge { .. }) => {
-                let encoded = out.encode();
-                (out, encoded)
-            }
-            Err(other) => return Err(other.into()),
-        };
-        let body = encoded.map_err(|e| match e {
-            EnvelopeError::TooLarge { key, size } => StageError::InvalidRecord {
-                key,
-                field: "(whole record)".into(),
-                reason: format!(
-                    "the command is {size} bytes, over the queue's message limit; the transformer must split it"
-                ),
-            },
-            other => other.into(),
-        })?;
-        messages.push(OutboundMessage {
-            body,
-            group_id: out.group_id(),
-            dedup_id: out.dedup_id(),
-        });
+        let (_, message) = out
+            .with_source(record.payload.clone())
+            .to_message()
+            .map_err(|e| match e {
+                EnvelopeError::TooLarge { key, size } => StageError::InvalidRecord {
+                    key,
+                    field: "(whole record)".into(),
+                    reason: format!(
+                        "the command is {size} bytes, over the queue's message limit; the transformer must split it"
+                    ),
+                },
+                other => other.into(),
+            })?;
+        messages.push(message);
     }
     let count = messages.len();
     if count > 0 {

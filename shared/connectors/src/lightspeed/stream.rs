@@ -7,7 +7,7 @@ use lsbc_core::{Flow, Record, RecordKey, SourceVersion, StageError};
 use lsbc_lightspeed::{Archived, Direction, LightspeedClient, PageRequest, Query};
 use serde_json::Value;
 
-use crate::lightspeed::external;
+use super::connection::external;
 
 /// The signpost of a poll starting at `now`: a second back (records stamped in the current
 /// second may still be committing), truncated to whole seconds as Lightspeed stores them.

@@ -4,15 +4,14 @@
 //! only the fields that differ (none: no request) under the record's ETag, re-reading once
 //! on a conflict — and keep what was sent for the activity log.
 
-use lsbc_business_central::validate::max_length;
 use lsbc_business_central::{BusinessCentral, ETag, EntityPath, EntitySet, Filter, Query, Record};
 use lsbc_core::ports::Action;
 use lsbc_core::{Flow, RecordKey, StageError};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::business_central::{external, is_duplicate, is_not_found};
-use crate::diff::changes;
+use super::connection::{external, is_duplicate, is_not_found};
+use super::diff::changes;
 
 /// What happened to one BC record.
 #[derive(Debug)]
@@ -176,27 +175,5 @@ impl Writer {
             record,
             action: Action::Updated,
         })
-    }
-}
-
-/// Cuts text fields to BC's lengths for `set`, with a warning naming `object.field`.
-pub fn truncate_to_bc(
-    set: EntitySet,
-    object: &str,
-    fields: &mut Map<String, Value>,
-    warnings: &mut Vec<String>,
-) {
-    for (name, value) in fields.iter_mut() {
-        let (Some(max), Some(text)) = (max_length(set, name), value.as_str()) else {
-            continue;
-        };
-        let count = text.chars().count();
-        if count > max {
-            let cut: String = text.chars().take(max).collect();
-            warnings.push(format!(
-                "{object}.{name} truncated to {max} characters (was {count})"
-            ));
-            *value = Value::String(cut);
-        }
     }
 }

@@ -1,0 +1,15 @@
+//! Business Central as the flows use it: the connection (secret and client), the one
+//! idempotent write path every sink on BC shares ([`Writer`]), the comparison of what BC
+//! holds with what a command wants ([`diff`]), and BC's field rules for transforms.
+
+mod connection;
+pub mod diff;
+mod fields;
+mod writer;
+
+pub use connection::{
+    BusinessCentralSecret, CompanySecret, Credential, LimitsOverride, connect, external,
+    is_duplicate, is_not_found,
+};
+pub use fields::truncate_to_bc;
+pub use writer::{Trail, Writer, Written};

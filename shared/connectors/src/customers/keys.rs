@@ -1,0 +1,23 @@
+//! The customers flow's keys: the SystemIds it gives the Business Central records it
+//! creates, derived from the Lightspeed customer id (so a retried create finds the first).
+
+use uuid::Uuid;
+
+/// The namespace of the SystemIds the sync gives the records it creates.
+const NAMESPACE: Uuid = Uuid::from_u128(0x6c73_6263_2d73_796e_632d_6964_7321_0001);
+
+/// The SystemId of the BC customer made from Lightspeed customer `id`.
+pub fn customer_system_id(lightspeed_id: &str) -> Uuid {
+    Uuid::new_v5(
+        &NAMESPACE,
+        format!("lightspeed-customer:{lightspeed_id}").as_bytes(),
+    )
+}
+
+/// The SystemId of the BC contact made from Lightspeed customer `id`.
+pub fn contact_system_id(lightspeed_id: &str) -> Uuid {
+    Uuid::new_v5(
+        &NAMESPACE,
+        format!("lightspeed-customer-contact:{lightspeed_id}").as_bytes(),
+    )
+}

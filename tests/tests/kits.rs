@@ -1,0 +1,342 @@
+//! The registry of flow kits: every flow of the vocabulary is registered, every kit has its
+//! folder's files and its whole part of the SAM template (with exactly the secrets its
+//! functions need), planned flows have none, and a kit added by the documented steps (the
+//! example flow: Lightspeed shops → Business Central locations) runs between the two
+//! simulators.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use lsbc_cli::template::{deployed_kits, head, render};
+use lsbc_connectors::kit::{Direction, FlowKit, Nouns, Registered};
+use lsbc_connectors::{Connectors, available_flows, registered};
+use lsbc_core::Flow;
+use lsbc_core::ports::{Sink, Source, Transformer};
+use lsbc_mapping::MappingError;
+use lsbc_sandbox::lightspeed::{Entity, ShopSeed};
+use lsbc_tests::pipeline::{EmbeddedHome, Home, Setup, sandboxes};
+use serde_json::Value;
+
+fn repo() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+fn template_file() -> String {
+    std::fs::read_to_string(repo().join("infra/template.yaml")).expect("template")
+}
+
+/// The text of resource `id` in a rendered template (up to the next resource or section).
+fn resource<'a>(template: &'a str, id: &str) -> Option<&'a str> {
+    let start = template.find(&format!("\n  {id}:\n"))? + 1;
+    let rest = &template[start + id.len() + 4..];
+    let end = rest
+        .match_indices('\n')
+        .map(|(i, _)| i + 1)
+        .find(|i| {
+            let line = &rest[*i..];
+            (line.starts_with("  ") && !line.starts_with("   ") && !line.starts_with("  #"))
+                || (!line.starts_with(' ') && !line.is_empty() && !line.starts_with('\n'))
+        })
+        .unwrap_or(rest.len());
+    Some(&template[start..start + id.len() + 4 + end])
+}
+
+fn pascal(flow: Flow) -> String {
+    let mut c = flow.as_str().chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+fn api_id(reads_lightspeed: bool) -> &'static str {
+    if reads_lightspeed {
+        "Lightspeed"
+    } else {
+        "BusinessCentral"
+    }
+}
+
+/// Checks that `template` has every resource of `kit`, each function holding only the
+/// secret its stage needs.
+fn assert_kit_resources(template: &str, kit: &dyn FlowKit) {
+    let p = pascal(kit.flow());
+    let d = kit.direction();
+    for suffix in [
+        "TransformQueue",
+        "TransformDeadLetterQueue",
+        "PushQueue",
+        "PushDeadLetterQueue",
+        "TransformFunction",
+        "PushFunction",
+        "TransformFailedAlarm",
+        "PushFailedAlarm",
+        "StuckAlarm",
+    ] {
+        assert!(
+            resource(template, &format!("{p}{suffix}")).is_some(),
+            "{p}{suffix} missing from the template"
+        );
+    }
+    let reads = d.reads == lsbc_connectors::Api::Lightspeed;
+    let writes = d.writes == lsbc_connectors::Api::Lightspeed;
+    let only_secret = |id: &str, lightspeed: bool| {
+        let text = resource(template, id).unwrap_or_else(|| panic!("{id} missing"));
+        let (own, other) = if lightspeed {
+            ("LightspeedSecret", "BusinessCentralSecret")
+        } else {
+            ("BusinessCentralSecret", "LightspeedSecret")
+        };
+        assert!(
+            text.contains(&format!("Resource: !Ref {own}")),
+            "{id}: {text}"
+        );
+        assert!(!text.contains(other), "{id} holds {other}: {text}");
+        let rotates = text.contains("secretsmanager:PutSecretValue");
+        assert_eq!(
+            rotates, lightspeed,
+            "{id}: only the Lightspeed secret is rotated"
+        );
+    };
+    only_secret(&format!("{p}TransformFunction"), reads);
+    only_secret(&format!("{p}PushFunction"), writes);
+    let poll = format!("{}PollFunction", api_id(reads));
+    only_secret(&poll, reads);
+    let poll_text = resource(template, &poll).expect("poll function");
+    assert!(poll_text.contains(&format!("{p}Schedule:")), "{poll_text}");
+    assert!(
+        poll_text.contains(&format!("!Ref {p}TransformQueue")),
+        "{poll_text}"
+    );
+}
+
+#[test]
+fn every_flow_is_registered_and_every_kit_is_its_flow() {
+    for flow in Flow::ALL {
+        match registered(flow) {
+            Registered::Kit(kit) => {
+                assert_eq!(kit.flow(), flow);
+                assert!(!kit.streams().is_empty(), "{flow} has no stream");
+                assert!(kit.check_settings(&Value::Null).is_ok(), "{flow} defaults");
+                assert!(available_flows().contains(&flow));
+            }
+            Registered::Planned(planned) => {
+                assert!(!planned.summary.is_empty());
+                assert!(!available_flows().contains(&flow));
+                assert!(lsbc_connectors::kit(flow).is_err());
+            }
+        }
+    }
+    assert_eq!(available_flows(), [Flow::Customers, Flow::Products]);
+    // Stock runs the other way.
+    assert_eq!(
+        registered(Flow::Stock).direction(),
+        Direction::TO_LIGHTSPEED
+    );
+    // The example kit is registered but never deployed.
+    assert_eq!(
+        registered(Flow::Shops).kit().map(FlowKit::flow),
+        Some(Flow::Shops)
+    );
+    assert!(!Flow::ALL.contains(&Flow::Shops));
+}
+
+#[test]
+fn every_flow_folder_has_the_same_files_and_keeps_its_sides_apart() {
+    let src = repo().join("shared/connectors/src");
+    let mut kits: Vec<&dyn FlowKit> = deployed_kits();
+    kits.extend(registered(Flow::Shops).kit());
+    for kit in kits {
+        let folder = src.join(kit.flow().as_str());
+        let mut files = vec![
+            "mod.rs",
+            "keys.rs",
+            "command.rs",
+            "source.rs",
+            "transform.rs",
+            "sink.rs",
+            "settings.rs",
+        ];
+        if kit.default_mapping().is_some() {
+            files.push("mapping.json");
+        }
+        for file in files {
+            assert!(folder.join(file).is_file(), "{}/{file} missing", kit.flow());
+        }
+        for entry in std::fs::read_dir(&folder).expect("folder") {
+            let path = entry.expect("entry").path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            if name == "transform.rs" {
+                for sink_side in ["super::sink", "Writer", "super::variants", "super::images"] {
+                    assert!(
+                        !text.contains(sink_side),
+                        "{}/transform.rs imports from the sink side ({sink_side})",
+                        kit.flow()
+                    );
+                }
+            } else if name != "mod.rs" && text.contains("use super::transform") {
+                panic!("{}/{name} imports from the transform", kit.flow());
+            }
+        }
+    }
+}
+
+#[test]
+fn the_checked_in_template_follows_the_registry() {
+    let file = template_file();
+    let expected = render(head(&file), &deployed_kits());
+    assert!(
+        file == expected,
+        "infra/template.yaml is not what the registry implies: run `cargo lsbc template --write`"
+    );
+    for kit in deployed_kits() {
+        assert_kit_resources(&file, kit);
+    }
+    for flow in Flow::ALL {
+        if let Registered::Planned(_) = registered(flow) {
+            let p = pascal(flow);
+            assert!(
+                !file.contains(&format!("\n  {p}")),
+                "planned flow {flow} has resources in the template"
+            );
+            assert!(!file.contains(&format!("\"flow\":\"{flow}\"")));
+        }
+    }
+}
+
+/// A kit reading Business Central and writing Lightspeed, as the stock flow will.
+struct Reverse;
+
+#[async_trait]
+impl FlowKit for Reverse {
+    fn flow(&self) -> Flow {
+        Flow::Stock
+    }
+    fn direction(&self) -> Direction {
+        Direction::TO_LIGHTSPEED
+    }
+    fn nouns(&self) -> Nouns {
+        Nouns {
+            one: "stock level",
+            source_records: "item ledger entries",
+            target_records: "stock levels",
+        }
+    }
+    fn streams(&self) -> &'static [&'static str] {
+        &["ItemLedgerEntry"]
+    }
+    fn match_key_rule(&self) -> &'static str {
+        "the item and shop"
+    }
+    fn default_mapping(&self) -> Option<&'static str> {
+        None
+    }
+    fn check_settings(&self, body: &Value) -> Result<Value, MappingError> {
+        Ok(body.clone())
+    }
+    async fn sources(
+        &self,
+        _: &Connectors,
+    ) -> Result<Vec<std::sync::Arc<dyn Source>>, lsbc_core::StageError> {
+        Ok(Vec::new())
+    }
+    fn transformer(&self, _: &Connectors) -> std::sync::Arc<dyn Transformer> {
+        unreachable!("not built in this test")
+    }
+    async fn sink(
+        &self,
+        _: &Connectors,
+    ) -> Result<std::sync::Arc<dyn Sink>, lsbc_core::StageError> {
+        Err(lsbc_core::StageError::Config(
+            "not built in this test".into(),
+        ))
+    }
+}
+
+#[test]
+fn a_new_kit_gets_its_whole_part_of_the_template_in_either_direction() {
+    let file = template_file();
+    let mut kits = deployed_kits();
+    let example = registered(Flow::Shops).kit().expect("example kit");
+    kits.push(example);
+    kits.push(&Reverse);
+    let rendered = render(head(&file), &kits);
+    assert_kit_resources(&rendered, example);
+    assert_kit_resources(&rendered, &Reverse);
+    // The Business Central poll function polls only the flows that read Business Central,
+    // and Business Central's notifications go to its queue.
+    let bc_poll = resource(&rendered, "BusinessCentralPollFunction").expect("BC poll");
+    assert!(bc_poll.contains("LSBC_FLOWS: stock\n"), "{bc_poll}");
+    let ls_poll = resource(&rendered, "LightspeedPollFunction").expect("LS poll");
+    assert!(
+        ls_poll.contains("LSBC_FLOWS: customers,products,shops\n"),
+        "{ls_poll}"
+    );
+    let webhook = resource(&rendered, "WebhookFunction").expect("webhook");
+    assert!(
+        webhook.contains("!Ref BusinessCentralPollQueue"),
+        "{webhook}"
+    );
+    for id in [
+        "BusinessCentralPollQueue",
+        "BusinessCentralPollDeadLetterQueue",
+        "BusinessCentralPollFailedAlarm",
+    ] {
+        assert!(resource(&rendered, id).is_some(), "{id}");
+    }
+}
+
+#[tokio::test]
+async fn the_example_kit_runs_between_the_simulators() {
+    let sandboxes = sandboxes().await;
+    let ls = &sandboxes.lightspeed;
+    let bc = &sandboxes.business_central;
+    for (name, zone) in [("Amsterdam", "Europe/Amsterdam"), ("Boston", "US/Eastern")] {
+        ls.add_shop(&ShopSeed {
+            name: name.into(),
+            time_zone: zone.into(),
+            ..ShopSeed::default()
+        });
+    }
+    let home = EmbeddedHome::new(&sandboxes, Flow::Shops, Setup::default()).await;
+    home.sync().await;
+
+    let expected = |bc_locations: &[Value]| {
+        for shop in ls.records(Entity::Shop) {
+            let id = shop["shopID"].as_str().expect("shop id");
+            let code = format!("LS-{id}");
+            let location = bc_locations
+                .iter()
+                .find(|l| l["code"] == code.as_str())
+                .unwrap_or_else(|| panic!("no location {code}"));
+            assert_eq!(location["displayName"], shop["name"], "{code}");
+        }
+    };
+    let locations = bc.records("locations");
+    expected(&locations);
+    let made = locations
+        .iter()
+        .filter(|l| l["code"].as_str().is_some_and(|c| c.starts_with("LS-")))
+        .count();
+    assert_eq!(made, ls.records(Entity::Shop).len());
+
+    // A renamed shop renames its location; nothing is created twice.
+    let first = ls.records(Entity::Shop)[0]["shopID"]
+        .as_str()
+        .and_then(|s| s.parse::<u64>().ok())
+        .expect("shop id");
+    ls.set_field(Entity::Shop, first, "name", "Amsterdam Centraal")
+        .expect("rename");
+    home.sync().await;
+    let locations = bc.records("locations");
+    expected(&locations);
+    assert_eq!(
+        locations
+            .iter()
+            .filter(|l| l["code"].as_str().is_some_and(|c| c.starts_with("LS-")))
+            .count(),
+        made
+    );
+}

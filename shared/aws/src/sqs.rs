@@ -31,6 +31,10 @@ pub const MAX_REASON_BYTES: usize = 2_048;
 
 /// SQS's largest batch.
 const BATCH: usize = 10;
+/// SendMessageBatch refuses a batch whose bodies (and attributes) add up to more than the
+/// queue's maximum message size, 256 KiB (`BatchRequestTooLong`): batches are cut by bytes
+/// too, with room for the attributes.
+const BATCH_BYTES: usize = 256 * 1024 - 6 * 1024;
 /// SQS's longest long poll, in seconds.
 const MAX_WAIT_SECONDS: u64 = 20;
 /// SQS's longest visibility timeout, in seconds.
@@ -218,9 +222,11 @@ impl Queue for SqsQueue {
             sent: total,
             message,
         };
-        for (chunk_index, chunk) in messages.chunks(BATCH).enumerate() {
+        let mut done = 0;
+        for chunk in batches(&messages) {
+            done += chunk.len();
             // Later chunks were not sent at all: they count as refused too.
-            let unsent_after = total - (chunk_index * BATCH + chunk.len());
+            let unsent_after = total - done;
             let mut pending: Vec<(usize, &OutboundMessage)> = chunk.iter().enumerate().collect();
             let mut backoff = SEND_BACKOFF;
             let mut last_failure = String::new();
@@ -377,6 +383,26 @@ impl Queue for SqsQueue {
     }
 }
 
+/// Cuts `messages` into batches SendMessageBatch accepts, in order: at most [`BATCH`]
+/// messages and [`BATCH_BYTES`] of bodies each (a body alone over it goes alone, for SQS to
+/// refuse on its own).
+fn batches(messages: &[OutboundMessage]) -> Vec<&[OutboundMessage]> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, m) in messages.iter().enumerate() {
+        let full = i - start == BATCH || (i > start && bytes + m.body.len() > BATCH_BYTES);
+        if full {
+            out.push(&messages[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += m.body.len();
+    }
+    if start < messages.len() {
+        out.push(&messages[start..]);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
@@ -438,5 +464,36 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, QueueError::NotConfigured(_)), "{err:?}");
+    }
+
+    #[test]
+    fn batches_are_cut_by_count_and_by_bytes() {
+        let m = |size: usize| OutboundMessage {
+            body: "x".repeat(size),
+            group_id: "g".into(),
+            dedup_id: "d".into(),
+        };
+        let sizes = |ms: &[OutboundMessage]| -> Vec<Vec<usize>> {
+            batches(ms)
+                .iter()
+                .map(|b| b.iter().map(|m| m.body.len()).collect())
+                .collect()
+        };
+        let small: Vec<_> = (0..23).map(|_| m(10)).collect();
+        assert_eq!(
+            batches(&small).iter().map(|b| b.len()).collect::<Vec<_>>(),
+            [10, 10, 3]
+        );
+        let k = 1024;
+        let large = [m(100 * k), m(100 * k), m(100 * k), m(5), m(249 * k)];
+        assert_eq!(
+            sizes(&large),
+            [vec![100 * k, 100 * k], vec![100 * k, 5], vec![249 * k]]
+        );
+        for batch in batches(&large) {
+            let total: usize = batch.iter().map(|m| m.body.len()).sum();
+            assert!(total <= BATCH_BYTES || batch.len() == 1);
+        }
+        assert!(batches(&[]).is_empty());
     }
 }

@@ -63,6 +63,16 @@ pub enum Body {
     },
     /// A source record too large to travel: the transform stage re-reads it by key.
     Reference,
+    /// A source record the poll could not track (no id, an unreadable version): the
+    /// transform stage parks it in the dead-letter queue with `field` and `reason`.
+    Rejected {
+        /// The source's JSON for the record (`null` when too large to travel).
+        payload: Value,
+        /// The field at fault.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A target command for the push stage.
     Command {
         /// How to find the target record without a link.
@@ -119,6 +129,29 @@ impl Envelope {
         }
     }
 
+    /// A transform-stage message for a record the source could not track, as version
+    /// `version` (the page's position: it has none of its own that can be read).
+    pub fn rejected(
+        flow: Flow,
+        rejected: &crate::ports::Rejected,
+        version: SourceVersion,
+        trace_id: TraceId,
+    ) -> Self {
+        Self {
+            v: ENVELOPE_VERSION,
+            flow,
+            key: rejected.key.clone(),
+            source_version: version,
+            trace_id,
+            attempt: 0,
+            body: Body::Rejected {
+                payload: rejected.payload.clone(),
+                field: rejected.field.clone(),
+                reason: rejected.reason.clone(),
+            },
+        }
+    }
+
     /// The same message without the payload, for a record too large to travel.
     #[must_use]
     pub fn into_reference(self) -> Self {
@@ -170,6 +203,7 @@ impl Envelope {
             path: String::new(),
             message: e.to_string(),
         })?;
+        let text = queue_safe(text);
         if text.len() > MAX_BODY_BYTES {
             return Err(EnvelopeError::TooLarge {
                 key: self.key.clone(),
@@ -227,6 +261,14 @@ impl Envelope {
                 },
                 ..self
             },
+            Body::Rejected { field, reason, .. } => Self {
+                body: Body::Rejected {
+                    payload: Value::Null,
+                    field,
+                    reason,
+                },
+                ..self
+            },
             Body::Reference => self,
         }
     }
@@ -256,7 +298,7 @@ impl Envelope {
     pub fn match_key(&self) -> Option<&MatchKey> {
         match &self.body {
             Body::Command { match_key, .. } => Some(match_key),
-            Body::Record { .. } | Body::Reference => None,
+            Body::Record { .. } | Body::Reference | Body::Rejected { .. } => None,
         }
     }
 
@@ -266,7 +308,9 @@ impl Envelope {
     pub fn group_id(&self) -> String {
         match &self.body {
             Body::Command { match_key, .. } => group_id(self.flow, match_key.as_str()),
-            Body::Record { .. } | Body::Reference => group_id(self.flow, self.key.as_str()),
+            Body::Record { .. } | Body::Reference | Body::Rejected { .. } => {
+                group_id(self.flow, self.key.as_str())
+            }
         }
     }
 
@@ -278,7 +322,9 @@ impl Envelope {
     /// writes nothing for content it already pushed.
     pub fn dedup_id(&self) -> String {
         let content = match &self.body {
-            Body::Record { payload } => ContentHash::of_json(payload).to_hex(),
+            Body::Record { payload } | Body::Rejected { payload, .. } => {
+                ContentHash::of_json(payload).to_hex()
+            }
             Body::Reference => "reference".to_owned(),
             Body::Command { content_hash, .. } => content_hash.to_hex(),
         };
@@ -295,6 +341,19 @@ impl Envelope {
             h.update([0]);
         }
         hex::encode(h.finalize())
+    }
+}
+
+/// JSON text SQS accepts: SQS refuses message bodies with characters outside XML's set,
+/// and serde_json writes U+FFFE and U+FFFF as they are (it escapes only control
+/// characters). Both can stand only inside JSON strings, where their `\u` escapes decode to
+/// the same characters.
+fn queue_safe(text: String) -> String {
+    if text.contains(['\u{FFFE}', '\u{FFFF}']) {
+        text.replace('\u{FFFE}', "\\ufffe")
+            .replace('\u{FFFF}', "\\uffff")
+    } else {
+        text
     }
 }
 
@@ -365,6 +424,7 @@ impl PollRequest {
             path: String::new(),
             message: e.to_string(),
         })?;
+        let body = queue_safe(body);
         Ok(OutboundMessage {
             body,
             group_id: self.group_id(),
@@ -503,5 +563,28 @@ mod tests {
         changed.payload["firstName"] = json!("Zoe");
         assert_ne!(a.dedup_id(), Envelope::record(&changed, t).dedup_id());
         assert!(a.dedup_id().len() <= 128);
+    }
+
+    #[test]
+    fn characters_sqs_refuses_travel_escaped_and_come_back() {
+        let record = Record {
+            flow: Flow::Customers,
+            key: RecordKey::parse("7").unwrap(),
+            version: SourceVersion::Sequence(1),
+            payload: json!({"firstName": "A\u{FFFF}B\u{FFFE}"}),
+        };
+        let (_, message) = Envelope::record(&record, trace()).to_message().unwrap();
+        assert!(
+            !message.body.contains(['\u{FFFE}', '\u{FFFF}']),
+            "{}",
+            message.body
+        );
+        let back = Envelope::decode(&message.body).unwrap();
+        assert_eq!(
+            back.body,
+            Body::Record {
+                payload: json!({"firstName": "A\u{FFFF}B\u{FFFE}"})
+            }
+        );
     }
 }

@@ -96,6 +96,15 @@ key_type!(
     RecordKey
 );
 
+impl RecordKey {
+    /// The key of a source record without a usable id of its own: `unidentified-` and the
+    /// start of its content hash (the same record always gets the same key).
+    pub fn unidentified(content: &ContentHash) -> Self {
+        let hex = content.to_hex();
+        Self(format!("unidentified-{}", hex.get(..16).unwrap_or(&hex)))
+    }
+}
+
 key_type!(
     /// The value both systems agree on, used to find the target record when there is no
     /// link yet: a normalised e-mail address, a SKU (= BC item number), a sale id as

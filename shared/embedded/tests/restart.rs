@@ -75,10 +75,10 @@ impl Source for FixedSource {
             .collect();
         let start: usize = page.map_or(0, |p| p.0.parse().unwrap());
         let end = (start + 10).min(all.len());
-        Ok(SourcePage {
-            records: all[start..end].to_vec(),
-            next: (end < all.len()).then(|| PageToken(end.to_string())),
-        })
+        Ok(SourcePage::of(
+            all[start..end].to_vec(),
+            (end < all.len()).then(|| PageToken(end.to_string())),
+        ))
     }
     async fn fetch(&self, key: &RecordKey) -> Result<Option<Record>, StageError> {
         Ok((0..RECORDS).map(record).find(|r| &r.key == key))

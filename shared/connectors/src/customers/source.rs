@@ -12,7 +12,7 @@ use lsbc_core::ports::{PageToken, ReadRange, Source, SourcePage};
 use lsbc_core::{Flow, Overlap, Record, RecordKey, SourceVersion, StageError};
 use lsbc_lightspeed::{Archived, LightspeedClient, LightspeedError};
 
-use crate::lightspeed::{changed_since, external, keyed, read_page, signpost};
+use crate::lightspeed::{changed_since, external, keyed, read_page, rejected_error, signpost};
 
 /// Relations every customer is read with.
 pub const RELATIONS: [&str; 2] = ["Contact", "CustomFieldValues"];
@@ -83,11 +83,7 @@ impl Source for CustomerSource {
         {
             Ok(record) => keyed(Flow::Customers, "Customer", "customerID", record.raw)
                 .map(Some)
-                .map_err(|reason| StageError::InvalidRecord {
-                    key: key.clone(),
-                    field: "(record)".into(),
-                    reason,
-                }),
+                .map_err(|r| rejected_error(&r)),
             Err(LightspeedError::Api { status: 404, .. }) => Ok(None),
             Err(e) => Err(external(e)),
         }

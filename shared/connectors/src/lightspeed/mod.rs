@@ -9,4 +9,4 @@ pub use connection::{
     CONNECTION_WINDOW, ClaimLease, ConnectionError, LightspeedSecret, PendingConnection,
     SecretTokenStore, StoredTokens, begin_connection, complete_connection, connect, external,
 };
-pub use stream::{changed_since, keyed, read_page, signpost};
+pub use stream::{changed_since, keyed, read_page, rejected_error, signpost};

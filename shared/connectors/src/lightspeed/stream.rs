@@ -2,8 +2,8 @@
 //! the cursor, by `timeStamp`, ascending, following the API's `next` links verbatim.
 
 use jiff::{SignedDuration, Timestamp};
-use lsbc_core::ports::{PageToken, ReadRange, SourcePage};
-use lsbc_core::{Flow, Record, RecordKey, SourceVersion, StageError};
+use lsbc_core::ports::{PageToken, ReadRange, Rejected, SourcePage};
+use lsbc_core::{ContentHash, Flow, Record, RecordKey, SourceVersion, StageError};
 use lsbc_lightspeed::{Archived, Direction, LightspeedClient, PageRequest, Query};
 use serde_json::Value;
 
@@ -38,8 +38,8 @@ pub fn changed_since(range: &ReadRange, relations: &[&str], archived: Archived) 
 }
 
 /// Reads one page of `entity` (`Customer`, `Item`, …) as records keyed by `id_field`.
-/// A record without a usable id or `timeStamp` can't be tracked: it is logged and left out,
-/// so it blocks nothing.
+/// A record without a usable id or `timeStamp` can't be tracked: it comes back among the
+/// page's rejected records (the poll parks it with its reason), so it blocks nothing.
 pub async fn read_page(
     client: &LightspeedClient,
     flow: Flow,
@@ -53,41 +53,93 @@ pub async fn read_page(
         None => PageRequest::First(first),
     };
     let raw = client.page_raw(entity, request).await.map_err(external)?;
-    let mut records = Vec::with_capacity(raw.records.len());
+    let mut out = SourcePage::of(
+        Vec::with_capacity(raw.records.len()),
+        raw.next.map(PageToken),
+    );
     for payload in raw.records {
         match keyed(flow, entity, id_field, payload) {
-            Ok(record) => records.push(record),
-            Err(problem) => tracing::error!(%flow, entity, %problem, "Lightspeed record left out."),
+            Ok(record) => out.records.push(record),
+            Err(rejected) => out.rejected.push(*rejected),
         }
     }
-    Ok(SourcePage {
-        records,
-        next: raw.next.map(PageToken),
-    })
+    Ok(out)
 }
 
-/// The record for a raw Lightspeed entity: key from `id_field`, version from `timeStamp`.
-pub fn keyed(flow: Flow, entity: &str, id_field: &str, payload: Value) -> Result<Record, String> {
+/// The record for a raw Lightspeed entity: key from `id_field`, version from `timeStamp`;
+/// or, when either can't be read, the rejected record naming the field.
+pub fn keyed(
+    flow: Flow,
+    entity: &str,
+    id_field: &str,
+    payload: Value,
+) -> Result<Record, Box<Rejected>> {
     let id = payload
         .get(id_field)
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| format!("{entity} without `{id_field}`"))?;
-    let key = RecordKey::parse(id).map_err(|e| format!("{entity} {id}: {e}"))?;
-    let stamp = payload
-        .get("timeStamp")
-        .and_then(Value::as_str)
-        .ok_or_else(|| format!("{entity} {id} without `timeStamp`"))?;
-    let version = stamp
-        .parse::<Timestamp>()
-        .map(SourceVersion::Timestamp)
-        .map_err(|e| format!("{entity} {id}: `timeStamp` {stamp}: {e}"))?;
+        .map(str::to_owned);
+    let reject = |key: RecordKey, field: &str, reason: String, payload: Value| {
+        Box::new(Rejected {
+            key,
+            field: field.to_owned(),
+            reason,
+            payload,
+        })
+    };
+    let Some(id) = id else {
+        let key = unidentified(&payload);
+        return Err(reject(
+            key,
+            id_field,
+            format!("{entity} without `{id_field}`"),
+            payload,
+        ));
+    };
+    let key = match RecordKey::parse(id.as_str()) {
+        Ok(key) => key,
+        Err(e) => {
+            let key = unidentified(&payload);
+            return Err(reject(
+                key,
+                id_field,
+                format!("{entity} {id}: {e}"),
+                payload,
+            ));
+        }
+    };
+    let stamp = payload.get("timeStamp").and_then(Value::as_str);
+    let version = match stamp.map(|s| (s, s.parse::<Timestamp>())) {
+        Some((_, Ok(t))) => SourceVersion::Timestamp(t),
+        Some((text, Err(e))) => {
+            let reason = format!("{entity} {id}: `timeStamp` {text}: {e}");
+            return Err(reject(key, "timeStamp", reason, payload));
+        }
+        None => {
+            let reason = format!("{entity} {id} without `timeStamp`");
+            return Err(reject(key, "timeStamp", reason, payload));
+        }
+    };
     Ok(Record {
         flow,
         key,
         version,
         payload,
     })
+}
+
+/// The key of a record without a usable id: `unidentified-` and a hash of its content.
+fn unidentified(payload: &Value) -> RecordKey {
+    RecordKey::unidentified(&ContentHash::of_json(payload))
+}
+
+/// A rejected record as the error of a re-read by key.
+pub fn rejected_error(rejected: &Rejected) -> StageError {
+    StageError::InvalidRecord {
+        key: rejected.key.clone(),
+        field: rejected.field.clone(),
+        reason: rejected.reason.clone(),
+    }
 }
 
 #[cfg(test)]
@@ -126,7 +178,8 @@ mod tests {
             json!({"timeStamp": "x"}),
         )
         .unwrap_err();
-        assert!(e.contains("customerID"), "{e}");
+        assert_eq!(e.field, "customerID");
+        assert!(e.key.as_str().starts_with("unidentified-"), "{}", e.key);
         let e = keyed(
             Flow::Customers,
             "Customer",
@@ -134,6 +187,7 @@ mod tests {
             json!({"customerID": "1", "timeStamp": "soon"}),
         )
         .unwrap_err();
-        assert!(e.contains("timeStamp"), "{e}");
+        assert_eq!((e.key.as_str(), e.field.as_str()), ("1", "timeStamp"));
+        assert!(e.reason.contains("soon"), "{}", e.reason);
     }
 }

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
-use lsbc_core::ports::{PageToken, ReadRange, Source, SourcePage};
+use lsbc_core::ports::{PageToken, ReadRange, Rejected, Source, SourcePage};
 use lsbc_core::{Flow, Overlap, Record, RecordKey, SourceVersion, StageError};
 use lsbc_lightspeed::model::{Item, ItemMatrix};
 use lsbc_lightspeed::{Archived, Direction, LightspeedClient, LightspeedError, PageRequest, Query};
@@ -32,7 +32,7 @@ use super::keys::ProductKey;
 use super::settings::ProductSettings;
 use crate::config::ConfigCache;
 use crate::kit::FlowSettings;
-use crate::lightspeed::{changed_since, external, keyed, read_page, signpost};
+use crate::lightspeed::{changed_since, external, keyed, read_page, rejected_error, signpost};
 
 /// Relations every item is read with (`ItemShops` is added when the settings filter by
 /// shop).
@@ -93,24 +93,23 @@ fn matrix_id(payload: &Value) -> Option<u64> {
         .filter(|id| *id > 0)
 }
 
-fn prefixed(record: Record, key: ProductKey) -> Result<Record, String> {
+fn prefixed(record: Record, key: ProductKey) -> Result<Record, StageError> {
     Ok(Record {
-        key: key.record_key().map_err(|e| e.to_string())?,
+        key: key.record_key()?,
         ..record
     })
 }
 
 /// Plans a page of raw items: simple items as themselves, the variants of one matrix as
 /// that matrix once, where its last variant of the page stands. Items without a usable id
-/// or `timeStamp` are logged and left out.
-fn plan_page(records: Vec<Value>) -> Vec<Planned> {
+/// or `timeStamp` come back rejected, with the field at fault.
+fn plan_page(records: Vec<Value>) -> Result<(Vec<Planned>, Vec<Rejected>), StageError> {
     let mut keyed_records = Vec::with_capacity(records.len());
+    let mut rejected = Vec::new();
     for payload in records {
         match keyed(Flow::Products, "Item", "itemID", payload) {
             Ok(record) => keyed_records.push(record),
-            Err(problem) => {
-                tracing::error!(flow = %Flow::Products, %problem, "Lightspeed item left out.");
-            }
+            Err(r) => rejected.push(*r),
         }
     }
     let mut last: BTreeMap<u64, usize> = BTreeMap::new();
@@ -127,20 +126,18 @@ fn plan_page(records: Vec<Value>) -> Vec<Planned> {
                 version: record.version,
             }),
             Some(_) => {}
-            None => {
-                let Ok(id) = record.key.as_str().parse::<u64>() else {
-                    continue;
-                };
-                match prefixed(record, ProductKey::Item(id)) {
-                    Ok(r) => out.push(Planned::Item(r)),
-                    Err(problem) => {
-                        tracing::error!(flow = %Flow::Products, %problem, "Lightspeed item left out.");
-                    }
-                }
-            }
+            None => match record.key.as_str().parse::<u64>() {
+                Ok(id) => out.push(Planned::Item(prefixed(record, ProductKey::Item(id))?)),
+                Err(_) => rejected.push(Rejected {
+                    key: record.key.clone(),
+                    field: "itemID".into(),
+                    reason: format!("item id `{}` is not a number", record.key),
+                    payload: record.payload,
+                }),
+            },
         }
     }
-    out
+    Ok((out, rejected))
 }
 
 fn version_of(payload: &Value) -> Option<SourceVersion> {
@@ -285,8 +282,9 @@ impl ProductSource {
             .page_raw("Item", request)
             .await
             .map_err(external)?;
-        let mut records = Vec::with_capacity(raw.records.len());
-        for planned in plan_page(raw.records) {
+        let (planned, rejected) = plan_page(raw.records)?;
+        let mut records = Vec::with_capacity(planned.len());
+        for planned in planned {
             match planned {
                 Planned::Item(record) => records.push(record),
                 Planned::Matrix { id, version } => {
@@ -305,6 +303,7 @@ impl ProductSource {
         Ok(SourcePage {
             records,
             next: raw.next.map(PageToken),
+            rejected,
         })
     }
 
@@ -325,9 +324,15 @@ impl ProductSource {
         )
         .await?;
         let mut records = Vec::with_capacity(matrices.records.len());
+        let mut rejected = matrices.rejected;
         for record in matrices.records {
             let Ok(id) = record.key.as_str().parse::<u64>() else {
-                tracing::error!(flow = %Flow::Products, key = %record.key, "Lightspeed matrix with a non-numeric id left out.");
+                rejected.push(Rejected {
+                    key: record.key.clone(),
+                    field: "itemMatrixID".into(),
+                    reason: format!("matrix id `{}` is not a number", record.key),
+                    payload: record.payload,
+                });
                 continue;
             };
             records.push(
@@ -338,6 +343,7 @@ impl ProductSource {
         Ok(SourcePage {
             records,
             next: matrices.next,
+            rejected,
         })
     }
 }
@@ -381,13 +387,9 @@ impl Source for ProductSource {
                 Ok(found) => match matrix_id(&found.raw) {
                     Some(m) => self.read_matrix(m, None, &relations).await,
                     None => keyed(Flow::Products, "Item", "itemID", found.raw)
+                        .map_err(|r| rejected_error(&r))
                         .and_then(|r| prefixed(r, ProductKey::Item(id)))
-                        .map(Some)
-                        .map_err(|reason| StageError::InvalidRecord {
-                            key: key.clone(),
-                            field: "(record)".into(),
-                            reason,
-                        }),
+                        .map(Some),
                 },
                 Err(LightspeedError::Api { status: 404, .. }) => Ok(None),
                 Err(e) => Err(external(e)),
@@ -421,7 +423,9 @@ mod tests {
             item(6, 9, "2026-01-01T00:00:04+00:00"),
             json!({"itemID": "7"}),
             item(3, 0, "2026-01-01T00:00:05+00:00"),
-        ]);
+        ])
+        .unwrap();
+        let (plan, rejected) = plan;
         let summary: Vec<String> = plan
             .iter()
             .map(|p| match p {
@@ -437,6 +441,12 @@ mod tests {
                 "matrix 9@2026-01-01T00:00:04Z",
                 "item:3@2026-01-01T00:00:05Z",
             ]
+        );
+        // The item without a time stamp is parked by the poll, naming the field.
+        assert_eq!(rejected.len(), 1);
+        assert_eq!(
+            (rejected[0].key.as_str(), rejected[0].field.as_str()),
+            ("7", "timeStamp")
         );
     }
 }

@@ -7,7 +7,7 @@ use lsbc_core::{Flow, Overlap, Record, RecordKey, SourceVersion, StageError};
 use lsbc_lightspeed::{Archived, LightspeedClient, PageRequest, Query};
 
 use super::OVERLAP;
-use crate::lightspeed::{changed_since, external, keyed, read_page, signpost};
+use crate::lightspeed::{changed_since, external, keyed, read_page, rejected_error, signpost};
 
 /// The Lightspeed shop stream.
 #[derive(Debug, Clone)]
@@ -60,11 +60,7 @@ impl Source for ShopSource {
             None => Ok(None),
             Some(raw) => keyed(Flow::Shops, "Shop", "shopID", raw)
                 .map(Some)
-                .map_err(|reason| StageError::InvalidRecord {
-                    key: key.clone(),
-                    field: "(record)".into(),
-                    reason,
-                }),
+                .map_err(|r| rejected_error(&r)),
         }
     }
 }

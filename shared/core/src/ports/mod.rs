@@ -22,8 +22,8 @@ pub use links::{Link, LinkStore, LinkWrite};
 pub use queue::{OutboundMessage, Queue, ReceivedMessage};
 pub use secrets::{Freshness, SecretStore};
 pub use source::{
-    Action, FlowParts, PageToken, PushRequest, ReadRange, Sink, SinkOutcome, Source, SourcePage,
-    Transformed, Transformer,
+    Action, FlowParts, PageToken, PushRequest, ReadRange, Rejected, Sink, SinkOutcome, Source,
+    SourcePage, Transformed, Transformer,
 };
 
 impl std::fmt::Debug for dyn Source + '_ {

@@ -34,6 +34,34 @@ pub struct SourcePage {
     pub records: Vec<Record>,
     /// Where the next page starts, if there is one.
     pub next: Option<PageToken>,
+    /// Records of the page that can't be tracked (no id, an unreadable version): the poll
+    /// stage parks each in the dead-letter queue with its reason, so nothing is dropped
+    /// silently.
+    pub rejected: Vec<Rejected>,
+}
+
+impl SourcePage {
+    /// A page of `records` (no rejected ones).
+    pub fn of(records: Vec<Record>, next: Option<PageToken>) -> Self {
+        Self {
+            records,
+            next,
+            rejected: Vec::new(),
+        }
+    }
+}
+
+/// A source record that can't be tracked, with why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejected {
+    /// Its id, or `unidentified-<hash of the payload>` when it has none.
+    pub key: RecordKey,
+    /// The field at fault.
+    pub field: String,
+    /// What is wrong with it.
+    pub reason: String,
+    /// The record as the source gave it.
+    pub payload: Value,
 }
 
 /// Reads one stream of records in ascending version order.

@@ -44,6 +44,9 @@ pub struct PollReport {
     pub beyond_signpost: usize,
     /// Records too large for a message, sent as references.
     pub references: usize,
+    /// Records the source could not track (no id, an unreadable version), parked with
+    /// their reason.
+    pub rejected: usize,
     /// The cursor position after the poll.
     pub position: Option<SourceVersion>,
     /// The budget ran out with pages left: poll again soon.
@@ -61,6 +64,7 @@ impl PollReport {
         self.duplicates += other.duplicates;
         self.beyond_signpost += other.beyond_signpost;
         self.references += other.references;
+        self.rejected += other.rejected;
         self.more |= other.more;
         self.already_running |= other.already_running;
     }
@@ -173,7 +177,7 @@ async fn poll_leased(
     loop {
         let page = source.read_page(&range, token.as_ref()).await?;
         report.pages += 1;
-        report.read += page.records.len();
+        report.read += page.records.len() + page.rejected.len();
         let mut messages = Vec::new();
         let mut past_signpost = false;
         for record in &page.records {
@@ -204,6 +208,28 @@ async fn poll_leased(
                 report.duplicates += 1;
             }
             pending.push((record.key.clone(), record.version.clone(), hash));
+        }
+        for rejected in &page.rejected {
+            let hash = crate::record::ContentHash::of_json(&rejected.payload);
+            if !cursor.is_new(&rejected.key, &hash) {
+                report.duplicates += 1;
+                continue;
+            }
+            // It has no version of its own: it stands where the page stands (marked there,
+            // so a re-read in the overlap window does not park it again).
+            let at = highest.clone().or_else(|| range.from.clone());
+            let envelope = Envelope::rejected(
+                flow,
+                rejected,
+                at.clone().unwrap_or_else(|| signpost.clone()),
+                TraceId::new(),
+            );
+            messages.push(envelope.to_message()?.1);
+            report.rejected += 1;
+            tracing::warn!(%flow, record_key = %rejected.key, field = %rejected.field, "A source record can't be tracked; it is parked with its reason.");
+            if let Some(at) = at {
+                pending.push((rejected.key.clone(), at, hash));
+            }
         }
         report.sent += messages.len();
         if !messages.is_empty() {

@@ -177,7 +177,8 @@ impl Settler<'_> {
     ) {
         if let Some(env) = subject {
             let source = match &env.body {
-                crate::envelope::Body::Record { payload } => Some(payload.clone()),
+                crate::envelope::Body::Record { payload }
+                | crate::envelope::Body::Rejected { payload, .. } => Some(payload.clone()),
                 crate::envelope::Body::Command { source, .. } => source.clone(),
                 crate::envelope::Body::Reference => None,
             };

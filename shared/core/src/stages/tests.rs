@@ -16,7 +16,7 @@ use crate::flow::{Flow, QueueName};
 use crate::memory::{MemoryQueue, MemoryStore};
 use crate::ports::{
     Action, ActivityLog, ActivityQuery, Clock, CursorStore, LinkStore, ManualClock, Outcome,
-    PageToken, PushRequest, Queue, ReadRange, ReceivedMessage, Sink, SinkOutcome, Source,
+    PageToken, PushRequest, Queue, ReadRange, ReceivedMessage, Rejected, Sink, SinkOutcome, Source,
     SourcePage, Transformed, Transformer,
 };
 use crate::record::{MatchKey, Record, RecordKey, SourceVersion, TraceId};
@@ -25,6 +25,8 @@ use crate::record::{MatchKey, Record, RecordKey, SourceVersion, TraceId};
 #[derive(Debug, Default)]
 struct PagedSource {
     records: Mutex<Vec<Record>>,
+    /// Records the source can't track, served with the first page.
+    rejected: Mutex<Vec<Rejected>>,
     page_size: usize,
     reads: Mutex<usize>,
     stream: &'static str,
@@ -105,6 +107,11 @@ impl Source for PagedSource {
         Ok(SourcePage {
             records: matching[start..end].to_vec(),
             next: (end < matching.len()).then(|| PageToken(end.to_string())),
+            rejected: if page.is_none() {
+                self.rejected.lock().unwrap().clone()
+            } else {
+                Vec::new()
+            },
         })
     }
 
@@ -711,6 +718,44 @@ async fn a_held_match_key_claim_makes_the_push_wait() {
         .await
         .unwrap()
     );
+}
+
+#[tokio::test]
+async fn a_record_the_source_cant_track_is_parked_with_its_reason_once() {
+    let w = World::new(10);
+    w.source
+        .upsert("good", "2024-06-01T11:00:00Z", customer("A", "a@x.test"));
+    w.source.rejected.lock().unwrap().push(Rejected {
+        key: RecordKey::parse("7").unwrap(),
+        field: "timeStamp".into(),
+        reason: "Customer 7: `timeStamp` 2024-06-01 10:00:00: no offset".into(),
+        payload: json!({"customerID": "7", "timeStamp": "2024-06-01 10:00:00"}),
+    });
+    let report = poll(&w.poll_stage(10)).await.unwrap();
+    assert_eq!((report.read, report.rejected, report.sent), (2, 1, 2));
+    let settled = w.run_pipeline().await;
+    assert!(settled.contains(&Settled::DeadLettered));
+    assert!(settled.contains(&Settled::Done(Some(Outcome::Created))));
+    let queue = QueueName::Transform(Flow::Customers);
+    let dead = w.queue.receive_dead_letters(queue, 10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    let reason = dead[0].1.as_deref().unwrap_or_default();
+    assert!(reason.contains("record 7: field `timeStamp`"), "{reason}");
+    let failed = w
+        .store
+        .query(&ActivityQuery {
+            outcome: Some(Outcome::Failed),
+            ..ActivityQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].key.as_str(), "7");
+    assert!(failed[0].source.is_some(), "the record is kept in the log");
+
+    // Re-read in the overlap window, it is not parked a second time.
+    let again = poll(&w.poll_stage(10)).await.unwrap();
+    assert_eq!((again.rejected, again.sent), (0, 0));
 }
 
 #[tokio::test]

@@ -38,6 +38,13 @@ pub async fn transform(stage: &TransformStage<'_>, env: &Envelope) -> Result<usi
                     rule: "the record no longer exists in the source".into(),
                 })?
         }
+        Body::Rejected { field, reason, .. } => {
+            return Err(StageError::InvalidRecord {
+                key: env.key.clone(),
+                field: field.clone(),
+                reason: reason.clone(),
+            });
+        }
         Body::Command { .. } => {
             return Err(EnvelopeError::Malformed {
                 path: "kind".into(),
@@ -61,8 +68,14 @@ pub async fn transform(stage: &TransformStage<'_>, env: &Envelope) -> Result<usi
             command.command,
             command.warnings,
         );
+        // The source travels once, with the first command: a batch of SQS messages is
+        // limited in bytes as a whole.
+        let out = if messages.is_empty() {
+            out.with_source(record.payload.clone())
+        } else {
+            out
+        };
         let (_, message) = out
-            .with_source(record.payload.clone())
             .to_message()
             .map_err(|e| match e {
                 EnvelopeError::TooLarge { key, size } => StageError::InvalidRecord {

@@ -132,6 +132,11 @@ async fn poll_streams(
     Ok(report)
 }
 
+/// Whether the source refused a request for its content (not a passing failure).
+fn refused(error: &StageError) -> bool {
+    matches!(error, StageError::External(e) if e.kind == crate::error::ExternalKind::Rejected)
+}
+
 /// Polls one stream within `max_pages`, the flow's lease held.
 async fn poll_leased(
     stage: &PollStage<'_>,
@@ -147,6 +152,7 @@ async fn poll_leased(
     let (mut cursor, mut revision) =
         stored.map_or((Cursor::default(), 0), |s| (s.cursor, s.revision));
     // An unfinished read continues where it stopped, with its own range and signpost.
+    let resumed = cursor.resume.is_some();
     let (range, mut token) = match cursor.resume.take() {
         Some(resume) => (
             ReadRange {
@@ -175,7 +181,19 @@ async fn poll_leased(
     )> = Vec::new();
 
     loop {
-        let page = source.read_page(&range, token.as_ref()).await?;
+        let first = report.pages == 0;
+        let page = match source.read_page(&range, token.as_ref()).await {
+            Ok(page) => page,
+            Err(error) if first && resumed && refused(&error) => {
+                // The stored `next` link is no longer accepted (an expired cursor, another
+                // API base): drop it and start again from the cursor's position.
+                tracing::warn!(%flow, stream = %stream, %error, "The source refused the stored resume link; reading again from the cursor's position.");
+                stage.cursors.save(flow, &stream, &cursor, revision).await?;
+                report.more = true;
+                break;
+            }
+            Err(error) => return Err(error),
+        };
         report.pages += 1;
         report.read += page.records.len() + page.rejected.len();
         let mut messages = Vec::new();

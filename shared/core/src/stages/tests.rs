@@ -27,6 +27,8 @@ struct PagedSource {
     records: Mutex<Vec<Record>>,
     /// Records the source can't track, served with the first page.
     rejected: Mutex<Vec<Rejected>>,
+    /// A page link the source refuses (as an expired Lightspeed cursor is refused).
+    refused_link: Mutex<Option<String>>,
     page_size: usize,
     reads: Mutex<usize>,
     stream: &'static str,
@@ -82,6 +84,16 @@ impl Source for PagedSource {
         page: Option<&PageToken>,
     ) -> Result<SourcePage, StageError> {
         *self.reads.lock().unwrap() += 1;
+        if let Some(p) = page
+            && self.refused_link.lock().unwrap().as_deref() == Some(p.0.as_str())
+        {
+            return Err(crate::error::ExternalError::new(
+                crate::error::System::Lightspeed,
+                crate::error::ExternalKind::Rejected,
+                "400: the cursor has expired",
+            )
+            .into());
+        }
         let mut matching: Vec<Record> = self
             .records
             .lock()
@@ -718,6 +730,54 @@ async fn a_held_match_key_claim_makes_the_push_wait() {
         .await
         .unwrap()
     );
+}
+
+#[tokio::test]
+async fn a_resume_link_the_source_refuses_falls_back_to_the_cursor_position() {
+    let w = World::new(3);
+    for i in 0..7 {
+        w.source.upsert(
+            &format!("c{i}"),
+            &format!("2024-06-01T11:00:0{i}Z"),
+            customer("n", "a@x.test"),
+        );
+    }
+    // One page per poll: the cursor keeps the source's `next` link.
+    let first = poll(&w.poll_stage(1)).await.unwrap();
+    assert!(first.more);
+    let stored = w
+        .store
+        .load(Flow::Customers, "Customer")
+        .await
+        .unwrap()
+        .unwrap();
+    let link = stored.cursor.resume.clone().expect("a resume link").page;
+    *w.source.refused_link.lock().unwrap() = Some(link);
+
+    // The refused link is dropped (not retried for ever) ...
+    let refused = poll(&w.poll_stage(1)).await.unwrap();
+    assert!(refused.more);
+    let stored = w
+        .store
+        .load(Flow::Customers, "Customer")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.cursor.resume.is_none());
+
+    // ... and the next polls read on from the position with fresh links (this source's
+    // links are offsets, so the refused one would come back: new links are accepted).
+    *w.source.refused_link.lock().unwrap() = None;
+    while poll(&w.poll_stage(50)).await.unwrap().more {}
+    let mut keys: Vec<String> = w
+        .drain(QueueName::Transform(Flow::Customers))
+        .await
+        .iter()
+        .map(|e| e.key.to_string())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys, ["c0", "c1", "c2", "c3", "c4", "c5", "c6"]);
 }
 
 #[tokio::test]

@@ -209,7 +209,22 @@ fn pascal_stage(stage: &str) -> &'static str {
     }
 }
 
+/// The function's log group, made by the stack so its lines expire.
+fn log_group(out: &mut String, function: &str) {
+    let _ = write!(
+        out,
+        "
+  {function}Logs:
+    Type: AWS::Logs::LogGroup
+    Properties:
+      LogGroupName: !Sub \"/aws/lambda/${{{function}}}\"
+      RetentionInDays: !Ref LogRetentionDays
+"
+    );
+}
+
 fn function_head(out: &mut String, id: &str, binary: &str, description: &str) {
+    log_group(out, id);
     let _ = write!(
         out,
         "
@@ -356,6 +371,8 @@ fn transform_function(out: &mut String, kit: &dyn FlowKit) {
             Queue: !GetAtt {p}TransformQueue.Arn
             BatchSize: 10
             FunctionResponseTypes: [ReportBatchItemFailures]
+            ScalingConfig:
+              MaximumConcurrency: !Ref TransformConcurrency
       Policies:
         - Statement:
             - Sid: Configuration
@@ -439,6 +456,7 @@ fn webhook_function(out: &mut String, readers: &[Api]) {
         .or_else(|| readers.first().copied())
         .unwrap_or(Api::Lightspeed);
     let id = api_id(poll);
+    log_group(out, "WebhookFunction");
     let _ = write!(
         out,
         "

@@ -340,3 +340,60 @@ async fn the_example_kit_runs_between_the_simulators() {
         made
     );
 }
+
+/// The logical ids of the resources of `kind` in `template`.
+fn resources_of(template: &str, kind: &str) -> Vec<String> {
+    let lines: Vec<&str> = template.lines().collect();
+    lines
+        .windows(2)
+        .filter(|w| w[1].trim() == format!("Type: {kind}"))
+        .filter_map(|w| {
+            w[0].strip_prefix("  ")?
+                .strip_suffix(':')
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+#[test]
+fn every_function_logs_into_an_expiring_group_and_retries_agree_with_the_redrive() {
+    let file = template_file();
+    let functions = resources_of(&file, "AWS::Serverless::Function");
+    assert!(functions.len() >= 6, "{functions:?}");
+    for function in &functions {
+        let group = resource(&file, &format!("{function}Logs"))
+            .unwrap_or_else(|| panic!("{function} has no log group"));
+        assert!(
+            group.contains(&format!("/aws/lambda/${{{function}}}"))
+                && group.contains("RetentionInDays: !Ref LogRetentionDays"),
+            "{group}"
+        );
+    }
+    // A record is parked by the handler (with its reason) before the queue's own redrive
+    // could move it without one.
+    let max_receives = resource(&file, "MaxReceives").expect("MaxReceives");
+    let allowed: u32 = max_receives
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("MaxValue: "))
+        .and_then(|v| v.parse().ok())
+        .expect("MaxValue");
+    for line in file.lines().filter(|l| l.contains("maxReceiveCount:")) {
+        let redrive: u32 = line
+            .split(':')
+            .nth(1)
+            .and_then(|v| v.trim().parse().ok())
+            .expect("a number");
+        assert!(
+            allowed < redrive,
+            "MaxReceives up to {allowed}, redrive at {redrive}"
+        );
+    }
+    for kit in deployed_kits() {
+        let id = format!("{}TransformFunction", pascal(kit.flow()));
+        let text = resource(&file, &id).expect("transform function");
+        assert!(
+            text.contains("MaximumConcurrency: !Ref TransformConcurrency"),
+            "{text}"
+        );
+    }
+}

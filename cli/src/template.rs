@@ -305,21 +305,23 @@ fn poll_function(out: &mut String, api: Api, kits: &[&dyn FlowKit]) {
               Effect: Allow
               Action: [dynamodb:PutItem, dynamodb:Query]
               Resource: [!GetAtt ActivityTable.Arn, !Sub \"${{ActivityTable.Arn}}/index/*\"]
-            - Sid: Queues
+            - Sid: PollRequests
               Effect: Allow
               Action: [sqs:SendMessage, sqs:ReceiveMessage, sqs:DeleteMessage, sqs:ChangeMessageVisibility, sqs:GetQueueAttributes]
+              Resource: !GetAtt {id}PollQueue.Arn
+            - Sid: DeadLetters
+              Effect: Allow
+              Action: [sqs:SendMessage]
+              Resource: !GetAtt {id}PollDeadLetterQueue.Arn
+            - Sid: Records
+              Effect: Allow
+              Action: [sqs:SendMessage]
               Resource:
-                - !GetAtt {id}PollQueue.Arn
-                - !GetAtt {id}PollDeadLetterQueue.Arn
 "
     );
     for kit in kits {
         let p = pascal(kit.flow());
         let _ = writeln!(out, "                - !GetAtt {p}TransformQueue.Arn");
-        let _ = writeln!(
-            out,
-            "                - !GetAtt {p}TransformDeadLetterQueue.Arn"
-        );
     }
     secrets(out, api);
 }
@@ -383,10 +385,14 @@ fn transform_function(out: &mut String, kit: &dyn FlowKit) {
               Effect: Allow
               Action: [dynamodb:PutItem]
               Resource: !GetAtt ActivityTable.Arn
-            - Sid: Queues
+            - Sid: Records
               Effect: Allow
-              Action: [sqs:SendMessage, sqs:ReceiveMessage, sqs:DeleteMessage, sqs:ChangeMessageVisibility, sqs:GetQueueAttributes]
-              Resource: [!GetAtt {p}TransformQueue.Arn, !GetAtt {p}TransformDeadLetterQueue.Arn, !GetAtt {p}PushQueue.Arn]
+              Action: [sqs:ReceiveMessage, sqs:DeleteMessage, sqs:ChangeMessageVisibility, sqs:GetQueueAttributes]
+              Resource: !GetAtt {p}TransformQueue.Arn
+            - Sid: DeadLettersAndCommands
+              Effect: Allow
+              Action: [sqs:SendMessage]
+              Resource: [!GetAtt {p}TransformDeadLetterQueue.Arn, !GetAtt {p}PushQueue.Arn]
 "
     );
     secrets(out, d.reads);
@@ -434,10 +440,14 @@ fn push_function(out: &mut String, kit: &dyn FlowKit) {
               Effect: Allow
               Action: [dynamodb:PutItem]
               Resource: !GetAtt ActivityTable.Arn
-            - Sid: Queues
+            - Sid: Commands
               Effect: Allow
-              Action: [sqs:SendMessage, sqs:ReceiveMessage, sqs:DeleteMessage, sqs:ChangeMessageVisibility, sqs:GetQueueAttributes]
-              Resource: [!GetAtt {p}PushQueue.Arn, !GetAtt {p}PushDeadLetterQueue.Arn]
+              Action: [sqs:ReceiveMessage, sqs:DeleteMessage, sqs:ChangeMessageVisibility, sqs:GetQueueAttributes]
+              Resource: !GetAtt {p}PushQueue.Arn
+            - Sid: DeadLetters
+              Effect: Allow
+              Action: [sqs:SendMessage]
+              Resource: !GetAtt {p}PushDeadLetterQueue.Arn
 "
     );
     secrets(out, d.writes);

@@ -109,6 +109,16 @@ fn assert_kit_resources(template: &str, kit: &dyn FlowKit) {
         poll_text.contains(&format!("!Ref {p}TransformQueue")),
         "{poll_text}"
     );
+    // The poll only sends records on; it never consumes the transform queues.
+    let records = poll_text
+        .split("Sid: Records")
+        .nth(1)
+        .expect("a Records statement");
+    assert!(
+        records.contains("Action: [sqs:SendMessage]")
+            && records.contains(&format!("!GetAtt {p}TransformQueue.Arn")),
+        "{poll_text}"
+    );
 }
 
 #[test]

@@ -186,7 +186,7 @@ pub fn generate_at(seed: u64, sizes: Sizes, now: Timestamp) -> Dataset {
             id: Some(n as u64 + 1),
             name: (*name).to_owned(),
             time_zone: (*tz).to_owned(),
-            archived: false,
+            ..ShopSeed::default()
         });
     }
     let shop_ids: Vec<u64> = data.shops.iter().filter_map(|s| s.id).collect();
@@ -527,6 +527,7 @@ pub fn generate_at(seed: u64, sizes: Sizes, now: Timestamp) -> Dataset {
             msrp_cents: price + 500,
             cost_cents: price / 2,
             tax: !non_inventory,
+            tax_class_id: None,
             archived,
             stock,
             images: if rng.random_bool(0.3) {
@@ -577,7 +578,7 @@ pub fn generate_at(seed: u64, sizes: Sizes, now: Timestamp) -> Dataset {
                     quantity: if refund { -qty } else { qty },
                     unit_price_cents: price,
                     tax: true,
-                    note: String::new(),
+                    ..SaleLineSeed::default()
                 }
             })
             .collect();
@@ -593,11 +594,13 @@ pub fn generate_at(seed: u64, sizes: Sizes, now: Timestamp) -> Dataset {
                 vec![SalePaymentSeed {
                     payment_type_id: 2,
                     amount_cents: total,
+                    ..SalePaymentSeed::default()
                 }]
             } else if split < 0.80 {
                 vec![SalePaymentSeed {
                     payment_type_id: 1,
                     amount_cents: total,
+                    ..SalePaymentSeed::default()
                 }]
             } else {
                 let gift = total / 3;
@@ -605,10 +608,12 @@ pub fn generate_at(seed: u64, sizes: Sizes, now: Timestamp) -> Dataset {
                     SalePaymentSeed {
                         payment_type_id: 3,
                         amount_cents: gift,
+                        ..SalePaymentSeed::default()
                     },
                     SalePaymentSeed {
                         payment_type_id: 2,
                         amount_cents: total - gift,
+                        ..SalePaymentSeed::default()
                     },
                 ]
             }
@@ -659,6 +664,7 @@ pub fn generate_at(seed: u64, sizes: Sizes, now: Timestamp) -> Dataset {
             create_time: Some(ts),
             complete_time: completed.then_some(ts),
             time_stamp: Some(ts),
+            ..SaleSeed::default()
         });
     }
     data

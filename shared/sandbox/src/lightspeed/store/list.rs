@@ -47,7 +47,7 @@ impl Store {
         }
         let row = self.row(entity, id)?;
         let key = if entity == Entity::Sale && field.eq_ignore_ascii_case("updatetime") {
-            "updateTime"
+            self.behaviour.update_time_key.key()
         } else {
             field
         };

@@ -1013,3 +1013,56 @@ async fn new_endpoints_match_the_docs_samples() {
     let (status, bad_sort) = get(&sb, &token, "SaleVoid.json?sort=createTime").await;
     assert_eq!(status, 400, "{bad_sort}");
 }
+
+/// Every stock change leaves an `InventoryLog` row with a reason from the docs' list
+/// (endpoints/InventoryLog "Reasons"): a count, a sale, an archived item.
+#[tokio::test]
+async fn stock_changes_are_logged_with_their_reason() {
+    let (sb, token) = start(Behaviour::default()).await;
+    sb.set_stock(12, AMS, 25).unwrap();
+    sb.add_sale(&sale(
+        991,
+        AMS,
+        vec![line(12, 2, 2000)],
+        vec![payment(CASH, 4000)],
+    ))
+    .unwrap();
+    let url = format!(
+        "{}/API/V3/Account/{}/Item/12.json",
+        sb.base_url(),
+        sb.account_id()
+    );
+    let status = reqwest::Client::new()
+        .delete(url)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+    let (_, logs) = get(&sb, &token, "InventoryLog.json?itemID=12&shopID=1").await;
+    let rows: Vec<(String, String, String)> = logs["InventoryLog"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["reason"].as_str().unwrap().to_owned(),
+                l["qohChange"].as_str().unwrap().to_owned(),
+                l["automated"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("ManualQuantityAdjustment", "5", "false"),
+        ("RemoveForTransactionLine", "-2", "true"),
+        ("RemoveForArchiveItem", "-23", "false"),
+    ];
+    assert_eq!(
+        rows,
+        expected
+            .iter()
+            .map(|(a, b, c)| ((*a).to_owned(), (*b).to_owned(), (*c).to_owned()))
+            .collect::<Vec<_>>()
+    );
+}

@@ -2,7 +2,8 @@
 //! the public docs and recordings leave open is a setting here, with the default the sources
 //! make most likely and the source cited. Tests run the flows under both values; the README
 //! table "Lightspeed simulator assumptions" repeats this list and says how to tell on a real
-//! account.
+//! account. The rate-limit knobs (bucket size, drip rate, `burst_limit`) sit beside it on
+//! `LightspeedSandboxConfig`: they are documented, only sized per account.
 
 use serde::{Deserialize, Serialize};
 

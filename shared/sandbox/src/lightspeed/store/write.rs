@@ -139,6 +139,18 @@ impl Store {
         qoh: i64,
         now: Timestamp,
     ) -> Result<(), Refusal> {
+        self.set_stock_for(item, shop, qoh, "ManualQuantityAdjustment", now)
+    }
+
+    /// [`Store::set_stock`] with the `InventoryLog` reason of the change.
+    fn set_stock_for(
+        &mut self,
+        item: u64,
+        shop: u64,
+        qoh: i64,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<(), Refusal> {
         if !self.items.contains_key(&item) {
             return Err((404, format!("Item {item} not found")));
         }
@@ -160,7 +172,7 @@ impl Store {
                 shop,
                 qoh: qoh - old,
                 layaway: 0,
-                reason: "ManualQuantityAdjustment",
+                reason,
                 sale: 0,
                 employee: 0,
                 customer: 0,
@@ -708,7 +720,7 @@ impl Store {
         rec.row.insert("archived".into(), flag(true));
         rec.row.insert("timeStamp".into(), time(now));
         for shop in shops {
-            self.set_stock(id, shop, 0, now)?;
+            self.set_stock_for(id, shop, 0, "RemoveForArchiveItem", now)?;
         }
         Ok(())
     }

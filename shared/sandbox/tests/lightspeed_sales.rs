@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use lsbc_sandbox::lightspeed::contract::{ShapeOptions, quirk_violations, shape_mismatches};
 use lsbc_sandbox::lightspeed::{
-    Behaviour, Dataset, DiscountSeed, EmployeeSeed, Entity, ItemSeed, LayawayStock,
-    LightspeedSandbox, LightspeedSandboxConfig, LineOf, PaymentTypeSeed, RegisterSeed,
-    SaleLineSeed, SalePaymentSeed, SaleSeed, ShopSeed, StockSeed, TaxCategorySeed,
+    Behaviour, Dataset, DiscountSeed, EmployeeSeed, Entity, InclusiveAmounts, ItemSeed,
+    LayawayStock, LightspeedSandbox, LightspeedSandboxConfig, LineOf, PaymentTypeSeed,
+    RegisterSeed, SaleLineSeed, SalePaymentSeed, SaleSeed, ShopSeed, StockSeed, TaxCategorySeed,
     TaxClassRateSeed, TaxClassSeed, UpdateTimeKey,
 };
 use serde_json::Value;
@@ -253,9 +253,21 @@ fn rel(names: &[&str]) -> String {
 
 /// §9 case 1: A 2 × 12.10 (21 %) with 10 % off the line, B 1 × 5.45 (9 %), a sale discount
 /// of 3.00 shared as 2.40 / 0.60 by Lightspeed itself; tax-inclusive total 24.23, VAT 3.76.
+/// The sale's subtotal and discount net of tax (the default: the docs' total formula holds)
+/// or with the tax in them.
 #[tokio::test]
 async fn inclusive_sale_with_line_and_sale_discounts() {
-    let (sb, token) = start(Behaviour::default()).await;
+    for amounts in [InclusiveAmounts::Net, InclusiveAmounts::Gross] {
+        inclusive_sale(amounts).await;
+    }
+}
+
+async fn inclusive_sale(amounts: InclusiveAmounts) {
+    let (sb, token) = start(Behaviour {
+        inclusive_amounts: amounts,
+        ..Behaviour::default()
+    })
+    .await;
     let mut a = line(10, 2, 1210);
     a.discount_percent_ppm = 100_000;
     let seed = SaleSeed {
@@ -277,8 +289,15 @@ async fn inclusive_sale_with_line_and_sale_discounts() {
     assert_eq!(status, 200);
     let s = &body["Sale"];
     assert_eq!(s["isTaxInclusive"], "true");
-    assert_eq!(s["calcSubtotal"], "29.65");
-    assert_eq!(s["calcDiscount"], "5.42");
+    let (subtotal, discount, taxable) = match amounts {
+        InclusiveAmounts::Net => ("25", "4.53", "20.47"),
+        InclusiveAmounts::Gross => ("29.65", "5.42", "24.23"),
+    };
+    assert_eq!(
+        (&s["calcSubtotal"], &s["calcDiscount"], &s["calcTaxable"]),
+        (&subtotal.into(), &discount.into(), &taxable.into()),
+        "{amounts:?}"
+    );
     assert_eq!(s["total"], "24.23");
     assert_eq!(s["calcTax1"], "3.76");
     assert_eq!(s["balance"], "0");

@@ -223,6 +223,26 @@ pub(crate) fn sale(lines: &[LineInput], discount: SaleDiscount, inclusive: bool)
     money
 }
 
+/// A tax-inclusive sale's `calcSubtotal`, `calcDiscount` and `calcTaxable` without the
+/// tax inside them, so that `total = calcSubtotal − calcDiscount + calcTax1 + calcTax2`
+/// holds as for any sale: each line's subtotal is taken net of its rates, and the discount
+/// is what is left between that and the total without its taxes (so the total stays exact).
+pub(crate) fn net_of_tax(money: &SaleMoney, lines: &[LineInput]) -> (i128, i128, i128) {
+    let subtotal: i128 = money
+        .lines
+        .iter()
+        .zip(lines)
+        .filter(|(_, l)| l.counts)
+        .map(|(m, l)| {
+            let rates = i128::from(l.rates.tax1_ppm) + i128::from(l.rates.tax2_ppm);
+            round_div(m.subtotal * PPM, PPM + rates)
+        })
+        .sum();
+    let taxes = money.tax1 + money.tax2;
+    let discount = subtotal - (money.total - taxes);
+    (subtotal, discount, money.taxable - taxes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,6 +300,10 @@ mod tests {
         assert_eq!(m.lines[1].base(), 485);
         assert_eq!(m.total, 2423);
         assert_eq!(m.tax1, 376);
+        // Net of tax: 20.00 + 5.00, less 4.53, plus 3.76 is the same 24.23.
+        let (subtotal, discount, taxable) = net_of_tax(&m, &[a, b]);
+        assert_eq!((subtotal, discount, taxable), (2500, 453, 2047));
+        assert_eq!(subtotal - discount + m.tax1 + m.tax2, m.total);
     }
 
     #[test]

@@ -46,6 +46,12 @@ pub struct Behaviour {
     /// if stock exists (community.lightspeedhq.com/en/discussion/4588); either way the
     /// units show in `ItemShop.onLayaway` until picked up.
     pub layaway_stock: LayawayStock,
+    /// Whether a tax-inclusive sale's `calcSubtotal`, `calcDiscount` and `calcTaxable`
+    /// carry the tax. Default [`InclusiveAmounts::Net`]: the Sale page defines `total` as
+    /// "calcSubtotal minus calcDiscount plus calcTax1 plus calcTax2", which holds for an
+    /// inclusive sale only when those amounts are net of tax. To tell: read an inclusive
+    /// sale and check that formula.
+    pub inclusive_amounts: InclusiveAmounts,
 }
 
 impl Default for Behaviour {
@@ -57,6 +63,7 @@ impl Default for Behaviour {
             void_archives_sale: false,
             update_time_key: UpdateTimeKey::Lower,
             layaway_stock: LayawayStock::AtCreation,
+            inclusive_amounts: InclusiveAmounts::Net,
         }
     }
 }
@@ -91,4 +98,15 @@ pub enum LayawayStock {
     AtCreation,
     /// When the customer picks the units up (`onLayaway` still rises at creation).
     AtPickup,
+}
+
+/// How a tax-inclusive sale states its subtotal and discount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InclusiveAmounts {
+    /// Net of the tax inside them; the documented total formula holds.
+    #[default]
+    Net,
+    /// As the shelf prices read, tax included; then `total = calcSubtotal − calcDiscount`.
+    Gross,
 }

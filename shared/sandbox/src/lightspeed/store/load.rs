@@ -22,6 +22,7 @@ use crate::lightspeed::seed::{
     EmployeeSeed, ItemSeed, LineOf, MatrixSeed, PaymentTypeSeed, RegisterSeed, SaleLineSeed,
     SaleSeed, ShopSeed, TaxCategorySeed, TaxClassSeed,
 };
+use crate::lightspeed::settings::InclusiveAmounts;
 
 impl Store {
     /// Loads a whole dataset in reference order.
@@ -723,6 +724,12 @@ impl Store {
             None => (0, "0".to_owned()),
         };
         let dec = |v: i128| s(decimal(v, 2));
+        let (subtotal, discount, taxable) =
+            if inclusive && self.behaviour.inclusive_amounts == InclusiveAmounts::Net {
+                sums::net_of_tax(&m, &inputs)
+            } else {
+                (m.subtotal, m.discount, m.taxable)
+            };
         let mut row = object(json!({
             "saleID": s(id), "timeStamp": time(ts), "discountPercent": discount_percent,
             "completed": flag(seed.completed), "archived": flag(seed.archived),
@@ -737,9 +744,9 @@ impl Store {
         }));
         // Split in two: one `json!` this long exceeds the macro recursion limit.
         row.extend(object(json!({
-            "calcDiscount": dec(m.discount), "calcTotal": dec(m.total),
-            "calcSubtotal": dec(m.subtotal), "calcTaxable": dec(m.taxable),
-            "calcNonTaxable": dec(m.subtotal - m.discount - m.taxable),
+            "calcDiscount": dec(discount), "calcTotal": dec(m.total),
+            "calcSubtotal": dec(subtotal), "calcTaxable": dec(taxable),
+            "calcNonTaxable": dec(subtotal - discount - taxable),
             "calcAvgCost": dec(cost_cents), "calcFIFOCost": dec(cost_cents),
             "calcTax1": dec(m.tax1), "calcTax2": dec(m.tax2), "calcPayments": "0",
             "calcTips": "0", "total": dec(m.total), "totalDue": dec(m.total),

@@ -29,7 +29,7 @@ fn dataset() -> Dataset {
         id: Some(id),
         name: name.into(),
         time_zone: tz.into(),
-        archived: false,
+        ..ShopSeed::default()
     };
     let full_contact = |id: u64, first: &str| CustomerSeed {
         id: Some(id),
@@ -189,6 +189,7 @@ fn dataset() -> Dataset {
                         unit_price_cents: 999,
                         tax: true,
                         note: String::new(),
+                        ..SaleLineSeed::default()
                     },
                     SaleLineSeed {
                         item_id: Some(133),
@@ -196,11 +197,13 @@ fn dataset() -> Dataset {
                         unit_price_cents: 2000,
                         tax: true,
                         note: String::new(),
+                        ..SaleLineSeed::default()
                     },
                 ],
                 payments: vec![SalePaymentSeed {
                     payment_type_id: 1,
                     amount_cents: 3149,
+                    ..SalePaymentSeed::default()
                 }],
                 time_stamp: Some("2016-11-02T19:36:29Z".parse().unwrap()),
                 ..SaleSeed::default()
@@ -217,10 +220,12 @@ fn dataset() -> Dataset {
                     unit_price_cents: 1999,
                     tax: false,
                     note: "SKU-2".into(),
+                    ..SaleLineSeed::default()
                 }],
                 payments: vec![SalePaymentSeed {
                     payment_type_id: 1,
                     amount_cents: 1999,
+                    ..SalePaymentSeed::default()
                 }],
                 time_stamp: Some("2015-12-11T23:17:18Z".parse().unwrap()),
                 ..SaleSeed::default()
@@ -373,10 +378,12 @@ async fn every_fixture_has_a_matching_simulator_shape() {
             },
             "Sale.json?timeStamp=%3E%2C2016-11-01T00%3A00%3A00-0400".into(),
         ),
+        // This older sample spells `updateTime`; the current Sale page says `updatetime`
+        // (the default; `UpdateTimeKey::Camel` gives the other spelling).
         (
             Case {
                 fixture: "rseries_sale_create_response_with_lines_payments.docs.json",
-                ignore: &[],
+                ignore: &["updateTime"],
             },
             format!(
                 "Sale/277.json?load_relations={}",
@@ -385,7 +392,8 @@ async fn every_fixture_has_a_matching_simulator_shape() {
                     "Shop",
                     "TaxCategory",
                     "SaleLines",
-                    "SalePayments"
+                    "SalePayments",
+                    "SalePayments.PaymentType"
                 ])
             ),
         ),
@@ -406,7 +414,8 @@ async fn every_fixture_has_a_matching_simulator_shape() {
                     "SaleLines",
                     "SaleLines.Item",
                     "SaleLines.Note",
-                    "SalePayments"
+                    "SalePayments",
+                    "SalePayments.PaymentType"
                 ])
             ),
         ),
@@ -417,17 +426,12 @@ async fn every_fixture_has_a_matching_simulator_shape() {
             },
             format!("Sale/4.json?load_relations={}", rel(&["TaxCategory"])),
         ),
-        // Discounts, item fees and sale accounts are not simulated.
+        // A line's TaxCategory, sale accounts and item-fee records are not simulated;
+        // the line's Discount is, when the line has one (none of these lines do).
         (
             Case {
                 fixture: "rseries_saleline_list.docs.json",
-                ignore: &[
-                    "Discount",
-                    "TaxCategory",
-                    "SalesAccounts",
-                    "ItemFee",
-                    "itemFeeID",
-                ],
+                ignore: &["Discount", "TaxCategory", "SalesAccounts", "ItemFee"],
             },
             format!("SaleLine.json?load_relations={}", rel(&["TaxClass"])),
         ),
@@ -519,12 +523,19 @@ async fn one_vs_many_follows_the_data() {
     );
     let sales = body["Sale"].as_array().unwrap();
     let by_id = |id: &str| sales.iter().find(|s| s["saleID"] == id).unwrap();
-    // Two lines → array; one line → object; an open sale without payments → "".
+    // Two lines → array; one line → object; an open sale without payments has no
+    // `SalePayments` key (recorded open sale 103), and no lines → "".
     assert!(by_id("277")["SaleLines"]["SaleLine"].is_array());
     assert!(by_id("278")["SaleLines"]["SaleLine"].is_object());
     assert!(by_id("277")["SalePayments"]["SalePayment"].is_object());
-    assert_eq!(by_id("4")["SalePayments"], "");
+    assert!(by_id("4").get("SalePayments").is_none());
     assert_eq!(by_id("4")["SaleLines"], "");
+    // PaymentType is rendered only when `SalePayments.PaymentType` is asked for.
+    assert!(
+        by_id("277")["SalePayments"]["SalePayment"]
+            .get("PaymentType")
+            .is_none()
+    );
     // Sale totals: lines 9.99 + 20.00 taxed 5 % → 1.4995 → 1.50.
     assert_eq!(by_id("277")["calcTax1"], "1.5");
     assert_eq!(by_id("277")["calcTotal"], "31.49");

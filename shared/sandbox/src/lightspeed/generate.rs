@@ -2,18 +2,23 @@
 //! seed and sizes give the same dataset. It produces the awkward cases a sync meets in real
 //! shops (accented and over-long names, shared, missing and invalid e-mails, companies,
 //! several customer types, matrices with colour/size variants, archived and non-inventory
-//! items, categories with a path, images, completed/voided/refund sales with cash, card and
-//! gift-card payments, shops in several time zones). It returns seeds; it does no IO.
+//! items, categories with a path, images, shops in several time zones with their own sales
+//! tax — tax-inclusive VAT at 21 % / 9 %, two taxes stacked on top, one sales tax — and every
+//! shape of sale: discounts, refunds of earlier lines, exchanges, item fees, tips, gift cards
+//! sold and spent, layaways and their pick-up, voids, open sales, archived payments, sales
+//! on account and sales near local midnight). It returns seeds; it does no IO.
 
 use jiff::{SignedDuration, Timestamp};
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::money::{self, LineInput, Rates, SaleDiscount};
 use super::seed::{
     AddressSeed, AttributeSet, CategorySeed, CustomFieldSeed, CustomerSeed, CustomerTypeSeed,
-    Dataset, EcommerceSeed, EmailSeed, ImageSeed, ItemSeed, MatrixSeed, PaymentTypeSeed, PhoneSeed,
-    SaleLineSeed, SalePaymentSeed, SaleSeed, ShipToSeed, ShopSeed, Sizes, StockSeed,
+    Dataset, DiscountSeed, EcommerceSeed, EmailSeed, EmployeeSeed, ImageSeed, ItemSeed, LineOf,
+    MatrixSeed, PaymentTypeSeed, PhoneSeed, RegisterSeed, SaleLineSeed, SalePaymentSeed, SaleSeed,
+    ShipToSeed, ShopSeed, Sizes, StockSeed, TaxCategorySeed, TaxClassRateSeed, TaxClassSeed,
 };
 
 const FIRST_NAMES: &[&str] = &[
@@ -93,13 +98,46 @@ const CITIES: &[(&str, &str, &str, &str)] = &[
     ("München", "Bayern", "Germany", "DE"),
     ("New York", "New York", "United States", "US"),
 ];
-const SHOPS: &[(&str, &str)] = &[
-    ("Amsterdam Centrum", "Europe/Amsterdam"),
-    ("Antwerpen Meir", "Europe/Brussels"),
-    ("Montréal Plateau", "America/Montreal"),
-    ("New York SoHo", "US/Eastern"),
-    ("København Strøget", "Europe/Copenhagen"),
+/// Shops with their zone and sales tax: `(name, zone, tax1, tax2, reduced class rate,
+/// inclusive)`, rates in ppm. The first two are the tax-inclusive Dutch VAT (21 % / 9 %)
+/// and Québec's GST + QST stacked on top, so even a small dataset has both.
+const SHOPS: &[(&str, &str, i64, i64, i64, bool)] = &[
+    (
+        "Amsterdam Centrum",
+        "Europe/Amsterdam",
+        210_000,
+        0,
+        90_000,
+        true,
+    ),
+    (
+        "Montréal Plateau",
+        "America/Montreal",
+        50_000,
+        99_750,
+        -1,
+        false,
+    ),
+    ("New York SoHo", "US/Eastern", 88_750, 0, -1, false),
+    (
+        "Antwerpen Meir",
+        "Europe/Brussels",
+        210_000,
+        0,
+        60_000,
+        true,
+    ),
+    (
+        "København Strøget",
+        "Europe/Copenhagen",
+        250_000,
+        0,
+        -1,
+        true,
+    ),
 ];
+/// The tax class of reduced-rate items (books, food) beside the default class 1.
+const REDUCED_CLASS: u64 = 2;
 const TOP_CATEGORIES: &[&str] = &["Clothing", "Footwear", "Accessories", "Home & Garden"];
 const SUB_CATEGORIES: &[&str] = &[
     "T-Shirts", "Jeans", "Sneakers", "Boots", "Bags", "Hats", "Candles", "Ceramics", "Socks",
@@ -181,14 +219,82 @@ pub fn generate_at(seed: u64, sizes: Sizes, now: Timestamp) -> Dataset {
         }
     };
 
-    for (n, (name, tz)) in SHOPS.iter().take(sizes.shops.max(1)).enumerate() {
+    data.tax_classes = vec![
+        TaxClassSeed {
+            id: Some(1),
+            name: "Item".into(),
+        },
+        TaxClassSeed {
+            id: Some(REDUCED_CLASS),
+            name: "Reduced".into(),
+        },
+    ];
+    for (n, (name, tz, tax1, tax2, reduced, inclusive)) in
+        SHOPS.iter().take(sizes.shops.max(1)).enumerate()
+    {
+        let id = n as u64 + 1;
+        data.tax_categories.push(TaxCategorySeed {
+            id: Some(id),
+            tax1_name: if *inclusive { "VAT" } else { "Tax 1" }.into(),
+            tax2_name: if *tax2 > 0 { "Tax 2" } else { "" }.into(),
+            tax1_ppm: *tax1,
+            tax2_ppm: *tax2,
+            inclusive: *inclusive,
+            classes: (*reduced >= 0)
+                .then_some(TaxClassRateSeed {
+                    tax_class_id: REDUCED_CLASS,
+                    tax1_ppm: *reduced,
+                    tax2_ppm: 0,
+                })
+                .into_iter()
+                .collect(),
+        });
         data.shops.push(ShopSeed {
-            id: Some(n as u64 + 1),
+            id: Some(id),
             name: (*name).to_owned(),
             time_zone: (*tz).to_owned(),
+            tax_category_id: Some(id),
+            ..ShopSeed::default()
+        });
+        data.registers.push(RegisterSeed {
+            id: Some(id),
+            name: format!("{name} 1"),
+            shop_id: id,
+            tip_enabled: !inclusive,
+        });
+    }
+    for (n, (first, last)) in [("Alex", "Lugo"), ("Sanne", "Bakker"), ("Marc", "Tremblay")]
+        .iter()
+        .enumerate()
+    {
+        data.employees.push(EmployeeSeed {
+            id: Some(n as u64 + 1),
+            first_name: (*first).to_owned(),
+            last_name: (*last).to_owned(),
             archived: false,
         });
     }
+    data.discounts = vec![
+        DiscountSeed {
+            id: Some(1),
+            name: "10 Percent".into(),
+            percent_ppm: 100_000,
+            ..DiscountSeed::default()
+        },
+        DiscountSeed {
+            id: Some(2),
+            name: "Staff 20%".into(),
+            percent_ppm: 200_000,
+            require_customer: true,
+            ..DiscountSeed::default()
+        },
+        DiscountSeed {
+            id: Some(3),
+            name: "5 Off".into(),
+            amount_cents: 500,
+            ..DiscountSeed::default()
+        },
+    ];
     let shop_ids: Vec<u64> = data.shops.iter().filter_map(|s| s.id).collect();
 
     for (n, (name, kind)) in [
@@ -527,6 +633,7 @@ pub fn generate_at(seed: u64, sizes: Sizes, now: Timestamp) -> Dataset {
             msrp_cents: price + 500,
             cost_cents: price / 2,
             tax: !non_inventory,
+            tax_class_id: (n % 5 == 2).then_some(REDUCED_CLASS),
             archived,
             stock,
             images: if rng.random_bool(0.3) {
@@ -552,76 +659,44 @@ pub fn generate_at(seed: u64, sizes: Sizes, now: Timestamp) -> Dataset {
         .filter(|c| !c.archived)
         .filter_map(|c| c.id)
         .collect();
+    let reduced: std::collections::BTreeSet<u64> = data
+        .items
+        .iter()
+        .filter(|i| i.tax_class_id == Some(REDUCED_CLASS))
+        .filter_map(|i| i.id)
+        .collect();
+    let mut sales = SaleMaker {
+        data: &mut data,
+        reduced,
+        sold: Vec::new(),
+        layaways: Vec::new(),
+    };
     for n in 0..sizes.sales {
         if inventory_items.is_empty() {
             break;
         }
-        let id = n as u64 + 1;
-        let kind: f64 = rng.random();
-        // 70 % completed, 10 % voided, 12 % refunds, 8 % still open.
-        let (completed, voided, refund) = if kind < 0.70 {
-            (true, false, false)
-        } else if kind < 0.80 {
-            (false, true, false)
-        } else if kind < 0.92 {
-            (true, false, true)
-        } else {
-            (false, false, false)
-        };
-        let lines: Vec<SaleLineSeed> = (0..rng.random_range(1..=4))
-            .map(|_| {
-                let (item, price) = inventory_items[rng.random_range(0..inventory_items.len())];
-                let qty = rng.random_range(1..=3);
-                SaleLineSeed {
-                    item_id: Some(item),
-                    quantity: if refund { -qty } else { qty },
-                    unit_price_cents: price,
-                    tax: true,
-                    note: String::new(),
-                }
-            })
-            .collect();
-        let tax_bp = 2100;
-        let subtotal: i64 = lines.iter().map(|l| l.quantity * l.unit_price_cents).sum();
-        // Same rounding as the store: half away from zero, to cents.
-        let tax_e7 = i128::from(subtotal) * i128::from(tax_bp) * 10;
-        let half = if tax_e7 >= 0 { 50_000 } else { -50_000 };
-        let total = subtotal + ((tax_e7 + half) / 100_000) as i64;
-        let payments = if completed {
-            let split: f64 = rng.random();
-            if split < 0.55 {
-                vec![SalePaymentSeed {
-                    payment_type_id: 2,
-                    amount_cents: total,
-                }]
-            } else if split < 0.80 {
-                vec![SalePaymentSeed {
-                    payment_type_id: 1,
-                    amount_cents: total,
-                }]
-            } else {
-                let gift = total / 3;
-                vec![
-                    SalePaymentSeed {
-                        payment_type_id: 3,
-                        amount_cents: gift,
-                    },
-                    SalePaymentSeed {
-                        payment_type_id: 2,
-                        amount_cents: total - gift,
-                    },
-                ]
-            }
-        } else {
-            vec![]
-        };
-        let ts = when(&mut rng);
+        let shape = SHAPES.get(n).copied().unwrap_or_else(|| {
+            let roll: f64 = rng.random();
+            WEIGHTED
+                .iter()
+                .find(|(_, upto)| roll < *upto)
+                .map_or(Shape::Plain, |(s, _)| *s)
+        });
         let customer = if rng.random_bool(0.7) && !customer_ids.is_empty() {
             Some(customer_ids[rng.random_range(0..customer_ids.len())])
         } else {
             None
         };
-        let ship_to = (customer.is_some() && rng.random_bool(0.1)).then(|| {
+        let ts = when(&mut rng);
+        let mut sale = sales.make(
+            n as u64 + 1,
+            shape,
+            customer,
+            ts,
+            &inventory_items,
+            &mut rng,
+        );
+        sale.ship_to = (customer.is_some() && rng.random_bool(0.1)).then(|| {
             let (city, state, country, code) = CITIES[rng.random_range(0..CITIES.len())];
             ShipToSeed {
                 first_name: pick(&mut rng, FIRST_NAMES).to_owned(),
@@ -638,30 +713,361 @@ pub fn generate_at(seed: u64, sizes: Sizes, now: Timestamp) -> Dataset {
                 phone: "+31 20 555 0101".into(),
             }
         });
-        data.sales.push(SaleSeed {
-            id: Some(id),
-            shop_id: shop_ids[rng.random_range(0..shop_ids.len())],
-            register_id: 1,
-            employee_id: 1,
-            customer_id: customer,
-            completed,
-            voided,
-            archived: false,
-            reference_number: if refund {
-                format!("R{id:06}")
-            } else {
-                String::new()
-            },
-            tax1_basis_points: tax_bp,
-            lines,
-            payments,
-            ship_to,
-            create_time: Some(ts),
-            complete_time: completed.then_some(ts),
-            time_stamp: Some(ts),
-        });
+        sales.data.sales.push(sale);
     }
     data
+}
+
+/// The kinds of sale a shop rings up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Plain,
+    /// A line discount and a sale-wide discount.
+    Discounted,
+    /// A refund of an earlier sale's line (`parentSaleLineID`).
+    Refund,
+    /// A refund and a new item on one sale.
+    Exchange,
+    /// An item and an item-fee line.
+    ItemFee,
+    /// A card payment with a tip inside.
+    Tip,
+    /// A gift card sold (total 0, cash in, gift card credited).
+    GiftCardSold,
+    /// A gift card spent beside a card.
+    GiftCardSpent,
+    /// A layaway with a deposit to the customer's account.
+    Layaway,
+    /// The pick-up of an earlier layaway, paid with the deposit and a card.
+    LayawayPickup,
+    /// Completed, then voided minutes later.
+    Voided,
+    /// Still open: no payments, no completion.
+    Open,
+    /// A declined card payment left archived, then cash.
+    ArchivedPayment,
+    /// Charged to the customer's credit account.
+    OnAccount,
+    /// Completed at 23:30 shop time (the next day in UTC west of Greenwich).
+    NearMidnight,
+}
+
+/// Every shape once, first, so even a small dataset has them all.
+const SHAPES: [Shape; 15] = [
+    Shape::Plain,
+    Shape::Discounted,
+    Shape::Refund,
+    Shape::Exchange,
+    Shape::ItemFee,
+    Shape::Tip,
+    Shape::GiftCardSold,
+    Shape::GiftCardSpent,
+    Shape::Layaway,
+    Shape::LayawayPickup,
+    Shape::Voided,
+    Shape::Open,
+    Shape::ArchivedPayment,
+    Shape::OnAccount,
+    Shape::NearMidnight,
+];
+
+/// After the first of each: shapes by cumulative probability.
+const WEIGHTED: [(Shape, f64); 9] = [
+    (Shape::Plain, 0.55),
+    (Shape::Discounted, 0.65),
+    (Shape::Refund, 0.72),
+    (Shape::Exchange, 0.75),
+    (Shape::Voided, 0.82),
+    (Shape::Open, 0.88),
+    (Shape::Tip, 0.93),
+    (Shape::GiftCardSpent, 0.97),
+    (Shape::ItemFee, 1.0),
+];
+
+const CASH: u64 = 1;
+const CARD: u64 = 2;
+const GIFT_CARD: u64 = 3;
+const DEBIT: u64 = 4;
+const ACCOUNT: u64 = 5;
+
+/// Builds sales one after the other, remembering what later sales refer to.
+struct SaleMaker<'a> {
+    data: &'a mut Dataset,
+    reduced: std::collections::BTreeSet<u64>,
+    /// Lines sold so far that may be refunded: (sale, line, item, units left, price, shop).
+    sold: Vec<(u64, usize, u64, i64, i64, u64)>,
+    /// Layaways not picked up: (sale, line, item, price, deposit, customer, shop).
+    layaways: Vec<(u64, usize, u64, i64, i64, u64, u64)>,
+}
+
+impl SaleMaker<'_> {
+    /// The total a sale's lines come to in its shop, as the store computes it.
+    fn total(&self, shop: u64, lines: &[SaleLineSeed], discount: SaleDiscount) -> i64 {
+        let (_, _, tax1, tax2, reduced, inclusive) =
+            SHOPS[usize::try_from(shop - 1).unwrap_or(0) % SHOPS.len()];
+        let inputs: Vec<LineInput> = lines
+            .iter()
+            .map(|l| {
+                let cut = l.item_id.is_some_and(|i| self.reduced.contains(&i)) && reduced >= 0;
+                LineInput {
+                    quantity: l.quantity,
+                    unit_price_cents: l.unit_price_cents,
+                    discount_amount_cents: l.discount_amount_cents,
+                    discount_percent_ppm: l.discount_percent_ppm,
+                    rates: if !l.tax {
+                        Rates::default()
+                    } else if cut {
+                        Rates {
+                            tax1_ppm: reduced,
+                            tax2_ppm: 0,
+                        }
+                    } else {
+                        Rates {
+                            tax1_ppm: tax1,
+                            tax2_ppm: tax2,
+                        }
+                    },
+                    counts: !l.layaway,
+                }
+            })
+            .collect();
+        i64::try_from(money::sale(&inputs, discount, inclusive).total).unwrap_or(0)
+    }
+
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one arm per shape reads best side by side"
+    )]
+    fn make(
+        &mut self,
+        id: u64,
+        shape: Shape,
+        customer: Option<u64>,
+        ts: Timestamp,
+        items: &[(u64, i64)],
+        rng: &mut ChaCha8Rng,
+    ) -> SaleSeed {
+        let shops = self.data.shops.len() as u64;
+        let mut shop = rng.random_range(1..=shops);
+        let line = |rng: &mut ChaCha8Rng| {
+            let (item, price) = items[rng.random_range(0..items.len())];
+            SaleLineSeed {
+                item_id: Some(item),
+                quantity: rng.random_range(1..=3),
+                unit_price_cents: price,
+                tax: true,
+                ..SaleLineSeed::default()
+            }
+        };
+        let mut lines: Vec<SaleLineSeed> =
+            (0..rng.random_range(1..=4)).map(|_| line(rng)).collect();
+        let mut discount = SaleDiscount::None;
+        let mut seed = SaleSeed {
+            id: Some(id),
+            employee_id: rng.random_range(1..=3),
+            customer_id: customer,
+            completed: true,
+            create_time: Some(ts),
+            complete_time: Some(ts),
+            time_stamp: Some(ts),
+            ..SaleSeed::default()
+        };
+        match shape {
+            // Their lines are plain; what sets them apart is paid for below.
+            Shape::Plain
+            | Shape::Voided
+            | Shape::Open
+            | Shape::NearMidnight
+            | Shape::Tip
+            | Shape::GiftCardSpent
+            | Shape::ArchivedPayment
+            | Shape::OnAccount => {}
+            Shape::Discounted => {
+                lines[0].discount_percent_ppm = 100_000;
+                if rng.random_bool(0.5) {
+                    seed.discount_id = Some(1);
+                    discount = SaleDiscount::Percent(100_000);
+                } else {
+                    seed.discount_cents = 300;
+                    discount = SaleDiscount::Amount(300);
+                }
+            }
+            Shape::Refund | Shape::Exchange => {
+                let open: Vec<usize> = (0..self.sold.len())
+                    .filter(|n| self.sold[*n].3 > 0)
+                    .collect();
+                if let Some(&pick) = open.get(rng.random_range(0..open.len().max(1))) {
+                    let (sale, at, item, left, price, from) = self.sold[pick];
+                    let back = rng.random_range(1..=left);
+                    self.sold[pick].3 -= back;
+                    shop = from;
+                    let refund = SaleLineSeed {
+                        item_id: Some(item),
+                        quantity: -back,
+                        unit_price_cents: price,
+                        tax: true,
+                        refunds: Some(LineOf {
+                            sale_id: sale,
+                            line: at,
+                        }),
+                        ..SaleLineSeed::default()
+                    };
+                    lines = if shape == Shape::Refund {
+                        vec![refund]
+                    } else {
+                        vec![refund, line(rng)]
+                    };
+                    seed.reference_number = format!("R{sale:06}");
+                }
+            }
+            Shape::ItemFee => lines.push(SaleLineSeed {
+                quantity: 1,
+                unit_price_cents: 1050,
+                tax: true,
+                note: "Environmental Fee".into(),
+                line_type: "item_fee".into(),
+                item_fee_id: Some(1),
+                ..SaleLineSeed::default()
+            }),
+            Shape::GiftCardSold => lines.clear(),
+            Shape::Layaway => {
+                lines.truncate(1);
+                lines[0].quantity = 1;
+                lines[0].layaway = true;
+                seed.customer_id = seed.customer_id.or(Some(1));
+            }
+            Shape::LayawayPickup => {
+                if let Some((sale, at, item, price, _, owner, from)) = self.layaways.pop() {
+                    shop = from;
+                    seed.customer_id = Some(owner);
+                    lines = vec![SaleLineSeed {
+                        item_id: Some(item),
+                        quantity: 1,
+                        unit_price_cents: price,
+                        tax: true,
+                        picks_up: Some(LineOf {
+                            sale_id: sale,
+                            line: at,
+                        }),
+                        ..SaleLineSeed::default()
+                    }];
+                }
+            }
+        }
+        seed.shop_id = shop;
+        seed.register_id = shop;
+        let total = self.total(shop, &lines, discount);
+        seed.payments = match shape {
+            Shape::Open => {
+                seed.completed = false;
+                seed.complete_time = None;
+                vec![]
+            }
+            Shape::Voided => {
+                seed.voided = true;
+                seed.void_time = ts.checked_add(SignedDuration::from_mins(20)).ok();
+                seed.void_reason = "Rang up twice".into();
+                payments(total, rng)
+            }
+            Shape::NearMidnight => {
+                // 23:30 local in New York (UTC−5 in winter): 04:30 UTC the next day.
+                shop = 3.min(shops);
+                seed.shop_id = shop;
+                seed.register_id = shop;
+                let day = ts.as_second() - ts.as_second().rem_euclid(86_400);
+                let at = Timestamp::from_second(day + 4 * 3600 + 1800).unwrap_or(ts);
+                seed.create_time = Some(at);
+                seed.complete_time = Some(at);
+                seed.time_stamp = Some(at);
+                let total = self.total(shop, &lines, discount);
+                vec![pay(CARD, total)]
+            }
+            Shape::Tip => {
+                let tip = 200 + 100 * rng.random_range(0..4);
+                vec![SalePaymentSeed {
+                    tip_cents: tip,
+                    ..pay(CARD, total + tip)
+                }]
+            }
+            Shape::GiftCardSold => {
+                let value = 2500 * rng.random_range(1..=4);
+                vec![
+                    pay(CASH, value),
+                    SalePaymentSeed {
+                        credit_account_id: Some(id),
+                        ..pay(GIFT_CARD, -value)
+                    },
+                ]
+            }
+            Shape::GiftCardSpent => {
+                let gift = total / 2;
+                vec![pay(GIFT_CARD, gift), pay(CARD, total - gift)]
+            }
+            Shape::ArchivedPayment => vec![
+                SalePaymentSeed {
+                    archived: true,
+                    ..pay(CARD, total)
+                },
+                pay(CASH, total),
+            ],
+            Shape::OnAccount => {
+                seed.customer_id = seed.customer_id.or(Some(1));
+                vec![pay(ACCOUNT, total)]
+            }
+            Shape::Layaway => {
+                let price = lines[0].unit_price_cents;
+                let deposit = (price * 3 / 10).max(100);
+                if let (Some(item), Some(owner)) = (lines[0].item_id, seed.customer_id) {
+                    self.layaways
+                        .push((id, 0, item, price, deposit, owner, shop));
+                }
+                vec![pay(CASH, deposit), pay(ACCOUNT, -deposit)]
+            }
+            Shape::LayawayPickup if lines.iter().any(|l| l.picks_up.is_some()) => {
+                let deposit = (lines[0].unit_price_cents * 3 / 10).max(100);
+                vec![pay(ACCOUNT, deposit), pay(CARD, total - deposit)]
+            }
+            _ if total < 0 => vec![pay(if rng.random_bool(0.5) { CASH } else { CARD }, total)],
+            _ => payments(total, rng),
+        };
+        let keeps = seed.completed && !seed.voided;
+        for (n, l) in lines.iter().enumerate() {
+            if keeps
+                && l.quantity > 0
+                && !l.layaway
+                && l.picks_up.is_none()
+                && let Some(item) = l.item_id
+            {
+                self.sold
+                    .push((id, n, item, l.quantity, l.unit_price_cents, shop));
+            }
+        }
+        seed.lines = lines;
+        seed
+    }
+}
+
+/// Card, cash, debit or a split of cash and card.
+fn payments(total: i64, rng: &mut ChaCha8Rng) -> Vec<SalePaymentSeed> {
+    let split: f64 = rng.random();
+    if split < 0.5 {
+        vec![pay(CARD, total)]
+    } else if split < 0.75 {
+        vec![pay(CASH, total)]
+    } else if split < 0.85 {
+        vec![pay(DEBIT, total)]
+    } else {
+        let cash = total / 3;
+        vec![pay(CASH, cash), pay(CARD, total - cash)]
+    }
+}
+
+fn pay(kind: u64, cents: i64) -> SalePaymentSeed {
+    SalePaymentSeed {
+        payment_type_id: kind,
+        amount_cents: cents,
+        ..SalePaymentSeed::default()
+    }
 }
 
 fn description_for_image(name: &str) -> String {
@@ -756,6 +1162,44 @@ mod tests {
         let zones: std::collections::BTreeSet<&str> =
             d.shops.iter().map(|s| s.time_zone.as_str()).collect();
         assert!(zones.len() >= 3);
+        // The taxes: inclusive 21 % with a 9 % class, and two rates stacked on top.
+        assert!(d.tax_categories.iter().any(|c| c.inclusive
+            && c.tax1_ppm == 210_000
+            && c.classes.iter().any(|k| k.tax1_ppm == 90_000)));
+        assert!(
+            d.tax_categories
+                .iter()
+                .any(|c| !c.inclusive && c.tax1_ppm > 0 && c.tax2_ppm > 0)
+        );
+        // Every shape of sale.
+        let lines = || d.sales.iter().flat_map(|s| s.lines.iter());
+        let pays = || d.sales.iter().flat_map(|s| s.payments.iter());
+        assert!(lines().any(|l| l.discount_percent_ppm > 0));
+        assert!(
+            d.sales
+                .iter()
+                .any(|s| s.discount_id.is_some() || s.discount_cents > 0)
+        );
+        assert!(lines().any(|l| l.refunds.is_some()));
+        assert!(
+            d.sales
+                .iter()
+                .any(|s| s.lines.iter().any(|l| l.quantity < 0)
+                    && s.lines.iter().any(|l| l.quantity > 0))
+        );
+        assert!(lines().any(|l| l.line_type == "item_fee"));
+        assert!(pays().any(|p| p.tip_cents > 0));
+        assert!(pays().any(|p| p.payment_type_id == 3 && p.amount_cents < 0));
+        assert!(lines().any(|l| l.layaway));
+        assert!(lines().any(|l| l.picks_up.is_some()));
+        assert!(pays().any(|p| p.archived));
+        assert!(pays().any(|p| p.payment_type_id == 5 && p.amount_cents > 0));
+        assert!(d.sales.iter().any(|s| !s.completed && !s.voided));
+        assert!(
+            d.sales
+                .iter()
+                .any(|s| s.completed && s.voided && s.void_time.is_some())
+        );
         // Completed sales balance.
         for s in d.sales.iter().filter(|s| s.completed) {
             assert!(!s.payments.is_empty());

@@ -13,11 +13,13 @@
 mod bucket;
 pub mod contract;
 mod generate;
+mod money;
 mod oauth;
 mod query;
 mod render;
 mod routes;
 mod seed;
+mod settings;
 mod store;
 
 use std::sync::{Arc, Mutex, OnceLock};
@@ -32,9 +34,11 @@ pub use oauth::{OAuthCounters, TokenGrant};
 pub use query::Entity;
 pub use seed::{
     AddressSeed, AttributeSet, CategorySeed, CustomFieldSeed, CustomerSeed, CustomerTypeSeed,
-    Dataset, EcommerceSeed, EmailSeed, ImageSeed, ItemSeed, MatrixSeed, PaymentTypeSeed, PhoneSeed,
-    SaleLineSeed, SalePaymentSeed, SaleSeed, ShipToSeed, ShopSeed, Sizes, StockSeed,
+    Dataset, DiscountSeed, EcommerceSeed, EmailSeed, EmployeeSeed, ImageSeed, ItemSeed, LineOf,
+    MatrixSeed, PaymentTypeSeed, PhoneSeed, RegisterSeed, SaleLineSeed, SalePaymentSeed, SaleSeed,
+    ShipToSeed, ShopSeed, Sizes, StockSeed, TaxCategorySeed, TaxClassRateSeed, TaxClassSeed,
 };
+pub use settings::{Behaviour, InclusiveAmounts, LayawayStock, UpdateTimeKey};
 pub use store::WriteRecord;
 
 use crate::common::{Faults, RequestStats, RunningServer, SimClock, StatsSnapshot, spawn};
@@ -61,7 +65,9 @@ pub struct LightspeedSandboxConfig {
     pub bucket_size: f64,
     /// Drips leaked per API second (docs: 1 base, +0.5 per extra register).
     pub drip_rate: f64,
-    /// Burst limiter: requests per API second (off when `None`).
+    /// Burst limiter: requests per API second (off when `None`). The real API always has
+    /// one, in 1-second windows ("a fraction of the allowed bucket size"; the docs' example
+    /// header says `1/20`, developers.lightspeedhq.com/retail/introduction/rate-limiting/).
     pub burst_limit: Option<u32>,
     /// Whether the leaky bucket is enforced at all.
     pub rate_limit: bool,
@@ -73,6 +79,8 @@ pub struct LightspeedSandboxConfig {
     pub client_secret: String,
     /// Redirect URI registered for the client (used when the request gives none).
     pub redirect_uri: String,
+    /// The behaviours the docs leave open (see [`Behaviour`]).
+    pub behaviour: Behaviour,
 }
 
 impl Default for LightspeedSandboxConfig {
@@ -93,6 +101,7 @@ impl Default for LightspeedSandboxConfig {
             client_id: "lsbc-sandbox-client".into(),
             client_secret: "lsbc-sandbox-secret".into(),
             redirect_uri: "https://localhost/callback".into(),
+            behaviour: Behaviour::default(),
         }
     }
 }
@@ -158,6 +167,7 @@ impl LightspeedSandbox {
             scale: clock.scale(),
             seed: config.seed,
         });
+        let behaviour = config.behaviour;
         let shared = Arc::new(Shared {
             bucket: Mutex::new(Bucket::new(
                 config.bucket_size,
@@ -168,7 +178,7 @@ impl LightspeedSandbox {
             clock,
             faults: Faults::default(),
             stats: RequestStats::default(),
-            store: Mutex::new(Store::default()),
+            store: Mutex::new(Store::new(behaviour)),
             oauth: Mutex::new(oauth),
             base_url: OnceLock::new(),
         });
@@ -266,7 +276,59 @@ impl LightspeedSandbox {
             .map_err(refused)
     }
 
-    /// Sets a plain field of a record and bumps its `timeStamp`.
+    pub fn add_tax_class(&self, seed: &TaxClassSeed) -> u64 {
+        let now = self.shared.now();
+        lock(&self.shared.store).add_tax_class(seed, now)
+    }
+
+    pub fn add_tax_category(&self, seed: &TaxCategorySeed) -> Result<u64, SandboxError> {
+        let now = self.shared.now();
+        lock(&self.shared.store)
+            .add_tax_category(seed, now)
+            .map_err(refused)
+    }
+
+    pub fn add_register(&self, seed: &RegisterSeed) -> Result<u64, SandboxError> {
+        let now = self.shared.now();
+        lock(&self.shared.store)
+            .add_register(seed, now)
+            .map_err(refused)
+    }
+
+    pub fn add_employee(&self, seed: &EmployeeSeed) -> u64 {
+        let now = self.shared.now();
+        lock(&self.shared.store).add_employee(seed, now)
+    }
+
+    pub fn add_discount(&self, seed: &DiscountSeed) -> Result<u64, SandboxError> {
+        let now = self.shared.now();
+        lock(&self.shared.store)
+            .add_discount(seed, now)
+            .map_err(refused)
+    }
+
+    /// Completes an open sale with these payments, as the register would now: it sets
+    /// `completeTime`, moves `timeStamp` and `updatetime`, and takes the units off stock.
+    /// Refused unless the payments (tips included) balance the sale.
+    pub fn complete_sale(&self, id: u64, payments: &[SalePaymentSeed]) -> Result<(), SandboxError> {
+        let now = self.shared.now();
+        lock(&self.shared.store)
+            .complete_sale(id, payments, now)
+            .map_err(refused)
+    }
+
+    /// Voids a sale now: payments archived, stock put back, a `SaleVoid` recorded and
+    /// `updatetime` moved (a completed sale's `timeStamp` stays, see [`Behaviour`]). Returns
+    /// the `saleVoidID`.
+    pub fn void_sale(&self, id: u64, reason: &str) -> Result<u64, SandboxError> {
+        let now = self.shared.now();
+        lock(&self.shared.store)
+            .void_sale(id, reason, None, now)
+            .map_err(refused)
+    }
+
+    /// Sets a plain field of a record and bumps its `timeStamp` (for a sale or sale line:
+    /// `updatetime`, and `timeStamp` only while the sale is open).
     pub fn set_field(
         &self,
         entity: Entity,

@@ -28,6 +28,14 @@ pub enum Entity {
     Image,
     Shop,
     PaymentType,
+    SalePayment,
+    SaleVoid,
+    Register,
+    TaxCategory,
+    TaxClass,
+    Discount,
+    Employee,
+    InventoryLog,
 }
 
 /// A relation an entity may load: its name and whether it holds many records.
@@ -35,7 +43,7 @@ pub(crate) type RelationSpec = (&'static str, bool);
 
 impl Entity {
     /// All entities, for listing and inspection.
-    pub const ALL: [Entity; 11] = [
+    pub const ALL: [Entity; 19] = [
         Entity::Item,
         Entity::ItemMatrix,
         Entity::Category,
@@ -47,6 +55,14 @@ impl Entity {
         Entity::Image,
         Entity::Shop,
         Entity::PaymentType,
+        Entity::SalePayment,
+        Entity::SaleVoid,
+        Entity::Register,
+        Entity::TaxCategory,
+        Entity::TaxClass,
+        Entity::Discount,
+        Entity::Employee,
+        Entity::InventoryLog,
     ];
 
     /// The path segment and JSON key (`Item`, `ItemShop`, …).
@@ -63,6 +79,14 @@ impl Entity {
             Entity::Image => "Image",
             Entity::Shop => "Shop",
             Entity::PaymentType => "PaymentType",
+            Entity::SalePayment => "SalePayment",
+            Entity::SaleVoid => "SaleVoid",
+            Entity::Register => "Register",
+            Entity::TaxCategory => "TaxCategory",
+            Entity::TaxClass => "TaxClass",
+            Entity::Discount => "Discount",
+            Entity::Employee => "Employee",
+            Entity::InventoryLog => "InventoryLog",
         }
     }
 
@@ -85,6 +109,14 @@ impl Entity {
             Entity::Image => "imageID",
             Entity::Shop => "shopID",
             Entity::PaymentType => "paymentTypeID",
+            Entity::SalePayment => "salePaymentID",
+            Entity::SaleVoid => "saleVoidID",
+            Entity::Register => "registerID",
+            Entity::TaxCategory => "taxCategoryID",
+            Entity::TaxClass => "taxClassID",
+            Entity::Discount => "discountID",
+            Entity::Employee => "employeeID",
+            Entity::InventoryLog => "inventoryLogID",
         }
     }
 
@@ -102,6 +134,14 @@ impl Entity {
             Entity::Shop => &["shopID", "timeStamp"],
             Entity::PaymentType => &["paymentTypeID"],
             Entity::CustomerType => &["customerTypeID"],
+            Entity::SalePayment => &["salePaymentID", "timeStamp", "saleID"],
+            Entity::SaleVoid => &["saleVoidID", "saleID"],
+            Entity::Register => &["registerID"],
+            Entity::TaxCategory => &["taxCategoryID", "timeStamp"],
+            Entity::TaxClass => &["taxClassID", "timeStamp"],
+            Entity::Discount => &["discountID", "timeStamp"],
+            Entity::Employee => &["employeeID", "timeStamp"],
+            Entity::InventoryLog => &["inventoryLogID", "itemID"],
         }
     }
 
@@ -175,9 +215,22 @@ impl Entity {
                 ("TaxClass", false),
                 ("Sale", false),
             ],
+            Entity::SalePayment => &[
+                ("PaymentType", false),
+                ("CCCharge", false),
+                ("SaleAccounts", true),
+            ],
+            Entity::TaxCategory => &[("TaxCategoryClasses", true)],
             Entity::ItemShop => &[("Item", false), ("Shop", false)],
-            Entity::Image | Entity::PaymentType | Entity::CustomerType => &[],
-            Entity::Shop => &[("Contact", false)],
+            Entity::Image
+            | Entity::PaymentType
+            | Entity::CustomerType
+            | Entity::SaleVoid
+            | Entity::Register
+            | Entity::TaxClass
+            | Entity::Discount
+            | Entity::InventoryLog => &[],
+            Entity::Shop | Entity::Employee => &[("Contact", false)],
         }
     }
 }
@@ -253,22 +306,30 @@ impl Loads {
         }
     }
 
-    /// The request cost of the loaded relations in tenths of a drip: +0.1 per to-one,
-    /// +0.2 per to-many relation, doubled on list queries (api-notes §2.5).
+    /// The request cost of the loaded relations in tenths of a drip: +0.1 per to-one and
+    /// +0.2 per to-many relation, doubled "when potentially loading for multiple records,
+    /// such as for query endpoints or on nested relations of an X-to-Many relation"; `all`
+    /// "will sum the costs of all available relations for the entity", nested ones and
+    /// CustomFieldValues included (developers.lightspeedhq.com/retail/introduction/relations/,
+    /// changelog 2026.03.17). The doubling is applied once, not per reason (inferred).
     pub(crate) fn cost_tenths(&self, entity: Entity, list: bool) -> u32 {
-        let per: u32 = entity
-            .relations()
+        let relations = entity.relations();
+        let to_many = |name: &str| relations.iter().any(|(n, many)| *n == name && *many);
+        relations
             .iter()
-            .filter(|(name, _)| {
-                if self.all {
-                    !name.contains('.') && *name != "CustomFieldValues"
+            .filter(|(name, _)| self.all || self.names.contains(*name))
+            .map(|(name, many)| {
+                let base = if *many { 2 } else { 1 };
+                let nested_under_many = name
+                    .split_once('.')
+                    .is_some_and(|(parent, _)| to_many(parent));
+                if list || nested_under_many {
+                    base * 2
                 } else {
-                    self.names.contains(*name)
+                    base
                 }
             })
-            .map(|(_, to_many)| if *to_many { 2 } else { 1 })
-            .sum();
-        if list { per * 2 } else { per }
+            .sum()
     }
 }
 
@@ -598,14 +659,19 @@ impl ListQuery {
                 Some(f) => (true, f),
                 None => (false, sort),
             };
-            if !entity.sortable().contains(&field) {
+            // The sale's update time is spelled two ways in the docs; both sort.
+            let canonical = entity.sortable().iter().find(|f| {
+                **f == field
+                    || (f.eq_ignore_ascii_case("updatetime") && field.eq_ignore_ascii_case(f))
+            });
+            let Some(canonical) = canonical else {
                 return Err(format!(
                     "Invalid sort field '{field}' for {}. Sortable fields: {}",
                     entity.name(),
                     entity.sortable().join(", ")
                 ));
-            }
-            q.sort_field = Some(field.to_owned());
+            };
+            q.sort_field = Some((*canonical).to_owned());
             q.descending = desc;
         }
         if let Some(limit) = get("limit") {
@@ -777,6 +843,19 @@ mod tests {
         assert_eq!(loads.cost_tenths(Entity::Item, false), 3);
         assert_eq!(loads.cost_tenths(Entity::Item, true), 6);
         assert!(Loads::parse(Entity::Item, Some("ItemShops")).is_err());
+        // A to-one nested under a to-many costs double on a single record; `all` sums every
+        // relation, nested ones included.
+        let nested = Loads::parse(Entity::Sale, Some(r#"["SaleLines","SaleLines.Item"]"#)).unwrap();
+        assert_eq!(nested.cost_tenths(Entity::Sale, false), 4);
+        let all = Loads::parse(Entity::Sale, Some("all")).unwrap();
+        let every: Vec<&str> = Entity::Sale.relations().iter().map(|(n, _)| *n).collect();
+        let named =
+            Loads::parse(Entity::Sale, Some(&serde_json::to_string(&every).unwrap())).unwrap();
+        assert_eq!(
+            all.cost_tenths(Entity::Sale, true),
+            named.cost_tenths(Entity::Sale, true)
+        );
+        assert_eq!(all.cost_tenths(Entity::Item, false), 26);
         assert!(Loads::parse(Entity::Item, Some(r#"["Nope"]"#)).is_err());
     }
 }

@@ -22,7 +22,7 @@ use super::generate::generate_at;
 use super::oauth::{OAuth, OAuthError};
 use super::query::{Entity, ListQuery, Loads, decode_pairs, encode_component};
 use super::render::whole_seconds;
-use super::seed::{Dataset, Sizes};
+use super::seed::{Dataset, SalePaymentSeed, Sizes};
 use super::store::{Refusal, Store, WriteRecord};
 use super::{LightspeedSandboxConfig, LightspeedStats};
 use crate::common::{FaultKind, FaultPlan, Faults, RequestStats, SimClock, generic_fault_response};
@@ -80,6 +80,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/_sandbox/stock/{item}/{shop}",
             get(control_stock).put(control_set_stock),
         )
+        .route("/_sandbox/sales/{id}/complete", post(control_complete_sale))
+        .route("/_sandbox/sales/{id}/void", post(control_void_sale))
         .route("/_sandbox/writes", get(control_writes))
         .route(
             "/_sandbox/faults",
@@ -764,6 +766,50 @@ async fn control_set_stock(
     let now = shared.now();
     match lock(&shared.store).set_stock(item, shop, b.qoh, now) {
         Ok(()) => json_response(200, &json!({"qoh": b.qoh})),
+        Err((status, message)) => json_response(status, &json!({"error": message})),
+    }
+}
+
+#[derive(Deserialize)]
+struct CompleteBody {
+    #[serde(default)]
+    payments: Vec<SalePaymentSeed>,
+}
+
+/// Completes an open sale now with `{"payments": [...]}` (see `LightspeedSandbox::complete_sale`).
+async fn control_complete_sale(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<u64>,
+    body: Bytes,
+) -> Response {
+    let Ok(b) = serde_json::from_slice::<CompleteBody>(&body) else {
+        return json_response(400, &json!({"error": "body must be {\"payments\": [...]}"}));
+    };
+    let now = shared.now();
+    match lock(&shared.store).complete_sale(id, &b.payments, now) {
+        Ok(()) => json_response(200, &json!({"ok": true})),
+        Err((status, message)) => json_response(status, &json!({"error": message})),
+    }
+}
+
+#[derive(Deserialize)]
+struct VoidBody {
+    #[serde(default)]
+    reason: String,
+}
+
+/// Voids a sale now with `{"reason": "..."}` (see `LightspeedSandbox::void_sale`).
+async fn control_void_sale(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<u64>,
+    body: Bytes,
+) -> Response {
+    let reason = serde_json::from_slice::<VoidBody>(&body)
+        .map(|b| b.reason)
+        .unwrap_or_default();
+    let now = shared.now();
+    match lock(&shared.store).void_sale(id, &reason, None, now) {
+        Ok(void) => json_response(200, &json!({"saleVoidID": void})),
         Err((status, message)) => json_response(status, &json!({"error": message})),
     }
 }

@@ -10,7 +10,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Dataset {
+    pub tax_classes: Vec<TaxClassSeed>,
+    pub tax_categories: Vec<TaxCategorySeed>,
     pub shops: Vec<ShopSeed>,
+    pub registers: Vec<RegisterSeed>,
+    pub employees: Vec<EmployeeSeed>,
+    pub discounts: Vec<DiscountSeed>,
     pub payment_types: Vec<PaymentTypeSeed>,
     pub customer_types: Vec<CustomerTypeSeed>,
     pub categories: Vec<CategorySeed>,
@@ -29,6 +34,75 @@ pub struct ShopSeed {
     pub name: String,
     /// IANA name as Lightspeed shows it (e.g. `US/Eastern`, `Europe/Amsterdam`).
     pub time_zone: String,
+    /// The shop's sales tax (`taxCategoryID`); sales without their own use it.
+    pub tax_category_id: Option<u64>,
+    pub archived: bool,
+}
+
+/// A tax class (`TaxClass`: `Item`, `Labor`, a reduced-rate class, …).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TaxClassSeed {
+    pub id: Option<u64>,
+    pub name: String,
+}
+
+/// A custom pair of rates for one tax class inside a tax category (`TaxCategoryClass`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TaxClassRateSeed {
+    pub tax_class_id: u64,
+    /// Rates in parts per million (`90_000` = 9 %).
+    pub tax1_ppm: i64,
+    pub tax2_ppm: i64,
+}
+
+/// A sales tax (`TaxCategory`): up to two rates, tax-inclusive (EU) or added on top
+/// (US/CA), with per-class overrides.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TaxCategorySeed {
+    pub id: Option<u64>,
+    pub tax1_name: String,
+    pub tax2_name: String,
+    /// Rates in parts per million (`210_000` = 21 %, `99_750` = 9.975 %).
+    pub tax1_ppm: i64,
+    pub tax2_ppm: i64,
+    pub inclusive: bool,
+    pub classes: Vec<TaxClassRateSeed>,
+}
+
+/// A register of a shop.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RegisterSeed {
+    pub id: Option<u64>,
+    pub name: String,
+    pub shop_id: u64,
+    pub tip_enabled: bool,
+}
+
+/// An employee (the one who rings sales up or voids them).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EmployeeSeed {
+    pub id: Option<u64>,
+    pub first_name: String,
+    pub last_name: String,
+    pub archived: bool,
+}
+
+/// A discount: a fixed amount or a fraction (not both; docs Discount page: "Must be <=1.00
+/// (100%)").
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DiscountSeed {
+    pub id: Option<u64>,
+    pub name: String,
+    pub amount_cents: i64,
+    /// A fraction in parts per million (`100_000` = 10 %).
+    pub percent_ppm: i64,
+    pub require_customer: bool,
     pub archived: bool,
 }
 
@@ -221,6 +295,8 @@ pub struct ItemSeed {
     pub price_cents: i64,
     pub msrp_cents: i64,
     pub cost_cents: i64,
+    /// The item's tax class (`taxClassID`, default 1).
+    pub tax_class_id: Option<u64>,
     pub tax: bool,
     pub archived: bool,
     pub stock: Vec<StockSeed>,
@@ -237,18 +313,60 @@ pub struct ItemSeed {
 pub struct SaleLineSeed {
     pub item_id: Option<u64>,
     pub quantity: i64,
+    /// The unit price; tax included when the sale's tax category is tax-inclusive.
     pub unit_price_cents: i64,
     pub tax: bool,
     /// Free-text line note (lines without an item carry their SKU here in the recordings).
     pub note: String,
+    /// The line's tax class (default: the item's, else 1).
+    pub tax_class_id: Option<u64>,
+    /// A line discount record (`discountID`); its amount or fraction applies unless the
+    /// line gives its own below.
+    pub discount_id: Option<u64>,
+    /// A fixed discount on the whole line (`discountAmount`).
+    pub discount_amount_cents: i64,
+    /// A fractional discount (`discountPercent`), parts per million (`100_000` = 10 %).
+    pub discount_percent_ppm: i64,
+    /// For a refund line: the `saleLineID` it refunds (`parentSaleLineID`) …
+    pub parent_line_id: Option<u64>,
+    /// … or the same line named by its sale and position, for seeds made before ids exist.
+    pub refunds: Option<LineOf>,
+    /// `lineType` (`item_fee`, `item_fee_refund`); empty for ordinary lines.
+    pub line_type: String,
+    /// The item fee a fee line stands for (`itemFeeID`).
+    pub item_fee_id: Option<u64>,
+    /// A layaway line: its units are reserved (`onLayaway`) and it counts towards no total
+    /// until picked up.
+    pub layaway: bool,
+    /// For a pick-up line: the layaway line it collects.
+    pub picks_up: Option<LineOf>,
 }
 
-/// One payment of a sale; a negative amount is a refund.
+/// A line of an earlier sale, named by the sale's id and the line's position in it
+/// (0-based, in the order the sale's lines were given).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LineOf {
+    pub sale_id: u64,
+    pub line: usize,
+}
+
+/// One payment of a sale; a negative amount is a refund (or, on a credit account or gift
+/// card, a deposit).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SalePaymentSeed {
     pub payment_type_id: u64,
+    /// The amount, tip included (docs SalePayment page).
     pub amount_cents: i64,
+    /// The tip inside `amount_cents` (`tipAmount`).
+    pub tip_cents: i64,
+    /// An archived payment counts towards nothing ("essentially voided").
+    pub archived: bool,
+    /// The credit account or gift card the payment draws on or deposits to.
+    pub credit_account_id: Option<u64>,
+    /// When the payment was taken (default: the sale's completion time).
+    pub create_time: Option<Timestamp>,
 }
 
 /// The shipping address of a sale (`ShipTo`).
@@ -275,14 +393,24 @@ pub struct SaleSeed {
     pub voided: bool,
     pub archived: bool,
     pub reference_number: String,
-    /// First tax rate in basis points (500 = 5 %), applied to taxable lines.
+    /// The sale's tax category (default: the shop's).
+    pub tax_category_id: Option<u64>,
+    /// Without a seeded tax category: one tax rate in basis points (500 = 5 %), added on
+    /// top of taxable lines.
     pub tax1_basis_points: i64,
+    /// A sale-wide discount record (`discountID`), shared over the lines.
+    pub discount_id: Option<u64>,
+    /// A sale-wide discount of a fixed amount, shared over the lines.
+    pub discount_cents: i64,
     pub lines: Vec<SaleLineSeed>,
     pub payments: Vec<SalePaymentSeed>,
     pub ship_to: Option<ShipToSeed>,
     pub create_time: Option<Timestamp>,
     pub complete_time: Option<Timestamp>,
     pub time_stamp: Option<Timestamp>,
+    /// A voided sale's void: when and why (a `SaleVoid` record).
+    pub void_time: Option<Timestamp>,
+    pub void_reason: String,
 }
 
 /// How many records of each kind the generator makes.

@@ -24,6 +24,7 @@ use jiff::civil::Date;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+use super::client_ids::{ClientIdAnswer, ClientIds};
 use super::errors::{BcFault, Outcome};
 use super::schema::Entity;
 use fields::apply_fields;
@@ -124,6 +125,8 @@ pub(crate) struct StoreSettings {
     /// Creating a customer creates its contact (Marketing Setup with a customer business
     /// relation, api-notes §2 "contacts").
     pub(crate) customer_contacts: bool,
+    /// How POST answers a client-chosen `id`, per entity set.
+    pub(crate) client_ids: ClientIds,
 }
 
 /// Everything the simulator stores.
@@ -449,8 +452,19 @@ impl Store {
         for field in entity.fields() {
             fields.insert(field.name.to_owned(), field.kind.blank());
         }
+        let answer = match origin {
+            Origin::Api => self.settings.client_ids.answer(entity.set_name()),
+            Origin::Seed => ClientIdAnswer::Honoured,
+        };
+        if answer == ClientIdAnswer::Refused && body.contains_key("id") {
+            return Err(BcFault::read_only("id"));
+        }
         let given = apply_fields(entity, &mut fields, body, skip, true, origin)?;
-        let id = match guid(&fields, "id") {
+        let chosen = match answer {
+            ClientIdAnswer::Ignored => None,
+            _ => guid(&fields, "id"),
+        };
+        let id = match chosen {
             Some(id) => {
                 let data = self.company_mut(company)?;
                 if data.row(entity, id).is_some() {

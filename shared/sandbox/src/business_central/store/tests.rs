@@ -11,6 +11,7 @@ fn store() -> (Store, Uuid, Timestamp) {
         lcy: "USD".into(),
         tax_rates: BTreeMap::from([("STANDARD".to_owned(), 10.0)]),
         customer_contacts: true,
+        client_ids: ClientIds::default(),
     });
     let company = Uuid::new_v4();
     store

@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use lsbc_business_central::enums::unescape;
 use lsbc_business_central::{BusinessCentral, EntitySet, Query};
-use lsbc_cli::sandboxes::Sandboxes;
+use lsbc_cli::sandboxes::{SandboxOptions, Sandboxes};
 use lsbc_connectors::products::{item_system_id, variant_system_id};
 use lsbc_core::ports::{ActivityEntry, ActivityLog, ActivityQuery, Link, LinkStore, Outcome};
 use lsbc_core::{Flow, RecordKey};
-use lsbc_sandbox::business_central::{BusinessCentralSandbox, WriteRecord};
+use lsbc_sandbox::business_central::{BusinessCentralSandbox, ClientIdAnswer, WriteRecord};
 use lsbc_sandbox::lightspeed::{
     AttributeSet, CategorySeed, CustomFieldSeed, Entity, ImageSeed, ItemSeed, LightspeedSandbox,
     MatrixSeed,
@@ -166,7 +166,11 @@ impl Catalogue for Scene {
 
 impl Scene {
     async fn new(kind: HomeKind, setup: Setup) -> Self {
-        let s = pipeline::sandboxes().await;
+        Self::answering(kind, setup, SandboxOptions::default().business_central_ids).await
+    }
+
+    async fn answering(kind: HomeKind, setup: Setup, ids: ClientIdAnswer) -> Self {
+        let s = pipeline::sandboxes_answering(ids).await;
         let home = kind.build_flow(&s, Flow::Products, setup).await;
         Self { s, home }
     }
@@ -502,15 +506,18 @@ pub async fn first_run_and_shared_skus(kind: HomeKind) {
     assert_eq!(c.bc().items().len(), 2, "{:#?}", c.bc().items());
 }
 
-/// A crash after each create, before the link: the retry finds what it made (by SKU, by
-/// SystemId) and there is no duplicate item, variant or category.
-pub async fn crash_after_create(kind: HomeKind) {
-    let c = Scene::new(
+/// A crash after each create, before the link, with Business Central answering a
+/// client-chosen `id` with `ids`: the retry finds what it made (by SKU, by variant code
+/// within the item, by category code, or by SystemId where BC keeps it) and there is no
+/// duplicate item, variant or category.
+pub async fn crash_after_create(kind: HomeKind, ids: ClientIdAnswer) {
+    let c = Scene::answering(
         kind,
         Setup {
             wrap: Some(LosesTheFirstAnswer::wrapper()),
             ..Setup::default()
         },
+        ids,
     )
     .await;
     let tops = c

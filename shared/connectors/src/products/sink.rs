@@ -40,7 +40,7 @@ use uuid::Uuid;
 use super::command::{CategoryTarget, ImageRef, ItemCommand, ProductCommand};
 use super::images::{ImageError, ImageFetcher};
 use super::keys::{ProductKey, category_system_id};
-use crate::business_central::{Trail, Writer, external};
+use crate::business_central::{ClientIds, Trail, Writer, external};
 
 /// The products flow's sink.
 #[derive(Clone)]
@@ -69,6 +69,14 @@ impl ProductSink {
             links,
             images,
         }
+    }
+
+    /// Reads and keeps how BC answers a client-chosen `id` in `ids` (shared by every sink
+    /// of the process and kept in the state store); without it, found in memory.
+    #[must_use]
+    pub fn with_client_ids(mut self, ids: Arc<ClientIds>) -> Self {
+        self.writer = self.writer.with_client_ids(ids);
+        self
     }
 
     /// The BC item of `cmd`, if it exists, and whether it is ours (found by link or by the

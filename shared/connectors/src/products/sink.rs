@@ -238,7 +238,7 @@ impl ProductSink {
                             Value::String(cat.display_name.clone()),
                         ),
                     ]);
-                    let written = self
+                    let created = self
                         .writer
                         .create(
                             key,
@@ -248,10 +248,23 @@ impl ProductSink {
                             body,
                             log,
                         )
-                        .await?;
+                        .await;
+                    let record = match created {
+                        Ok(written) => written.record,
+                        // Another push made it meanwhile (where BC does not keep the id the
+                        // sync chose, its duplicate-key refusal cannot be read back by id):
+                        // the code is the category's key.
+                        Err(e) => match self
+                            .writer
+                            .find(key, EntitySet::ItemCategories, by_code(code))
+                            .await?
+                        {
+                            Some(r) if theirs(&r) => r,
+                            _ => return Err(e),
+                        },
+                    };
                     Some(
-                        written
-                            .record
+                        record
                             .str("code")
                             .map_or_else(|| code.clone(), str::to_owned),
                     )

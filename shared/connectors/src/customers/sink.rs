@@ -159,7 +159,10 @@ impl CustomerSink {
         {
             return Ok(Some((r, false)));
         }
+        // Where BC keeps the id the sync chose, the SystemId below finds every customer
+        // the sync made (the number too, given before that was known): no extra request.
         if let Some(marker) = Self::customer_marker_of(cmd)
+            && !self.writer.honours_ids(key, EntitySet::Customers).await?
             && let Some(r) = self
                 .writer
                 .find(
@@ -263,6 +266,7 @@ impl CustomerSink {
             .then(|| contact_marker(&cmd.lightspeed_id));
         if found.is_none()
             && let Some(number) = &marker
+            && !self.writer.honours_ids(key, EntitySet::Contacts).await?
         {
             found = self
                 .writer

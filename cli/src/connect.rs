@@ -9,17 +9,20 @@
 //!   URL back into the CLI. Either way the state is checked, the code exchanged with the
 //!   verifier, and the token pair stored in the connection secret.
 //! - **Business Central**: checks the client credentials (or on-premises access key) by
-//!   listing the companies, picks the one asked for (or the only one), and stores the
-//!   connection.
+//!   listing the companies, picks the one asked for (or the only one), stores the
+//!   connection, and probes how the company answers a client-chosen `id` on POST (with an
+//!   item category it deletes at once; see `lsbc_connectors::business_central::client_ids`), keeping the
+//!   answer for `lsbc status`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
 use lsbc_business_central::BusinessCentral;
+use lsbc_connectors::business_central::client_ids::{ClientIds, probe};
 use lsbc_connectors::business_central::{BusinessCentralSecret, CompanySecret};
 use lsbc_connectors::lightspeed::{LightspeedSecret, begin_connection, complete_connection};
-use lsbc_core::ports::{Freshness, SecretStore};
+use lsbc_core::ports::{ConfigStore, Freshness, SecretStore, SystemClock};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
@@ -94,6 +97,7 @@ pub async fn wait_for_callback(
 /// the error.
 pub async fn connect_business_central(
     secrets: Arc<dyn SecretStore>,
+    config: Arc<dyn ConfigStore>,
     secret_name: &str,
     mut secret: BusinessCentralSecret,
     company_given: bool,
@@ -130,10 +134,19 @@ pub async fn connect_business_central(
     secret.company = CompanySecret::Id(chosen.id);
     let text = serde_json::to_string(&secret).map_err(|e| CliError::Usage(e.to_string()))?;
     secrets.put(secret_name, &SecretString::from(text)).await?;
+    // The probe needs the company chosen: a client on the stored connection.
+    let client = BusinessCentral::new(secret.config()?)
+        .map_err(|e| lsbc_connectors::business_central::external(None, e))?;
+    let ids = ClientIds::stored(config, Arc::new(SystemClock));
+    let client_ids = match probe(&client, &ids).await {
+        Ok(probed) => json!(probed),
+        Err(e) => json!({"error": e.to_string()}),
+    };
     Ok(json!({
         "connected": "business-central",
         "company": {"id": chosen.id.to_string(), "name": chosen.name},
         "companies": names,
         "secret": secret_name,
+        "client_ids": client_ids,
     }))
 }

@@ -19,6 +19,7 @@ pub mod operate;
 pub mod preview;
 pub mod run;
 pub mod sandboxes;
+pub mod status;
 pub mod summary;
 pub mod template;
 

@@ -184,6 +184,12 @@ enum Command {
         #[command(flatten)]
         home: HomeArgs,
     },
+    /// What the sync found out about the systems it connects (how Business Central
+    /// answers a client-chosen id, per company and entity set).
+    Status {
+        #[command(flatten)]
+        home: HomeArgs,
+    },
     /// Search the activity log.
     Logs {
         #[arg(long)]
@@ -673,7 +679,14 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
                         login_base,
                         limits: None,
                     };
-                    connect::connect_business_central(secrets, &secret, doc, company_given).await?
+                    connect::connect_business_central(
+                        secrets,
+                        state.config.clone(),
+                        &secret,
+                        doc,
+                        company_given,
+                    )
+                    .await?
                 }
             };
             print(&out);
@@ -704,6 +717,11 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
                 }
             };
             print(&out);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status { home } => {
+            let state = home.choice().open().await?;
+            print(&lsbc_cli::status::status(state.config.as_ref()).await?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Logs {

@@ -10,7 +10,9 @@ use lsbc_connectors::business_central::{
 use lsbc_connectors::lightspeed::{LightspeedSecret, StoredTokens};
 use lsbc_core::StoreError;
 use lsbc_core::ports::SecretStore;
-use lsbc_sandbox::business_central::{BusinessCentralSandbox, BusinessCentralSandboxConfig};
+use lsbc_sandbox::business_central::{
+    BusinessCentralSandbox, BusinessCentralSandboxConfig, ClientIdAnswer, ClientIds,
+};
 use lsbc_sandbox::lightspeed::{LightspeedSandbox, LightspeedSandboxConfig};
 
 /// How the simulators run.
@@ -22,6 +24,23 @@ pub struct SandboxOptions {
     pub lightspeed_time_scale: f64,
     /// Business Central's time scale: its 5-minute window is this many times shorter.
     pub business_central_time_scale: f64,
+    /// How Business Central answers a client-chosen `id` on POST (every entity set).
+    /// Defaults to `LSBC_SANDBOX_BC_IDS` (`honoured`, `refused` or `ignored`), else
+    /// honoured, so every suite and the demo can run under each.
+    pub business_central_ids: ClientIdAnswer,
+}
+
+/// The environment variable that picks how the simulated Business Central answers a
+/// client-chosen `id`.
+pub const BC_IDS_VAR: &str = "LSBC_SANDBOX_BC_IDS";
+
+/// `LSBC_SANDBOX_BC_IDS`, or honoured when unset or misspelt ([`Sandboxes::start`] refuses
+/// a misspelt value: a suite must not pass under a setting it did not run).
+fn ids_from_env() -> ClientIdAnswer {
+    std::env::var(BC_IDS_VAR)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_default()
 }
 
 impl Default for SandboxOptions {
@@ -30,6 +49,7 @@ impl Default for SandboxOptions {
             seed: 7,
             lightspeed_time_scale: 10.0,
             business_central_time_scale: 30.0,
+            business_central_ids: ids_from_env(),
         }
     }
 }
@@ -47,6 +67,14 @@ pub struct Sandboxes {
 impl Sandboxes {
     /// Starts both on free ports.
     pub async fn start(options: SandboxOptions) -> std::io::Result<Self> {
+        if let Ok(value) = std::env::var(BC_IDS_VAR)
+            && let Err(e) = value.parse::<ClientIdAnswer>()
+        {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{BC_IDS_VAR}: {e}"),
+            ));
+        }
         Self::start_with(
             LightspeedSandboxConfig {
                 seed: options.seed,
@@ -56,6 +84,7 @@ impl Sandboxes {
             BusinessCentralSandboxConfig {
                 seed: options.seed,
                 time_scale: options.business_central_time_scale,
+                client_ids: ClientIds::all(options.business_central_ids),
                 ..BusinessCentralSandboxConfig::default()
             },
         )
@@ -72,6 +101,7 @@ impl Sandboxes {
             seed: lightspeed.seed,
             lightspeed_time_scale: lightspeed.time_scale,
             business_central_time_scale: business_central.time_scale,
+            business_central_ids: business_central.client_ids.default,
         };
         Ok(Self {
             lightspeed: LightspeedSandbox::start(lightspeed).await?,

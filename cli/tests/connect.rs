@@ -1,5 +1,6 @@
 //! `lsbc connect` against the simulators: the Lightspeed OAuth code flow with PKCE and a
-//! state check, and the Business Central company choice.
+//! state check, and the Business Central company choice with the probe of how it answers
+//! a client-chosen id.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -11,7 +12,8 @@ use lsbc_cli::sandboxes::{SandboxOptions, Sandboxes};
 use lsbc_connectors::business_central::CompanySecret;
 use lsbc_connectors::lightspeed::LightspeedSecret;
 use lsbc_core::memory::MemoryStore;
-use lsbc_core::ports::{Freshness, SecretStore};
+use lsbc_core::ports::{ConfigStore, Freshness, SecretStore};
+use lsbc_sandbox::business_central::ClientIdAnswer;
 
 /// What the browser does: follows the authorize URL, which the simulator approves at once,
 /// and stops at the redirect to the registered URI.
@@ -100,7 +102,8 @@ async fn business_central_checks_credentials_and_picks_the_company() {
     let store: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
     let mut secret = s.business_central_secret();
     secret.company = CompanySecret::Name(String::new());
-    let out = connect_business_central(store.clone(), "bc", secret.clone(), false)
+    let config: Arc<dyn ConfigStore> = Arc::new(MemoryStore::new());
+    let out = connect_business_central(store.clone(), config.clone(), "bc", secret.clone(), false)
         .await
         .unwrap();
     assert_eq!(out["company"]["name"], "CRONUS");
@@ -108,7 +111,7 @@ async fn business_central_checks_credentials_and_picks_the_company() {
     assert!(secrecy::ExposeSecret::expose_secret(&stored).contains("\"id\""));
 
     secret.company = CompanySecret::Name("Fabrikam".into());
-    let err = connect_business_central(store.clone(), "bc2", secret.clone(), true)
+    let err = connect_business_central(store.clone(), config.clone(), "bc2", secret.clone(), true)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("CRONUS"), "{err}");
@@ -118,8 +121,54 @@ async fn business_central_checks_credentials_and_picks_the_company() {
         p.client_secret = Some("wrong".into());
     }
     assert!(
-        connect_business_central(store, "bc3", secret, true)
+        connect_business_central(store, config, "bc3", secret, true)
             .await
             .is_err()
     );
+}
+
+/// The probe finds each of the three answers, keeps it for `lsbc status`, and leaves no
+/// item category behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn business_central_probe_finds_how_ids_are_answered_and_leaves_nothing() {
+    for answer in [
+        ClientIdAnswer::Honoured,
+        ClientIdAnswer::Refused,
+        ClientIdAnswer::Ignored,
+    ] {
+        let s = Sandboxes::start(SandboxOptions {
+            business_central_ids: answer,
+            ..SandboxOptions::default()
+        })
+        .await
+        .unwrap();
+        let secrets: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
+        let config: Arc<dyn ConfigStore> = Arc::new(MemoryStore::new());
+        let out = connect_business_central(
+            secrets,
+            config.clone(),
+            "bc",
+            s.business_central_secret(),
+            true,
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["client_ids"]["answer"], answer.as_str(), "{out}");
+        assert_eq!(out["client_ids"]["entity_set"], "itemCategories");
+        assert_eq!(
+            s.business_central.item_categories(),
+            Vec::<serde_json::Value>::new(),
+            "the probe is deleted"
+        );
+        let status = lsbc_cli::status::status(config.as_ref()).await.unwrap();
+        let rows = status["business_central"]["client_ids"].as_array().unwrap();
+        assert_eq!(rows.len(), 1, "{status}");
+        assert_eq!(rows[0]["answer"], answer.as_str());
+        assert_eq!(rows[0]["entity_set"], "itemCategories");
+        assert_eq!(rows[0]["found_by"], "probe at connect");
+        assert_eq!(
+            rows[0]["company"],
+            s.business_central.company_id().to_string()
+        );
+    }
 }

@@ -6,6 +6,7 @@ use lsbc_cli::sandboxes::Sandboxes;
 use lsbc_core::envelope::Envelope;
 use lsbc_core::ports::{ActivityQuery, OutboundMessage, Outcome};
 use lsbc_core::{Flow, QueueName, Record, RecordKey, SourceVersion, TraceId};
+use lsbc_sandbox::business_central::ClientIdAnswer;
 use lsbc_sandbox::lightspeed::{AddressSeed, CustomerSeed, EmailSeed, PhoneSeed};
 use serde_json::Value;
 
@@ -278,15 +279,20 @@ pub async fn racing_for_one_email(kind: HomeKind) {
     );
 }
 
-/// A crash after the BC create, before the link is written: the retry finds the customer
-/// (by e-mail, or by the SystemId derived from the Lightspeed id when there is no e-mail)
-/// and there is still one customer each.
-pub async fn crash_after_create(kind: HomeKind) {
-    let s = pipeline::sandboxes().await;
+/// A crash after the BC create, before the link is written, with Business Central
+/// answering a client-chosen `id` with `ids`: the retry finds the customer (by e-mail; with
+/// no e-mail by the SystemId derived from the Lightspeed id where BC keeps it, else by its
+/// number `LS-<id>`) and the company's person contact (by its number `LSC-<id>` when it has
+/// no e-mail), and there is still one customer and one contact each.
+pub async fn crash_after_create(kind: HomeKind, ids: ClientIdAnswer) {
+    let s = pipeline::sandboxes_answering(ids).await;
     let with_email = s
         .lightspeed
         .add_customer(&person("Zoë", "Ørsted", Some("zoe@example.com")));
     let without = s.lightspeed.add_customer(&person("Noé", "Sansmail", None));
+    let mut firm = person("Ada", "Sansmail", None);
+    firm.company = "Atelier Sansmail".into();
+    let firm = s.lightspeed.add_customer(&firm);
     let home = kind
         .build(
             &s,
@@ -298,7 +304,14 @@ pub async fn crash_after_create(kind: HomeKind) {
         .await;
     home.sync().await;
     let customers = s.business_central.customers();
-    assert_eq!(customers.len(), 2, "one customer each: {customers:#?}");
+    assert_eq!(customers.len(), 3, "one customer each: {customers:#?}");
+    let people: Vec<Value> = s
+        .business_central
+        .contacts()
+        .into_iter()
+        .filter(|c| c["displayName"] == "Ada Sansmail")
+        .collect();
+    assert_eq!(people.len(), 1, "one person contact: {people:#?}");
     assert_eq!(bc_customers_with(&s, "zoe@example.com").len(), 1);
     assert_eq!(
         customers
@@ -307,7 +320,7 @@ pub async fn crash_after_create(kind: HomeKind) {
             .count(),
         1
     );
-    for key in [with_email, without] {
+    for key in [with_email, without, firm] {
         let link = home
             .links()
             .get(Flow::Customers, &RecordKey::parse(key.to_string()).unwrap())

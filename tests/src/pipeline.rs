@@ -18,6 +18,7 @@ use lsbc_core::ports::{
 use lsbc_core::stages::{ActivityPolicy, PollBudget};
 use lsbc_core::{ExternalError, ExternalKind, Flow, QueueName, StageError, System};
 use lsbc_embedded::{Embedded, FileSecretStore, LocalRunner, QueueOptions, RunnerOptions};
+use lsbc_sandbox::business_central::ClientIdAnswer;
 use serde_json::Value;
 
 use crate::esm::EventSourceMapping;
@@ -340,12 +341,19 @@ impl Home for AwsHome {
     }
 }
 
-/// Fresh simulators for one scenario (fast clocks, no data yet).
+/// Fresh simulators for one scenario (fast clocks, no data yet); Business Central answers
+/// a client-chosen `id` as `LSBC_SANDBOX_BC_IDS` says (honoured when unset).
 pub async fn sandboxes() -> Sandboxes {
+    sandboxes_answering(SandboxOptions::default().business_central_ids).await
+}
+
+/// Fresh simulators whose Business Central answers a client-chosen `id` with `ids`.
+pub async fn sandboxes_answering(ids: ClientIdAnswer) -> Sandboxes {
     Sandboxes::start(SandboxOptions {
         seed: 11,
         lightspeed_time_scale: 20.0,
         business_central_time_scale: 60.0,
+        business_central_ids: ids,
     })
     .await
     .expect("simulators")

@@ -8,16 +8,17 @@ use std::time::Duration;
 
 use lsbc_business_central::enums::unescape;
 use lsbc_business_central::{BusinessCentral, EntitySet, Query};
-use lsbc_cli::sandboxes::Sandboxes;
+use lsbc_cli::sandboxes::{SandboxOptions, Sandboxes};
 use lsbc_connectors::products::{item_system_id, variant_system_id};
 use lsbc_core::ports::{ActivityEntry, ActivityLog, ActivityQuery, Link, LinkStore, Outcome};
 use lsbc_core::{Flow, RecordKey};
-use lsbc_sandbox::business_central::{BusinessCentralSandbox, WriteRecord};
+use lsbc_sandbox::business_central::{BusinessCentralSandbox, ClientIdAnswer, WriteRecord};
 use lsbc_sandbox::lightspeed::{
     AttributeSet, CategorySeed, CustomFieldSeed, Entity, ImageSeed, ItemSeed, LightspeedSandbox,
     MatrixSeed,
 };
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use crate::customers::HomeKind;
 use crate::pipeline::{self, Home, LosesTheFirstAnswer, Setup};
@@ -142,6 +143,52 @@ pub trait Catalogue {
     async fn linked(&self, key: &str) -> bool {
         self.link(key).await.is_some()
     }
+
+    /// The SystemId of the BC item of Lightspeed item `item` (or `matrix:` key), as its
+    /// link keeps it: derived from the Lightspeed id where BC keeps the id the sync
+    /// chooses, BC's own otherwise.
+    async fn item_id(&self, key: &str) -> Uuid {
+        let link = self.link(key).await.expect("linked");
+        let id: Uuid = link.target_id.parse().unwrap();
+        if self
+            .sandboxes()
+            .business_central
+            .config()
+            .client_ids
+            .answer("items")
+            == ClientIdAnswer::Honoured
+            && let Some(derived) = key
+                .strip_prefix("item:")
+                .and_then(|i| i.parse::<u64>().ok())
+        {
+            assert_eq!(id, item_system_id(derived), "the derived SystemId kept");
+        }
+        id
+    }
+
+    /// The SystemId of the BC variant of Lightspeed variant item `item` of matrix `m`, as
+    /// the variants' link keeps it (the derived one where BC keeps it).
+    async fn variant_id(&self, m: u64, item: u64) -> String {
+        let link = self
+            .link(&format!("matrix:{m}:variants:1"))
+            .await
+            .expect("variants linked");
+        let id = link.extra["variants"][item.to_string()]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if self
+            .sandboxes()
+            .business_central
+            .config()
+            .client_ids
+            .answer("itemVariants")
+            == ClientIdAnswer::Honoured
+        {
+            assert_eq!(id, variant_system_id(item).to_string());
+        }
+        id
+    }
 }
 
 /// The simulators and the products flow on one home.
@@ -166,7 +213,11 @@ impl Catalogue for Scene {
 
 impl Scene {
     async fn new(kind: HomeKind, setup: Setup) -> Self {
-        let s = pipeline::sandboxes().await;
+        Self::answering(kind, setup, SandboxOptions::default().business_central_ids).await
+    }
+
+    async fn answering(kind: HomeKind, setup: Setup, ids: ClientIdAnswer) -> Self {
+        let s = pipeline::sandboxes_answering(ids).await;
         let home = kind.build_flow(&s, Flow::Products, setup).await;
         Self { s, home }
     }
@@ -305,7 +356,10 @@ pub async fn catalogue(kind: HomeKind) {
     assert_eq!(item["unitCost"], 9.0);
     assert_eq!(item["gtin"], "4006381333931");
     assert_eq!(item["itemCategoryCode"], "APPAREL-T-SHIRTS");
-    assert_eq!(item["id"], item_system_id(tee).to_string());
+    assert_eq!(
+        item["id"],
+        c.item_id(&format!("item:{tee}")).await.to_string()
+    );
     assert_eq!(plain(&c.item("WRAP")["type"]), "Non-Inventory");
     let categories: Vec<Value> = c
         .bc()
@@ -352,10 +406,11 @@ pub async fn catalogue(kind: HomeKind) {
         "{}",
         writes[0].path
     );
+    let white_id = c.variant_id(m, white).await;
     let added = c
         .variants(&number)
         .into_iter()
-        .find(|v| v["id"] == variant_system_id(white).to_string())
+        .find(|v| v["id"] == white_id)
         .expect("the new variant");
     assert_eq!(added["code"], "WHT-S");
 
@@ -375,10 +430,11 @@ pub async fn catalogue(kind: HomeKind) {
         writes[0].body,
         json!({"description": "Tee Black Small (organic)"})
     );
+    let small_id = c.variant_id(m, small).await;
     let changed = c
         .variants(&number)
         .into_iter()
-        .find(|v| v["id"] == variant_system_id(small).to_string())
+        .find(|v| v["id"] == small_id)
         .unwrap();
     assert_eq!(changed["code"], "BLK-S");
 
@@ -502,15 +558,18 @@ pub async fn first_run_and_shared_skus(kind: HomeKind) {
     assert_eq!(c.bc().items().len(), 2, "{:#?}", c.bc().items());
 }
 
-/// A crash after each create, before the link: the retry finds what it made (by SKU, by
-/// SystemId) and there is no duplicate item, variant or category.
-pub async fn crash_after_create(kind: HomeKind) {
-    let c = Scene::new(
+/// A crash after each create, before the link, with Business Central answering a
+/// client-chosen `id` with `ids`: the retry finds what it made (by SKU, by variant code
+/// within the item, by category code, or by SystemId where BC keeps it) and there is no
+/// duplicate item, variant or category.
+pub async fn crash_after_create(kind: HomeKind, ids: ClientIdAnswer) {
+    let c = Scene::answering(
         kind,
         Setup {
             wrap: Some(LosesTheFirstAnswer::wrapper()),
             ..Setup::default()
         },
+        ids,
     )
     .await;
     let tops = c

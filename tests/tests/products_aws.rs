@@ -1,5 +1,6 @@
 //! The products flow end to end on the AWS home (the emulator's DynamoDB, SQS and Secrets Manager; the Lambda handlers under the emulated event source mapping).
 
+use lsbc_cli::sandboxes::SandboxOptions;
 use lsbc_tests::customers::HomeKind;
 use lsbc_tests::products;
 
@@ -20,5 +21,11 @@ async fn first_run_and_shared_skus() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn crash_after_create() {
-    products::crash_after_create(HomeKind::Aws).await;
+    // Under the setting of the run (`LSBC_SANDBOX_BC_IDS`); all three run on the
+    // embedded home and, for customers, here.
+    products::crash_after_create(
+        HomeKind::Aws,
+        SandboxOptions::default().business_central_ids,
+    )
+    .await;
 }

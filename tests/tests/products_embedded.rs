@@ -1,5 +1,6 @@
 //! The products flow end to end on the embedded home (SQLite and the local runner).
 
+use lsbc_sandbox::business_central::ClientIdAnswer;
 use lsbc_tests::customers::HomeKind;
 use lsbc_tests::products;
 
@@ -19,6 +20,16 @@ async fn first_run_and_shared_skus() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn crash_after_create() {
-    products::crash_after_create(HomeKind::Embedded).await;
+async fn crash_after_create_with_ids_honoured() {
+    products::crash_after_create(HomeKind::Embedded, ClientIdAnswer::Honoured).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn crash_after_create_with_ids_refused() {
+    products::crash_after_create(HomeKind::Embedded, ClientIdAnswer::Refused).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn crash_after_create_with_ids_ignored() {
+    products::crash_after_create(HomeKind::Embedded, ClientIdAnswer::Ignored).await;
 }

@@ -12,8 +12,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use lsbc_business_central::BusinessCentral;
-use lsbc_cli::sandboxes::Sandboxes;
-use lsbc_connectors::products::{item_system_id, variant_system_id};
+use lsbc_cli::sandboxes::{SandboxOptions, Sandboxes};
 use lsbc_connectors::{ConnectorContext, build_flow};
 use lsbc_core::Flow;
 use lsbc_core::memory::MemoryStore;
@@ -22,7 +21,7 @@ use lsbc_core::ports::{
     SystemClock,
 };
 use lsbc_embedded::{Embedded, LocalRunner, QueueOptions, RunnerOptions};
-use lsbc_sandbox::business_central::{BusinessCentralSandboxConfig, WriteRecord};
+use lsbc_sandbox::business_central::{BusinessCentralSandboxConfig, ClientIds, WriteRecord};
 use lsbc_sandbox::lightspeed::{
     AttributeSet, CategorySeed, CustomFieldSeed, EcommerceSeed, Entity, ImageSeed, ItemSeed,
     LightspeedSandboxConfig, MatrixSeed, ShopSeed, StockSeed,
@@ -149,7 +148,10 @@ impl Home {
                 rate_limit: false,
                 ..LightspeedSandboxConfig::default()
             },
-            BusinessCentralSandboxConfig::default(),
+            BusinessCentralSandboxConfig {
+                client_ids: ClientIds::all(SandboxOptions::default().business_central_ids),
+                ..BusinessCentralSandboxConfig::default()
+            },
         )
         .await
         .unwrap();
@@ -318,7 +320,10 @@ async fn simple_virtual_and_box_items_with_their_categories() {
     assert_eq!(item["gtin"], "4006381333931");
     assert_eq!(item["itemCategoryCode"], "APPAREL-T-SHIRTS");
     assert_eq!(item["blocked"], false);
-    assert_eq!(item["id"], item_system_id(tee).to_string());
+    assert_eq!(
+        item["id"],
+        h.item_id(&format!("item:{tee}")).await.to_string()
+    );
 
     let wrapping = h.item("WRAP");
     assert_eq!(plain(&wrapping["type"]), "Non-Inventory");
@@ -406,7 +411,7 @@ async fn matrices_and_their_variants_from_both_streams() {
         .collect();
     assert_eq!(codes, BTreeSet::from(["BLK-M".into(), "BLK-S".into()]));
     let black_small = variants.iter().find(|v| v["code"] == "BLK-S").unwrap();
-    assert_eq!(black_small["id"], variant_system_id(small).to_string());
+    assert_eq!(black_small["id"], h.variant_id(m, small).await);
     assert_eq!(black_small["description"], "Tee Black Small");
     let log = h.activity(&format!("matrix:{m}")).await;
     assert_eq!(log[0].outcome, Outcome::Created);
@@ -435,10 +440,11 @@ async fn matrices_and_their_variants_from_both_streams() {
         writes[0].path
     );
     assert_eq!(h.variants(&number).len(), 3);
+    let white_id = h.variant_id(m, white).await;
     let white_small = h
         .variants(&number)
         .into_iter()
-        .find(|v| v["id"] == variant_system_id(white).to_string())
+        .find(|v| v["id"] == white_id)
         .unwrap();
     assert_eq!(white_small["code"], "WHT-S");
 
@@ -458,10 +464,11 @@ async fn matrices_and_their_variants_from_both_streams() {
         writes[0].body,
         json!({"description": "Tee Black Small (organic)"})
     );
+    let small_id = h.variant_id(m, small).await;
     let black_small = h
         .variants(&number)
         .into_iter()
-        .find(|v| v["id"] == variant_system_id(small).to_string())
+        .find(|v| v["id"] == small_id)
         .unwrap();
     assert_eq!(black_small["code"], "BLK-S");
     assert_eq!(black_small["description"], "Tee Black Small (organic)");
@@ -514,7 +521,7 @@ async fn images_are_uploaded_when_they_change() {
         .unwrap();
     h.host_images_of(tee);
     h.sync().await;
-    let id = item_system_id(tee);
+    let id = h.item_id(&format!("item:{tee}")).await;
     let picture = h.person.item_picture(id).await.unwrap();
     assert_eq!((picture.width, picture.height), (10, 20));
     assert_eq!(picture.content_type, "image/png");
@@ -589,13 +596,14 @@ async fn image_sync_can_be_switched_off_on_update() {
         .unwrap();
     h.host_images_of(tee);
     h.sync().await;
-    let picture = h.person.item_picture(item_system_id(tee)).await.unwrap();
+    let id = h.item_id(&format!("item:{tee}")).await;
+    let picture = h.person.item_picture(id).await.unwrap();
     assert_eq!(picture.width, 10);
     h.change(Entity::Image, h.image_of(tee), "publicID", "b");
     h.change(Entity::Item, tee, "description", "Tee v2");
     h.sync().await;
     assert_eq!(h.item("IMG-2")["displayName"], "Tee v2");
-    let picture = h.person.item_picture(item_system_id(tee)).await.unwrap();
+    let picture = h.person.item_picture(id).await.unwrap();
     assert_eq!(picture.width, 10, "not sent on update");
 }
 

@@ -11,8 +11,9 @@ use uuid::Uuid;
 
 use crate::entity::{EntityPath, Record};
 use crate::error::ApiError;
+use crate::error::ValidationError;
 use crate::odata::ETag;
-use crate::validate::{self, Operation, ValidationError};
+use crate::validate::{self, Operation};
 
 /// Most operations BC online takes in one `$batch`.
 pub const MAX_BATCH_OPERATIONS: usize = 100;

@@ -7,8 +7,6 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::validate::ValidationError;
-
 /// BC's error codes (api-notes §3 "Error shape", from D: dev-itpro/webservices/dynamics-error-codes.md),
 /// decoded from `{"error":{"code":…}}`. Codes not listed here keep their text in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -365,6 +363,94 @@ fn classify_api(api: &ApiError) -> ErrorClass {
         }
         (ErrorCode::TenantUnavailable, _) | (_, 408 | 500..=599) => ErrorClass::Transient,
         _ => ErrorClass::Rejected,
+    }
+}
+
+/// Why a body was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rule {
+    /// Longer than BC's MaxLength.
+    TooLong {
+        /// BC's limit, in characters.
+        max: usize,
+        /// The value's length.
+        actual: usize,
+    },
+    /// A required field is missing or blank.
+    Required,
+    /// One of several fields is required (`customerNumber` or `customerId`).
+    RequiredOneOf(&'static [&'static str]),
+    /// Not a property of the entity.
+    UnknownProperty,
+    /// BC does not accept this property in this operation.
+    ReadOnly,
+    /// A GUID reference that is not a GUID.
+    NotAGuid,
+    /// Not a member of the enum.
+    NotAnOption(&'static [&'static str]),
+    /// Wrong JSON type.
+    WrongType(&'static str),
+    /// A nested collection in a PATCH: BC has no deep update (api-notes §3).
+    DeepUpdate,
+    /// The entity set is read-only.
+    ReadOnlySet,
+    /// A `$batch` beyond what one request may carry.
+    BatchTooLarge {
+        /// BC's limit.
+        max: usize,
+        /// Operations asked for.
+        actual: usize,
+    },
+    /// Anything else, spelled out.
+    Other(String),
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooLong { max, actual } => {
+                write!(f, "is {actual} characters long, BC allows at most {max}")
+            }
+            Self::Required => f.write_str("is required and must not be blank"),
+            Self::RequiredOneOf(fields) => write!(f, "one of {} is required", fields.join(", ")),
+            Self::UnknownProperty => f.write_str("is not a property of this entity"),
+            Self::ReadOnly => f.write_str("is read-only in this operation"),
+            Self::NotAGuid => f.write_str("is not a GUID"),
+            Self::NotAnOption(options) => write!(f, "is not one of {}", options.join(", ")),
+            Self::WrongType(expected) => write!(f, "must be {expected}"),
+            Self::DeepUpdate => f.write_str("cannot be patched: BC has no deep update"),
+            Self::ReadOnlySet => f.write_str("cannot be written: the entity set is read-only"),
+            Self::BatchTooLarge { max, actual } => {
+                write!(
+                    f,
+                    "has {actual} operations, one atomic $batch allows at most {max}"
+                )
+            }
+            Self::Other(text) => f.write_str(text),
+        }
+    }
+}
+
+/// A body refused before sending.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{entity}.{field} {rule}")]
+pub struct ValidationError {
+    /// The entity set (or `$filter`, `$batch`).
+    pub entity: String,
+    /// The field, as a path for nested lines (`salesOrderLines[2].description`).
+    pub field: String,
+    /// What is wrong.
+    pub rule: Rule,
+}
+
+impl ValidationError {
+    pub(crate) fn new(entity: &str, field: &str, rule: Rule) -> Self {
+        Self {
+            entity: entity.to_owned(),
+            field: field.to_owned(),
+            rule,
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::validate::{Rule, ValidationError};
+use crate::error::{Rule, ValidationError};
 
 /// An entity's `@odata.etag` (weak, e.g. `W/"JzQ0O…"`), sent back verbatim as `If-Match`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -72,6 +72,7 @@ pub async fn build_flow(flow: Flow, ctx: &ConnectorContext) -> Result<FlowParts,
 pub struct Connectors {
     ctx: ConnectorContext,
     config: Arc<ConfigCache>,
+    client_ids: Arc<business_central::ClientIds>,
     lightspeed: OnceCell<LightspeedClient>,
     business_central: OnceCell<BusinessCentral>,
 }
@@ -91,6 +92,10 @@ impl Connectors {
         Ok(Self {
             ctx: ctx.clone(),
             config: Arc::new(ConfigCache::new(ctx.config.clone(), mapper)),
+            client_ids: Arc::new(business_central::ClientIds::stored(
+                ctx.config.clone(),
+                ctx.clock.clone(),
+            )),
             lightspeed: OnceCell::new(),
             business_central: OnceCell::new(),
         })
@@ -121,6 +126,12 @@ impl Connectors {
             })
             .await
             .cloned()
+    }
+
+    /// How Business Central answers a client-chosen `id`, per company and entity set, as
+    /// found so far (kept in the state store; shared by every sink built here).
+    pub fn client_ids(&self) -> Arc<business_central::ClientIds> {
+        self.client_ids.clone()
     }
 
     /// The flows' configuration (mapping and settings), cached.

@@ -10,7 +10,8 @@
 use std::collections::BTreeSet;
 
 use lsbc_sandbox::business_central::{
-    BusinessCentralSandbox, BusinessCentralSandboxConfig, SandboxCompany, WebhookSettings,
+    BusinessCentralSandbox, BusinessCentralSandboxConfig, ClientIdAnswer, ClientIds,
+    SandboxCompany, WebhookSettings,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -806,6 +807,121 @@ async fn error_bodies_match() {
         strip(&body),
         strip(&fixture("error.badrequest-notfound.wrong-segment.json"))
     );
+}
+
+/// A POST carrying `id` under each of the three answers (see the simulator's `client_ids`
+/// for the sources: the v2.0 transition guide says a SystemId may be given; APIV2 pages
+/// declare `id` `Editable = false`; dynamics365smb-devitpro-pb #2445 and #618 report such
+/// POSTs refused), and a document page answering apart from the master-data pages.
+#[tokio::test]
+async fn a_client_chosen_id_is_honoured_refused_or_ignored() {
+    let api = Api::start(|c| {
+        c.client_ids =
+            ClientIds::all(ClientIdAnswer::Honoured).with("salesOrders", ClientIdAnswer::Refused);
+    })
+    .await;
+    let chosen = "6c736263-0000-5000-8000-000000000001";
+    let body = json!({"id": chosen, "displayName": "Adatum"});
+
+    // Honoured: the record has the id; a second POST with it is a duplicate key.
+    let created = api.post(&api.c("customers"), body.clone()).await;
+    assert_eq!(created["id"], chosen);
+    let (status, again) = api
+        .call(
+            reqwest::Method::POST,
+            &api.c("customers"),
+            Some(body.clone()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(again["error"]["code"], "Internal_EntityWithSameKeyExists");
+
+    // The document page refuses it while customers honour it; nothing is created.
+    let order = json!({"id": chosen, "customerNumber": created["number"]});
+    let (status, refused) = api
+        .call(
+            reqwest::Method::POST,
+            &api.c("salesOrders"),
+            Some(order),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(refused["error"]["code"], "BadRequest_InvalidOperation");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Control 'id' is read-only."),
+        "{refused}"
+    );
+    assert_eq!(api.get(&api.c("salesOrders")).await["value"], json!([]));
+    let order = api
+        .post(
+            &api.c("salesOrders"),
+            json!({"customerNumber": created["number"]}),
+        )
+        .await;
+    assert_ne!(order["id"], chosen);
+
+    // Refused for customers too, from now on.
+    api.sandbox
+        .set_client_ids(ClientIds::all(ClientIdAnswer::Refused));
+    let other = json!({"id": "6c736263-0000-5000-8000-000000000002", "displayName": "Fabrikam"});
+    let (status, refused) = api
+        .call(
+            reqwest::Method::POST,
+            &api.c("customers"),
+            Some(other),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(refused["error"]["code"], "BadRequest_InvalidOperation");
+    let names: Vec<Value> = api.get(&api.c("customers")).await["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["displayName"].clone())
+        .collect();
+    assert_eq!(names, vec![json!("Adatum")]);
+
+    // Ignored: created, with an id BC chose; the chosen one finds nothing.
+    api.sandbox
+        .set_client_ids(ClientIds::all(ClientIdAnswer::Ignored));
+    let third = "6c736263-0000-5000-8000-000000000003";
+    let created = api
+        .post(
+            &api.c("customers"),
+            json!({"id": third, "displayName": "Contoso"}),
+        )
+        .await;
+    assert_ne!(created["id"], third);
+    assert!(
+        created["id"]
+            .as_str()
+            .unwrap()
+            .parse::<uuid::Uuid>()
+            .is_ok()
+    );
+    let (status, _) = api
+        .call(
+            reqwest::Method::GET,
+            &api.c(&format!("customers({third})")),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // A retried POST makes a second record: what the sync must never do.
+    let again = api
+        .post(
+            &api.c("customers"),
+            json!({"id": third, "displayName": "Contoso"}),
+        )
+        .await;
+    assert_ne!(again["id"], created["id"]);
 }
 
 #[test]

@@ -3,6 +3,12 @@
 //! duplicate-key refusal means an earlier attempt created it: read it back), update with
 //! only the fields that differ (none: no request) under the record's ETag, re-reading once
 //! on a conflict — and keep what was sent for the activity log.
+//!
+//! Whether BC keeps that SystemId is found per company and entity set (see `client_ids`):
+//! where it is refused, creates go without it; where it is refused or ignored, the sinks
+//! find a record again after a lost answer by a key BC keeps, never by the SystemId.
+
+use std::sync::Arc;
 
 use lsbc_business_central::{BusinessCentral, ETag, EntityPath, EntitySet, Filter, Query, Record};
 use lsbc_core::ports::Action;
@@ -10,6 +16,7 @@ use lsbc_core::{Flow, RecordKey, StageError};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+use super::client_ids::{ClientIds, FoundBy, IdAnswer, may_refuse_id};
 use super::connection::{external, is_duplicate, is_not_found};
 use super::diff::changes;
 
@@ -43,12 +50,48 @@ impl Trail {
 #[derive(Debug, Clone)]
 pub struct Writer {
     bc: BusinessCentral,
+    ids: Arc<ClientIds>,
 }
 
 impl Writer {
-    /// Writes through `bc`.
+    /// Writes through `bc`, finding how it answers a client-chosen `id` by itself (kept in
+    /// memory only).
     pub fn new(bc: BusinessCentral) -> Self {
-        Self { bc }
+        Self {
+            bc,
+            ids: Arc::new(ClientIds::in_memory()),
+        }
+    }
+
+    /// Reads and keeps how BC answers a client-chosen `id` in `ids`.
+    #[must_use]
+    pub fn with_client_ids(mut self, ids: Arc<ClientIds>) -> Self {
+        self.ids = ids;
+        self
+    }
+
+    /// Whether BC is known to keep the SystemId the sync chooses for records of `set` (until
+    /// the first create of the set, it is not known).
+    pub async fn honours_ids(&self, key: &RecordKey, set: EntitySet) -> Result<bool, StageError> {
+        let company = self
+            .bc
+            .company_id()
+            .await
+            .map_err(|e| external(Some(key), e))?;
+        Ok(self.ids.answer(company, set).await? == Some(IdAnswer::Honoured))
+    }
+
+    /// The sales document of `set` (`salesOrders`, `salesInvoices`, …) whose
+    /// `externalDocumentNumber` is `number`: how a document is found again after a lost
+    /// answer where BC does not keep the SystemId the sync chose.
+    pub async fn find_document(
+        &self,
+        key: &RecordKey,
+        set: EntitySet,
+        number: &str,
+    ) -> Result<Option<Record>, StageError> {
+        self.find(key, set, Filter::eq("externalDocumentNumber", number))
+            .await
     }
 
     /// The client.
@@ -83,26 +126,47 @@ impl Writer {
             .map_err(|e| external(Some(key), e))
     }
 
-    /// Creates `body` under `path` with SystemId `id`, or — when an earlier attempt did —
-    /// reads it back from `lookup` (then the action is `Unchanged`).
+    /// Creates `body` under `path` with SystemId `id` (sent unless BC refuses it), or — when
+    /// an earlier attempt did — reads it back from `lookup` (then the action is
+    /// `Unchanged`). The answer to the `id` is noted on the way: kept (honoured), replaced
+    /// (ignored), or a 400 that the same body without `id` does not get (refused).
     pub async fn create(
         &self,
         key: &RecordKey,
         path: EntityPath,
         lookup: EntityPath,
         id: Uuid,
-        mut body: Map<String, Value>,
+        body: Map<String, Value>,
         trail: &mut Trail,
     ) -> Result<Written, StageError> {
-        body.insert("id".into(), Value::String(id.to_string()));
+        let set = path.set();
+        let company = self
+            .bc
+            .company_id()
+            .await
+            .map_err(|e| external(Some(key), e))?;
+        let answer = self.ids.answer(company, set).await?;
+        if answer == Some(IdAnswer::Refused) {
+            return self.create_without_id(key, path, body, trail).await;
+        }
+        let mut with_id = body.clone();
+        with_id.insert("id".into(), Value::String(id.to_string()));
         trail
             .sent
-            .push(json!({"method": "POST", "path": path.collection_url(), "body": body}));
-        match self.bc.create(path, body).await {
-            Ok(record) => Ok(Written {
-                record,
-                action: Action::Created,
-            }),
+            .push(json!({"method": "POST", "path": path.collection_url(), "body": with_id}));
+        match self.bc.create(path.clone(), with_id).await {
+            Ok(record) => {
+                let found = if record.id() == Some(id) {
+                    IdAnswer::Honoured
+                } else {
+                    IdAnswer::Ignored
+                };
+                self.ids.note(company, set, found, FoundBy::Create).await?;
+                Ok(Written {
+                    record,
+                    action: Action::Created,
+                })
+            }
             Err(e) if is_duplicate(&e) => {
                 let record = self
                     .get(key, lookup, id)
@@ -113,8 +177,38 @@ impl Writer {
                     action: Action::Unchanged,
                 })
             }
+            Err(e) if may_refuse_id(&e) => {
+                // Nothing was created: the same body without `id` settles whether the
+                // `id` was the reason.
+                let written = self.create_without_id(key, path, body, trail).await?;
+                self.ids
+                    .note(company, set, IdAnswer::Refused, FoundBy::Create)
+                    .await?;
+                Ok(written)
+            }
             Err(e) => Err(external(Some(key), e)),
         }
+    }
+
+    async fn create_without_id(
+        &self,
+        key: &RecordKey,
+        path: EntityPath,
+        body: Map<String, Value>,
+        trail: &mut Trail,
+    ) -> Result<Written, StageError> {
+        trail
+            .sent
+            .push(json!({"method": "POST", "path": path.collection_url(), "body": body}));
+        let record = self
+            .bc
+            .create(path, body)
+            .await
+            .map_err(|e| external(Some(key), e))?;
+        Ok(Written {
+            record,
+            action: Action::Created,
+        })
     }
 
     /// After [`create`](Self::create): when it found the record an earlier attempt made (and

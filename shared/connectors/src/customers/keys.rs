@@ -1,5 +1,7 @@
 //! The customers flow's keys: the SystemIds it gives the Business Central records it
-//! creates, derived from the Lightspeed customer id (so a retried create finds the first).
+//! creates, derived from the Lightspeed customer id (so a retried create finds the first),
+//! and the numbers it gives those without a natural key where BC does not keep that
+//! SystemId.
 
 use uuid::Uuid;
 
@@ -20,4 +22,16 @@ pub fn contact_system_id(lightspeed_id: &str) -> Uuid {
         &NAMESPACE,
         format!("lightspeed-customer-contact:{lightspeed_id}").as_bytes(),
     )
+}
+
+/// The number a customer without a match key gets where BC does not keep the SystemId the
+/// sync chooses (20 characters at most: Lightspeed ids are far shorter).
+pub fn customer_marker(lightspeed_id: &str) -> String {
+    format!("LS-{lightspeed_id}")
+}
+
+/// The number a person contact without an e-mail address gets where BC does not keep the
+/// SystemId the sync chooses.
+pub fn contact_marker(lightspeed_id: &str) -> String {
+    format!("LSC-{lightspeed_id}")
 }

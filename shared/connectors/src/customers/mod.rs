@@ -25,7 +25,7 @@ use lsbc_mapping::MappingError;
 use serde_json::Value;
 
 pub use command::{CustomerCommand, is_valid_email};
-pub use keys::{contact_system_id, customer_system_id};
+pub use keys::{contact_marker, contact_system_id, customer_marker, customer_system_id};
 pub use settings::{ArchivedCustomers, CustomerMatch, CustomerSettings, WithoutEmail};
 pub use sink::CustomerSink;
 pub use source::{CustomerSource, RELATIONS};
@@ -90,9 +90,9 @@ impl FlowKit for Kit {
     }
 
     async fn sink(&self, c: &Connectors) -> Result<Arc<dyn Sink>, StageError> {
-        Ok(Arc::new(CustomerSink::new(
-            c.business_central().await?,
-            c.links(),
-        )))
+        Ok(Arc::new(
+            CustomerSink::new(c.business_central().await?, c.links())
+                .with_client_ids(c.client_ids()),
+        ))
     }
 }

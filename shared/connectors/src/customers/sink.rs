@@ -3,10 +3,17 @@
 //! for a company the person contact under it.
 //!
 //! Idempotent by construction: a customer the sync creates gets a SystemId derived from the
-//! Lightspeed customer id (BC accepts a client-chosen `id` on POST), so a create retried
+//! Lightspeed customer id, so where BC keeps a client-chosen `id` on POST a create retried
 //! after a crash finds the first one — BC refuses the second with
 //! `Internal_EntityWithSameKeyExists` — and never makes a duplicate, with or without an
-//! e-mail to match on.
+//! e-mail to match on. Where BC refuses or ignores that id (see `client_ids`), or before
+//! the sync knows, the first record is found again by a key BC keeps: the match key (the
+//! e-mail address, or the customer number), and for a customer without one its **number**
+//! `LS-<Lightspeed id>`, which the sync then gives it on create (the customer series must
+//! allow manual numbers; BC's refusal names the series otherwise). A person contact is
+//! found by e-mail within its company, and one without an e-mail by its number
+//! `LSC-<Lightspeed id>`. Numbers are exact keys: never a guess that could link another
+//! customer.
 
 use std::sync::Arc;
 
@@ -20,8 +27,8 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::command::CustomerCommand;
-use super::keys::{contact_system_id, customer_system_id};
-use crate::business_central::{Trail, Writer, Written, external};
+use super::keys::{contact_marker, contact_system_id, customer_marker, customer_system_id};
+use crate::business_central::{ClientIds, Trail, Writer, Written, external};
 
 /// The customers flow's sink.
 #[derive(Clone)]
@@ -45,8 +52,30 @@ impl CustomerSink {
         }
     }
 
-    /// Updates `found`, or creates the record with SystemId `id` — and when an earlier
-    /// attempt created it already, brings that one up to date.
+    /// Reads and keeps how BC answers a client-chosen `id` in `ids` (shared by every sink
+    /// of the process and kept in the state store); without it, found in memory.
+    #[must_use]
+    pub fn with_client_ids(mut self, ids: Arc<ClientIds>) -> Self {
+        self.writer = self.writer.with_client_ids(ids);
+        self
+    }
+
+    /// The number to give a new record without a natural key, where BC does not (yet
+    /// provably) keep the SystemId the sync chooses.
+    async fn marker_for(
+        &self,
+        key: &RecordKey,
+        entity: EntitySet,
+        marker: Option<String>,
+    ) -> Result<Option<String>, StageError> {
+        match marker {
+            Some(m) if !self.writer.honours_ids(key, entity).await? => Ok(Some(m)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Updates `found`, or creates the record with SystemId `id` (and number `marker` when
+    /// given) — and when an earlier attempt created it already, brings that one up to date.
     #[allow(clippy::too_many_arguments)]
     async fn upsert_one(
         &self,
@@ -56,12 +85,18 @@ impl CustomerSink {
         entity: EntitySet,
         found: Option<Record>,
         id: Uuid,
+        marker: Option<String>,
         desired: &Map<String, Value>,
         trail: &mut Trail,
     ) -> Result<Written, StageError> {
         let update = Self::fields_for(cmd, object, desired, false);
         let Some(current) = found else {
-            let fields = Self::fields_for(cmd, object, desired, true);
+            let mut fields = Self::fields_for(cmd, object, desired, true);
+            if !fields.contains_key("number")
+                && let Some(number) = self.marker_for(key, entity, marker).await?
+            {
+                fields.insert("number".into(), Value::String(number));
+            }
             let created = self
                 .writer
                 .create(key, entity.into(), entity.into(), id, fields, trail)
@@ -124,6 +159,21 @@ impl CustomerSink {
         {
             return Ok(Some((r, false)));
         }
+        // Where BC keeps the id the sync chose, the SystemId below finds every customer
+        // the sync made (the number too, given before that was known): no extra request.
+        if let Some(marker) = Self::customer_marker_of(cmd)
+            && !self.writer.honours_ids(key, EntitySet::Customers).await?
+            && let Some(r) = self
+                .writer
+                .find(
+                    key,
+                    EntitySet::Customers,
+                    Filter::eq("number", marker.as_str()),
+                )
+                .await?
+        {
+            return Ok(Some((r, true)));
+        }
         Ok(self
             .writer
             .get(
@@ -133,6 +183,14 @@ impl CustomerSink {
             )
             .await?
             .map(|r| (r, true)))
+    }
+
+    /// The number marking a customer without a match key and without a mapped number.
+    fn customer_marker_of(cmd: &CustomerCommand) -> Option<String> {
+        (cmd.match_email.is_none()
+            && cmd.match_number.is_none()
+            && !cmd.customer.contains_key("number"))
+        .then(|| customer_marker(&cmd.lightspeed_id))
     }
 
     fn fields_for(
@@ -200,6 +258,25 @@ impl CustomerSink {
                 )
                 .await?;
         }
+        let has_email = desired
+            .get("email")
+            .and_then(Value::as_str)
+            .is_some_and(|e| !e.is_empty());
+        let marker = (!has_email && !desired.contains_key("number"))
+            .then(|| contact_marker(&cmd.lightspeed_id));
+        if found.is_none()
+            && let Some(number) = &marker
+            && !self.writer.honours_ids(key, EntitySet::Contacts).await?
+        {
+            found = self
+                .writer
+                .find(
+                    key,
+                    EntitySet::Contacts,
+                    Filter::eq("number", number.as_str()),
+                )
+                .await?;
+        }
         if found.is_none() {
             found = self
                 .writer
@@ -218,6 +295,7 @@ impl CustomerSink {
                 EntitySet::Contacts,
                 found,
                 contact_system_id(&cmd.lightspeed_id),
+                marker,
                 &desired,
                 trail,
             )
@@ -280,6 +358,7 @@ impl Sink for CustomerSink {
                 EntitySet::Customers,
                 found.map(|(record, _)| record),
                 customer_system_id(&cmd.lightspeed_id),
+                Self::customer_marker_of(&cmd),
                 &cmd.customer,
                 &mut trail,
             )

@@ -119,10 +119,13 @@ impl FlowKit for Kit {
     }
 
     async fn sink(&self, c: &Connectors) -> Result<Arc<dyn Sink>, StageError> {
-        Ok(Arc::new(ProductSink::new(
-            c.business_central().await?,
-            c.links(),
-            Arc::new(HttpImages::new()?),
-        )))
+        Ok(Arc::new(
+            ProductSink::new(
+                c.business_central().await?,
+                c.links(),
+                Arc::new(HttpImages::new()?),
+            )
+            .with_client_ids(c.client_ids()),
+        ))
     }
 }

@@ -40,7 +40,7 @@ use uuid::Uuid;
 use super::command::{CategoryTarget, ImageRef, ItemCommand, ProductCommand};
 use super::images::{ImageError, ImageFetcher};
 use super::keys::{ProductKey, category_system_id};
-use crate::business_central::{Trail, Writer, external};
+use crate::business_central::{ClientIds, Trail, Writer, external};
 
 /// The products flow's sink.
 #[derive(Clone)]
@@ -69,6 +69,14 @@ impl ProductSink {
             links,
             images,
         }
+    }
+
+    /// Reads and keeps how BC answers a client-chosen `id` in `ids` (shared by every sink
+    /// of the process and kept in the state store); without it, found in memory.
+    #[must_use]
+    pub fn with_client_ids(mut self, ids: Arc<ClientIds>) -> Self {
+        self.writer = self.writer.with_client_ids(ids);
+        self
     }
 
     /// The BC item of `cmd`, if it exists, and whether it is ours (found by link or by the
@@ -230,7 +238,7 @@ impl ProductSink {
                             Value::String(cat.display_name.clone()),
                         ),
                     ]);
-                    let written = self
+                    let created = self
                         .writer
                         .create(
                             key,
@@ -240,10 +248,23 @@ impl ProductSink {
                             body,
                             log,
                         )
-                        .await?;
+                        .await;
+                    let record = match created {
+                        Ok(written) => written.record,
+                        // Another push made it meanwhile (where BC does not keep the id the
+                        // sync chose, its duplicate-key refusal cannot be read back by id):
+                        // the code is the category's key.
+                        Err(e) => match self
+                            .writer
+                            .find(key, EntitySet::ItemCategories, by_code(code))
+                            .await?
+                        {
+                            Some(r) if theirs(&r) => r,
+                            _ => return Err(e),
+                        },
+                    };
                     Some(
-                        written
-                            .record
+                        record
                             .str("code")
                             .map_or_else(|| code.clone(), str::to_owned),
                     )

@@ -11,6 +11,9 @@
 //! - **first run**: a BC variant with the derived code that no other Lightspeed variant
 //!   owns is taken over (not duplicated); one the sync created (version-5 SystemId) or
 //!   another variant owns is never taken over;
+//! - **a lost answer** where BC does not keep the SystemId the sync chose: the variant is
+//!   found again by its code within the item — the derived code, or the fallback code,
+//!   which names the variant's own Lightspeed id — when no other variant owns it;
 //! - an **archived** variant is not created; an existing BC variant of it is left as it is
 //!   (API v2.0 has no `blocked` on variants and deleting one loses its history);
 //! - the matrix's item **not linked yet**: the command waits (`NotReady`); its item skipped
@@ -173,9 +176,15 @@ impl ProductSink {
                     (!v.archived)
                         .then(|| {
                             existing.iter().position(|r| {
-                                r.id()
-                                    .is_some_and(|id| !taken.contains(&id) && !made_by_sync(id))
-                                    && code_of(r).eq_ignore_ascii_case(&v.code)
+                                let free = r.id().is_some_and(|id| !taken.contains(&id));
+                                // The derived code, unless the sync made that variant for
+                                // another one; the fallback code names this variant's own
+                                // Lightspeed id, so a free one is this variant's, made by
+                                // an attempt whose answer was lost.
+                                (free
+                                    && r.id().is_some_and(|id| !made_by_sync(id))
+                                    && code_of(r).eq_ignore_ascii_case(&v.code))
+                                    || (free && code_of(r).eq_ignore_ascii_case(&v.fallback))
                             })
                         })
                         .flatten()

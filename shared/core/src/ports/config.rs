@@ -18,14 +18,19 @@ pub enum ConfigKind {
     Mapping,
     /// Settings.
     Settings,
+    /// What the sync found out about the target system by itself (for example, per
+    /// company and entity set, whether Business Central keeps an `id` chosen on POST);
+    /// written by the sync, shown by `lsbc status`, never edited by hand.
+    Findings,
 }
 
 impl ConfigKind {
-    /// `mapping` or `settings`.
+    /// `mapping`, `settings` or `findings`.
     pub fn as_str(self) -> &'static str {
         match self {
             ConfigKind::Mapping => "mapping",
             ConfigKind::Settings => "settings",
+            ConfigKind::Findings => "findings",
         }
     }
 }

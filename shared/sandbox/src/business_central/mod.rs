@@ -6,6 +6,7 @@
 //! and runs webhooks (see `webhooks`). Built from the api-notes and fixtures only: it must not
 //! depend on the client crate.
 
+mod client_ids;
 mod errors;
 mod http;
 mod limits;
@@ -26,6 +27,7 @@ use uuid::Uuid;
 
 use crate::common::{FaultPlan, Faults, RequestStats, RunningServer, SimClock, StatsSnapshot};
 
+pub use client_ids::{ClientIdAnswer, ClientIds, UnknownAnswer};
 pub use limits::{PrincipalCounters, RateLimit};
 pub use webhooks::{Delivery, WebhookSettings};
 
@@ -114,6 +116,8 @@ pub struct BusinessCentralSandboxConfig {
     pub tax_rates: BTreeMap<String, f64>,
     /// Whether creating a customer creates its contact.
     pub customer_contacts: bool,
+    /// How POST answers a client-chosen `id`, per entity set (see `client_ids`).
+    pub client_ids: ClientIds,
     /// Initial faults.
     pub faults: FaultPlan,
 }
@@ -139,6 +143,7 @@ impl Default for BusinessCentralSandboxConfig {
             lcy: "USD".to_owned(),
             tax_rates: BTreeMap::new(),
             customer_contacts: true,
+            client_ids: ClientIds::default(),
             faults: FaultPlan::default(),
         }
     }
@@ -267,6 +272,7 @@ impl BusinessCentralSandbox {
             lcy: config.lcy.clone(),
             tax_rates: config.tax_rates.clone(),
             customer_contacts: config.customer_contacts,
+            client_ids: config.client_ids.clone(),
         });
         for company in &config.companies {
             store.companies.push(CompanyData::new(
@@ -343,6 +349,11 @@ impl BusinessCentralSandbox {
     /// Replaces the fault plan.
     pub fn set_faults(&self, plan: FaultPlan) {
         self.shared.faults.set(plan);
+    }
+
+    /// How POST answers a client-chosen `id` from now on (see [`ClientIds`]).
+    pub fn set_client_ids(&self, ids: ClientIds) {
+        self.shared.store().settings.client_ids = ids;
     }
 
     /// Company ids, in configuration order.

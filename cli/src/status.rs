@@ -1,0 +1,27 @@
+//! `lsbc status`: what the sync has found out about the systems it connects, as the state
+//! store keeps it. For now: per Business Central company and entity set, how BC answers a
+//! client-chosen `id` on POST (honoured, refused or ignored), how and when that was found
+//! (the probe at `lsbc connect business-central`, or a first create), and what the sync
+//! does under it. Entity sets not listed are found on their first create.
+
+use lsbc_connectors::business_central::client_ids::{describe, findings};
+use lsbc_core::ports::ConfigStore;
+use serde_json::{Value, json};
+
+use crate::CliError;
+
+/// The status document.
+pub async fn status(config: &dyn ConfigStore) -> Result<Value, CliError> {
+    let found = findings(config).await?;
+    let note = if found.is_empty() {
+        "nothing found yet: run `lsbc connect business-central` (it probes with an item category it deletes at once) or sync once"
+    } else {
+        "entity sets not listed are found on their first create"
+    };
+    Ok(json!({
+        "business_central": {
+            "client_ids": describe(&found),
+            "note": note,
+        }
+    }))
+}

@@ -1,0 +1,606 @@
+//! Sales documents: the rules BC runs on document headers and lines (numbers, customers,
+//! amounts and totals, due dates), recomputation after a line changes, posting, and
+//! ship-and-invoice of orders.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::fields::reference;
+use super::fields::unique;
+use super::series::{
+    CREDIT_MEMOS, INVOICES, ORDERS, POSTED_CREDIT_MEMOS, POSTED_INVOICES, SHIPMENTS,
+};
+use super::{
+    ChangeKind, CompanyData, LedgerPost, Origin, Row, Store, StoreSettings, guid, num, number,
+    round2, stamp, text,
+};
+use crate::business_central::errors::{BcFault, Outcome};
+use crate::business_central::schema::{BLANK_DATE, Entity};
+
+impl Store {
+    /// Recomputes a document's lines and totals and gives it a new etag.
+    pub(super) fn touch_document(
+        &mut self,
+        company: Uuid,
+        document: Entity,
+        id: Uuid,
+        now: Timestamp,
+    ) -> Outcome<()> {
+        let Some(line_entity) = document.lines() else {
+            return Ok(());
+        };
+        let rates = self.settings.tax_rates.clone();
+        let (version, _) = self.bump();
+        let data = self.company_mut(company)?;
+        let Some(header) = data.row(document, id) else {
+            return Ok(());
+        };
+        let discount = num(&header.fields["discountAmount"]);
+        let mut line_ids: Vec<(Uuid, f64)> = data
+            .table(line_entity)
+            .filter(|(_, r)| guid(&r.fields, "documentId") == Some(id))
+            .map(|(lid, r)| (*lid, num(&r.fields["amountExcludingTax"])))
+            .collect();
+        line_ids.sort_by_key(|(lid, _)| *lid);
+        let gross: f64 = line_ids.iter().map(|(_, a)| a).sum();
+        let mut allocated = 0.0;
+        let mut totals = (0.0, 0.0, 0.0);
+        let count = line_ids.len();
+        for (i, (line_id, amount)) in line_ids.into_iter().enumerate() {
+            let share = if gross.abs() < f64::EPSILON {
+                0.0
+            } else if i + 1 == count {
+                round2(discount - allocated)
+            } else {
+                round2(discount * amount / gross)
+            };
+            allocated += share;
+            if let Some(line) = data.row_mut(line_entity, line_id) {
+                let rate = rates
+                    .get(&text(&line.fields, "taxCode"))
+                    .copied()
+                    .unwrap_or(0.0);
+                let net = round2(amount - share);
+                let net_tax = round2(net * rate / 100.0);
+                line.fields
+                    .insert("invoiceDiscountAllocation".to_owned(), number(share));
+                line.fields.insert("netAmount".to_owned(), number(net));
+                line.fields
+                    .insert("netTaxAmount".to_owned(), number(net_tax));
+                line.fields.insert(
+                    "netAmountIncludingTax".to_owned(),
+                    number(round2(net + net_tax)),
+                );
+                totals.0 += net;
+                totals.1 += net_tax;
+                totals.2 += net + net_tax;
+            }
+        }
+        if let Some(header) = data.row_mut(document, id) {
+            header.fields.insert(
+                "totalAmountExcludingTax".to_owned(),
+                number(round2(totals.0)),
+            );
+            header
+                .fields
+                .insert("totalTaxAmount".to_owned(), number(round2(totals.1)));
+            header.fields.insert(
+                "totalAmountIncludingTax".to_owned(),
+                number(round2(totals.2)),
+            );
+            header
+                .fields
+                .insert("lastModifiedDateTime".to_owned(), stamp(now));
+            header.version = version;
+        }
+        Ok(())
+    }
+
+    /// `Microsoft.NAV.post` on a draft invoice or credit memo: posted number, status Open,
+    /// ledger entries for item lines; the id stays (api-notes §2 "salesInvoices").
+    pub(crate) fn post_document(
+        &mut self,
+        company: Uuid,
+        entity: Entity,
+        id: Uuid,
+        now: Timestamp,
+    ) -> Outcome<()> {
+        let (posted_series, document_type, sign) = match entity {
+            Entity::SalesInvoice => (&POSTED_INVOICES, "Sales_x0020_Invoice", -1.0),
+            Entity::SalesCreditMemo => (&POSTED_CREDIT_MEMOS, "Sales_x0020_Credit_x0020_Memo", 1.0),
+            _ => return Err(BcFault::segment_not_found("Microsoft.NAV.post")),
+        };
+        let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+        let data = self.company_mut(company)?;
+        let header = data
+            .row(entity, id)
+            .ok_or_else(|| BcFault::record_not_found(entity.set_name(), &id.to_string()))?
+            .clone();
+        if data.is_posted(id) {
+            return Err(BcFault::dialog("The document has already been posted."));
+        }
+        let lines = self.rows(company, entity.lines().unwrap_or(entity), Some(id));
+        if lines.is_empty() {
+            return Err(BcFault::dialog("There is nothing to post."));
+        }
+        let data = self.company_mut(company)?;
+        let posted_number = data.next_number(posted_series);
+        let customer_number = text(&header.fields, "customerNumber");
+        let posting_date = text(&header.fields, "postingDate").parse().unwrap_or(today);
+        let mut posts = Vec::new();
+        for (_, line) in &lines {
+            if text(&line.fields, "lineType") != "Item" {
+                continue;
+            }
+            let location = Self::location_code(data, guid(&line.fields, "locationId"));
+            posts.push(LedgerPost {
+                item_number: text(&line.fields, "lineObjectNumber"),
+                entry_type: "Sale",
+                quantity: sign * num(&line.fields["quantity"]),
+                document_type,
+                document_number: posted_number.clone(),
+                source_type: "Customer",
+                source_number: customer_number.clone(),
+                sales_amount: -sign * num(&line.fields["netAmount"]),
+                location,
+                posting_date,
+            });
+        }
+        for post in &posts {
+            self.post_ledger(company, post, now)?;
+        }
+        let (version, _) = self.bump();
+        let data = self.company_mut(company)?;
+        data.posted.insert(id, true);
+        if let Some(row) = data.row_mut(entity, id) {
+            row.fields.insert("number".into(), json!(posted_number));
+            row.fields.insert("status".into(), json!("Open"));
+            if entity == Entity::SalesInvoice {
+                let total = row.fields["totalAmountIncludingTax"].clone();
+                row.fields.insert("remainingAmount".into(), total);
+            }
+            row.fields.insert("lastModifiedDateTime".into(), stamp(now));
+            row.version = version;
+        }
+        self.record_change(company, entity, id, ChangeKind::Updated, now);
+        Ok(())
+    }
+
+    /// `Microsoft.NAV.shipAndInvoice`: posts shipment and invoice; the fully invoiced order
+    /// is deleted and a posted invoice with `orderNumber` appears.
+    pub(crate) fn ship_and_invoice(
+        &mut self,
+        company: Uuid,
+        id: Uuid,
+        now: Timestamp,
+    ) -> Outcome<Uuid> {
+        let order = self
+            .get(company, Entity::SalesOrder, id)
+            .ok_or_else(|| BcFault::record_not_found("salesOrders", &id.to_string()))?;
+        let lines = self.rows(company, Entity::SalesOrderLine, Some(id));
+        if lines.is_empty() {
+            return Err(BcFault::dialog("There is nothing to post."));
+        }
+        let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+        let data = self.company_mut(company)?;
+        let shipment = data.next_number(&SHIPMENTS);
+        let invoice_number = data.next_number(&POSTED_INVOICES);
+        let customer_number = text(&order.fields, "customerNumber");
+        let posting_date = text(&order.fields, "postingDate").parse().unwrap_or(today);
+        let mut posts = Vec::new();
+        for (_, line) in &lines {
+            if text(&line.fields, "lineType") != "Item" {
+                continue;
+            }
+            posts.push(LedgerPost {
+                item_number: text(&line.fields, "lineObjectNumber"),
+                entry_type: "Sale",
+                quantity: -num(&line.fields["quantity"]),
+                document_type: "Sales_x0020_Shipment",
+                document_number: shipment.clone(),
+                source_type: "Customer",
+                source_number: customer_number.clone(),
+                sales_amount: num(&line.fields["netAmount"]),
+                location: Self::location_code(data, guid(&line.fields, "locationId")),
+                posting_date,
+            });
+        }
+        for post in &posts {
+            self.post_ledger(company, post, now)?;
+        }
+        // The posted invoice: header fields shared with the order, lines copied.
+        let invoice_id = Uuid::new_v4();
+        let mut fields = Map::new();
+        for field in Entity::SalesInvoice.fields() {
+            let value = order
+                .fields
+                .get(field.name)
+                .cloned()
+                .unwrap_or_else(|| field.kind.blank());
+            fields.insert(field.name.to_owned(), value);
+        }
+        fields.insert("id".into(), json!(invoice_id.to_string()));
+        fields.insert("number".into(), json!(invoice_number));
+        fields.insert("invoiceDate".into(), json!(today.to_string()));
+        fields.insert("dueDate".into(), json!(today.to_string()));
+        fields.insert("orderId".into(), json!(id.to_string()));
+        fields.insert("orderNumber".into(), order.fields["number"].clone());
+        fields.insert("status".into(), json!("Open"));
+        fields.insert(
+            "remainingAmount".into(),
+            order.fields["totalAmountIncludingTax"].clone(),
+        );
+        fields.insert("lastModifiedDateTime".into(), stamp(now));
+        let (version, seq) = self.bump();
+        let data = self.company_mut(company)?;
+        data.tables.entry(Entity::SalesInvoice).or_default().insert(
+            invoice_id,
+            Row {
+                fields,
+                version,
+                seq,
+            },
+        );
+        data.posted.insert(invoice_id, true);
+        for (_, line) in &lines {
+            let line_id = Uuid::new_v4();
+            let mut copy = Map::new();
+            for field in Entity::SalesInvoiceLine.fields() {
+                copy.insert(
+                    field.name.to_owned(),
+                    line.fields
+                        .get(field.name)
+                        .cloned()
+                        .unwrap_or_else(|| field.kind.blank()),
+                );
+            }
+            copy.insert("id".into(), json!(line_id.to_string()));
+            copy.insert("documentId".into(), json!(invoice_id.to_string()));
+            data.tables
+                .entry(Entity::SalesInvoiceLine)
+                .or_default()
+                .insert(
+                    line_id,
+                    Row {
+                        fields: copy,
+                        version,
+                        seq,
+                    },
+                );
+        }
+        if let Some(t) = data.tables.get_mut(&Entity::SalesOrder) {
+            t.remove(&id);
+        }
+        if let Some(t) = data.tables.get_mut(&Entity::SalesOrderLine) {
+            t.retain(|_, r| guid(&r.fields, "documentId") != Some(id));
+        }
+        self.record_change(company, Entity::SalesOrder, id, ChangeKind::Deleted, now);
+        self.record_change(
+            company,
+            Entity::SalesInvoice,
+            invoice_id,
+            ChangeKind::Created,
+            now,
+        );
+        Ok(invoice_id)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn document_rules(
+    data: &mut CompanyData,
+    settings: &StoreSettings,
+    entity: Entity,
+    id: Uuid,
+    fields: &mut Map<String, Value>,
+    given: &[String],
+    creating: bool,
+    today: &str,
+    origin: Origin,
+) -> Outcome<()> {
+    let given_has = |k: &str| given.iter().any(|g| g == k);
+    let (series, date_field) = match entity {
+        Entity::SalesOrder => (&ORDERS, "orderDate"),
+        Entity::SalesInvoice => (&INVOICES, "invoiceDate"),
+        _ => (&CREDIT_MEMOS, "creditMemoDate"),
+    };
+    if given_has("number") && origin == Origin::Api {
+        // Fixture error.application-dialogexception.manual-nos.json.
+        return Err(BcFault::dialog(format!(
+            "You may not enter numbers manually. If you want to enter numbers manually, please activate Manual Nos. in No. Series {}.",
+            series.code
+        )));
+    }
+    if creating || given_has("customerId") || given_has("customerNumber") {
+        let by_id = given_has("customerId")
+            .then(|| guid(fields, "customerId"))
+            .flatten();
+        let by_number = given_has("customerNumber")
+            .then(|| text(fields, "customerNumber"))
+            .filter(|n| !n.is_empty());
+        let customer = match (by_id, by_number) {
+            (None, None) => {
+                // A: APIV2SalesCreditMemos.Page.al SellToCustomerNotProvidedErr.
+                return Err(BcFault::dialog(
+                    "A \"customerNumber\" or a \"customerId\" must be provided.",
+                ));
+            }
+            (Some(cid), number) => {
+                let row = data
+                    .row(Entity::Customer, cid)
+                    .ok_or_else(|| BcFault::dialog("The sell-to customer cannot be found."))?;
+                if number.is_some_and(|n| n != text(&row.fields, "number")) {
+                    return Err(BcFault::dialog(
+                        "The sell-to customer values do not match to a specific Customer.",
+                    ));
+                }
+                (cid, row.fields.clone())
+            }
+            (None, Some(number)) => data
+                .find(Entity::Customer, "number", &number)
+                .map(|(cid, r)| (cid, r.fields.clone()))
+                .ok_or_else(|| BcFault::dialog("The sell-to customer cannot be found."))?,
+        };
+        let (customer_id, customer) = customer;
+        if text(&customer, "blocked") == "All" {
+            return Err(BcFault::dialog(format!(
+                "You cannot create this type of document when Customer {} is blocked with type All",
+                text(&customer, "number")
+            )));
+        }
+        fields.insert("customerId".into(), json!(customer_id.to_string()));
+        fields.insert("customerNumber".into(), customer["number"].clone());
+        fields.insert("customerName".into(), customer["displayName"].clone());
+        fields.insert("billToName".into(), customer["displayName"].clone());
+        if !given_has("billToCustomerId") && !given_has("billToCustomerNumber") {
+            fields.insert("billToCustomerId".into(), json!(customer_id.to_string()));
+            fields.insert("billToCustomerNumber".into(), customer["number"].clone());
+        }
+        let address = [
+            ("AddressLine1", "addressLine1"),
+            ("AddressLine2", "addressLine2"),
+            ("City", "city"),
+            ("Country", "country"),
+            ("State", "state"),
+            ("PostCode", "postalCode"),
+        ];
+        for prefix in ["sellTo", "billTo", "shipTo"] {
+            for (suffix, source) in address {
+                let key = format!("{prefix}{suffix}");
+                if fields.contains_key(&key) && (prefix == "billTo" || !given_has(&key)) {
+                    fields.insert(key, customer.get(source).cloned().unwrap_or(json!("")));
+                }
+            }
+        }
+        if fields.contains_key("shipToName") && !given_has("shipToName") {
+            fields.insert("shipToName".into(), customer["displayName"].clone());
+        }
+        for (key, source) in [
+            ("email", "email"),
+            ("phoneNumber", "phoneNumber"),
+            ("currencyCode", "currencyCode"),
+            ("paymentTermsId", "paymentTermsId"),
+            ("shipmentMethodId", "shipmentMethodId"),
+            ("salesperson", "salespersonCode"),
+        ] {
+            if fields.contains_key(key) && !given_has(key) {
+                fields.insert(
+                    key.into(),
+                    customer.get(source).cloned().unwrap_or(json!("")),
+                );
+            }
+        }
+    }
+    if text(fields, "currencyCode").is_empty() {
+        fields.insert("currencyCode".into(), json!(settings.lcy));
+    }
+    reference(
+        data,
+        Entity::PaymentTerm,
+        fields,
+        "paymentTermsId",
+        "The \"paymentTermsId\" does not match to a Payment Terms.",
+    )?;
+    if creating {
+        if text(fields, "number").is_empty() {
+            fields.insert("number".into(), json!(data.next_number(series)));
+        }
+        fields.insert("status".into(), json!("Draft"));
+        if text(fields, date_field) == BLANK_DATE {
+            fields.insert(date_field.into(), json!(today));
+        }
+        if text(fields, "postingDate") == BLANK_DATE {
+            fields.insert("postingDate".into(), json!(today));
+        }
+        if fields.contains_key("dueDate") && text(fields, "dueDate") == BLANK_DATE {
+            let due = due_date(data, fields, &text(fields, date_field));
+            fields.insert("dueDate".into(), json!(due));
+        }
+        if entity == Entity::SalesOrder && !given_has("partialShipping") {
+            fields.insert("partialShipping".into(), json!(true));
+        }
+    }
+    unique(data, entity, id, "number", "No.", &text(fields, "number"))
+}
+
+/// Document date plus the payment terms' `nD` due date calculation.
+pub(super) fn due_date(data: &CompanyData, fields: &Map<String, Value>, start: &str) -> String {
+    let days = guid(fields, "paymentTermsId")
+        .and_then(|t| data.row(Entity::PaymentTerm, t))
+        .map(|r| text(&r.fields, "dueDateCalculation"))
+        .and_then(|calc| calc.strip_suffix('D').and_then(|n| n.parse::<i64>().ok()))
+        .unwrap_or(0);
+    start
+        .parse::<Date>()
+        .ok()
+        .and_then(|d| d.checked_add(jiff::Span::new().days(days)).ok())
+        .map_or_else(|| start.to_owned(), |d| d.to_string())
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn line_rules(
+    data: &mut CompanyData,
+    settings: &StoreSettings,
+    entity: Entity,
+    parent: Option<Uuid>,
+    fields: &mut Map<String, Value>,
+    given: &[String],
+    creating: bool,
+) -> Outcome<()> {
+    let given_has = |k: &str| given.iter().any(|g| g == k);
+    let document = entity.document().unwrap_or(entity);
+    let doc_id = parent
+        .or_else(|| guid(fields, "documentId"))
+        .ok_or_else(|| BcFault::dialog("The \"documentId\" must be provided."))?;
+    let header = data
+        .row(document, doc_id)
+        .ok_or_else(|| BcFault::record_not_found(document.set_name(), &doc_id.to_string()))?
+        .fields
+        .clone();
+    if data.is_posted(doc_id) {
+        return Err(BcFault::dialog(
+            "The document has been posted and can no longer be changed.",
+        ));
+    }
+    fields.insert("documentId".into(), json!(doc_id.to_string()));
+    if creating && !given_has("lineType") {
+        let item_like = given_has("itemId") || given_has("lineObjectNumber");
+        fields.insert(
+            "lineType".into(),
+            json!(if item_like { "Item" } else { "Comment" }),
+        );
+    }
+    if creating && !given_has("sequence") {
+        let next = data
+            .table(entity)
+            .filter(|(_, r)| guid(&r.fields, "documentId") == Some(doc_id))
+            .map(|(_, r)| r.fields["sequence"].as_i64().unwrap_or(0))
+            .max()
+            .unwrap_or(0)
+            + 10_000;
+        fields.insert("sequence".into(), json!(next));
+    }
+    let date_field = match document {
+        Entity::SalesOrder => "orderDate",
+        Entity::SalesInvoice => "invoiceDate",
+        _ => "creditMemoDate",
+    };
+    if creating && text(fields, "shipmentDate") == BLANK_DATE {
+        fields.insert(
+            "shipmentDate".into(),
+            header.get(date_field).cloned().unwrap_or(json!(BLANK_DATE)),
+        );
+    }
+    if text(fields, "lineType") == "Item" {
+        let by_id = guid(fields, "itemId");
+        let by_number = Some(text(fields, "lineObjectNumber")).filter(|n| !n.is_empty());
+        let (item_id, item) = match (by_id, by_number) {
+            (Some(item_id), number) => {
+                let row = data.row(Entity::Item, item_id).ok_or_else(|| BcFault::dialog("The \"itemId\" does not match to an Item."))?;
+                if number.is_some_and(|n| given_has("lineObjectNumber") && n != text(&row.fields, "number")) {
+                    return Err(BcFault::dialog("The item values do not match to a specific Item."));
+                }
+                (item_id, row.fields.clone())
+            }
+            (None, Some(number)) => data
+                .find(Entity::Item, "number", &number)
+                .map(|(i, r)| (i, r.fields.clone()))
+                .ok_or_else(|| {
+                    // Standard table-relation error (text inferred).
+                    BcFault::new(400, "Internal_InvalidTableRelation", format!("The field No. of table Sales Line contains a value ({number}) that cannot be found in the related table (Item)."))
+                })?,
+            (None, None) => return Err(BcFault::dialog("The \"itemId\" or \"lineObjectNumber\" must be provided for an item line.")),
+        };
+        if item.get("blocked") == Some(&Value::Bool(true)) {
+            // Standard TestField error (text inferred).
+            return Err(BcFault::dialog(format!(
+                "Blocked must be equal to 'No'  in Item: No.={}. Current value is 'Yes'.",
+                text(&item, "number")
+            )));
+        }
+        fields.insert("itemId".into(), json!(item_id.to_string()));
+        fields.insert("lineObjectNumber".into(), item["number"].clone());
+        if creating && !given_has("description") {
+            fields.insert("description".into(), item["displayName"].clone());
+        }
+        if creating && !given_has("unitPrice") {
+            fields.insert("unitPrice".into(), item["unitPrice"].clone());
+        }
+        if creating && !given_has("unitOfMeasureCode") {
+            fields.insert(
+                "unitOfMeasureCode".into(),
+                item["baseUnitOfMeasureCode"].clone(),
+            );
+            fields.insert(
+                "unitOfMeasureId".into(),
+                item["baseUnitOfMeasureId"].clone(),
+            );
+        }
+        if creating && !given_has("taxCode") {
+            fields.insert("taxCode".into(), item["taxGroupCode"].clone());
+        }
+        if let Some(variant) = guid(fields, "itemVariantId") {
+            let ok = data
+                .row(Entity::ItemVariant, variant)
+                .is_some_and(|v| guid(&v.fields, "itemId") == Some(item_id));
+            if !ok {
+                return Err(BcFault::dialog(
+                    "The \"itemVariantId\" does not match to a Variant of the Item.",
+                ));
+            }
+        }
+    }
+    reference(
+        data,
+        Entity::Location,
+        fields,
+        "locationId",
+        "The \"locationId\" does not match to a Location.",
+    )?;
+    // Amounts.
+    let quantity = num(&fields["quantity"]);
+    let price = num(&fields["unitPrice"]);
+    let gross = round2(quantity * price);
+    let discount = if given_has("discountPercent")
+        || (!given_has("discountAmount") && num(&fields["discountPercent"]) > 0.0)
+    {
+        round2(gross * num(&fields["discountPercent"]) / 100.0)
+    } else {
+        let amount = num(&fields["discountAmount"]);
+        let percent = if gross.abs() > f64::EPSILON {
+            amount / gross * 100.0
+        } else {
+            0.0
+        };
+        fields.insert(
+            "discountPercent".into(),
+            number((percent * 100_000.0).round() / 100_000.0),
+        );
+        amount
+    };
+    fields.insert("discountAmount".into(), number(discount));
+    let rate = settings
+        .tax_rates
+        .get(&text(fields, "taxCode"))
+        .copied()
+        .unwrap_or(0.0);
+    let excl = round2(gross - discount);
+    let tax = round2(excl * rate / 100.0);
+    fields.insert("amountExcludingTax".into(), number(excl));
+    fields.insert("taxPercent".into(), number(rate));
+    fields.insert("totalTaxAmount".into(), number(tax));
+    fields.insert("amountIncludingTax".into(), number(round2(excl + tax)));
+    fields.insert("netAmount".into(), number(excl));
+    fields.insert("netTaxAmount".into(), number(tax));
+    fields.insert("netAmountIncludingTax".into(), number(round2(excl + tax)));
+    if entity == Entity::SalesOrderLine {
+        for key in ["shipQuantity", "invoiceQuantity"] {
+            if !given_has(key) {
+                fields.insert(key.into(), number(quantity));
+            }
+        }
+    }
+    Ok(())
+}

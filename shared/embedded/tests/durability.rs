@@ -134,9 +134,52 @@ async fn the_credentials_file_is_private_and_keeps_every_secret() {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
-    let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+    // The file and the (empty, private) lock file writers take turns on; nothing else.
+    let mut leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap())
         .unwrap()
-        .map(|e| e.unwrap().file_name())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(leftovers.len(), 1, "no temporary files left: {leftovers:?}");
+    leftovers.sort();
+    let file = path.file_name().unwrap().to_string_lossy().into_owned();
+    let lock = path
+        .with_extension("lock")
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let mut expected = vec![file, lock];
+    expected.sort();
+    assert_eq!(leftovers, expected, "no temporary files left");
+}
+
+/// Two writers of one credentials file that share nothing but the file (as two processes
+/// do: `lsbc run` rotating Lightspeed tokens while `lsbc connect business-central` saves)
+/// never write over each other's change.
+#[test]
+fn two_writers_of_one_credentials_file_keep_both_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("credentials.json");
+    let writer = |name: &'static str| {
+        let store = FileSecretStore::new(&path);
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            for i in 0..150 {
+                let value = SecretString::from(format!("{name}-{i}"));
+                rt.block_on(store.put(name, &value)).unwrap();
+            }
+        })
+    };
+    let (a, b) = (writer("lightspeed"), writer("business-central"));
+    a.join().unwrap();
+    b.join().unwrap();
+    let store = FileSecretStore::new(&path);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    for name in ["lightspeed", "business-central"] {
+        let last = rt.block_on(store.get(name, Freshness::Fresh)).unwrap();
+        assert_eq!(last.expose_secret(), format!("{name}-149"), "{name}");
+    }
 }

@@ -6,7 +6,9 @@
 //! and checks that Business Central ends up exactly as the mapping implies.
 
 use std::collections::BTreeSet;
+use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Instant;
 
 use lsbc_connectors::build_flow;
@@ -18,10 +20,12 @@ use lsbc_embedded::{LocalRunner, RunnerOptions};
 use lsbc_sandbox::lightspeed::{AddressSeed, Entity, Sizes, generate};
 use serde_json::{Value, json};
 
-use crate::CliError;
+use crate::args::DemoArgs;
 use crate::home::{BUSINESS_CENTRAL_SECRET, EmbeddedHome, LIGHTSPEED_SECRET};
 use crate::sandboxes::{SandboxOptions, Sandboxes};
+use crate::summary::table;
 use crate::summary::{ApiRequests, FlowSummary, Summary};
+use crate::{CliError, print_json};
 
 /// How the demo runs.
 #[derive(Debug, Clone)]
@@ -78,6 +82,39 @@ impl Progress {
         if let Some(bar) = &self.0 {
             bar.finish_and_clear();
         }
+    }
+}
+
+/// `lsbc demo`: runs the demo, prints its summary (a table, or JSON) and fails when the
+/// self-check found differences.
+pub async fn run(args: DemoArgs) -> Result<ExitCode, CliError> {
+    let summary = run_demo(&DemoOptions {
+        seed: args.seed,
+        customers: args.customers,
+        dir: args.dir,
+        progress: !args.json && std::io::stderr().is_terminal(),
+    })
+    .await?;
+    if args.json {
+        print_json(&serde_json::to_value(&summary).unwrap_or_default());
+    } else {
+        println!("{}", table(&summary));
+        for failure in &summary.failures {
+            println!("Failed (in the dead-letter queue): {failure}");
+        }
+        println!("Activity log: {}", summary.activity_log);
+        println!(
+            "Self-check: {} Lightspeed records compared with Business Central in {:.1} s (the whole demo: {:.1} s).",
+            summary.checked, summary.check_seconds, summary.elapsed_seconds
+        );
+    }
+    for problem in &summary.check_problems {
+        eprintln!("check: {problem}");
+    }
+    if summary.check_problems.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(CliError::Check(summary.check_problems.len()))
     }
 }
 

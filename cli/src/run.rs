@@ -3,6 +3,7 @@
 //! never printed).
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Duration;
 
 use lsbc_connectors::build_flow;
@@ -10,8 +11,9 @@ use lsbc_core::Flow;
 use lsbc_embedded::{LocalRunner, RunReport, RunnerOptions};
 use serde::Deserialize;
 
-use crate::CliError;
+use crate::args::RunArgs;
 use crate::home::{BUSINESS_CENTRAL_SECRET, EmbeddedHome, LIGHTSPEED_SECRET};
+use crate::{CliError, print_json};
 
 /// `lsbc.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -72,8 +74,16 @@ impl RunConfig {
     }
 }
 
-/// Runs once, or until Ctrl-C with `watch`.
-pub async fn run(config: &RunConfig, watch: bool) -> Result<RunReport, CliError> {
+/// `lsbc run`: reads the configuration, syncs, prints the report.
+pub async fn run(args: RunArgs) -> Result<ExitCode, CliError> {
+    let config = RunConfig::read(&args.config)?;
+    let report = sync(&config, args.watch).await?;
+    print_json(&serde_json::to_value(&report).unwrap_or_default());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Syncs once, or until Ctrl-C with `watch`.
+pub async fn sync(config: &RunConfig, watch: bool) -> Result<RunReport, CliError> {
     let home = EmbeddedHome::open(&config.state, &config.credentials)?;
     let context = home.context(&config.lightspeed_secret, &config.business_central_secret);
     let mut runner = LocalRunner::new(home.store.clone(), RunnerOptions::default());

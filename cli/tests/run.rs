@@ -4,7 +4,7 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use lsbc_cli::run::{RunConfig, run};
+use lsbc_cli::run::{RunConfig, sync};
 use lsbc_cli::sandboxes::{SandboxOptions, Sandboxes};
 use lsbc_core::Flow;
 use lsbc_embedded::FileSecretStore;
@@ -36,12 +36,12 @@ async fn run_once_syncs_with_the_configured_files() {
         .unwrap();
     let config = RunConfig::read(&dir.path().join("lsbc.toml")).unwrap();
     assert_eq!(config.flows, [Flow::Customers]);
-    let report = run(&config, false).await.unwrap();
+    let report = sync(&config, false).await.unwrap();
     assert_eq!(report.flows[&Flow::Customers].created, 2, "{report:?}");
     assert!(dir.path().join("state/lsbc.sqlite").exists());
     assert_eq!(s.business_central.customers().len(), 2);
     // A second run finds nothing new.
-    let again = run(&config, false).await.unwrap();
+    let again = sync(&config, false).await.unwrap();
     assert_eq!(
         again.flows[&Flow::Customers].created + again.flows[&Flow::Customers].updated,
         0

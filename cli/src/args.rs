@@ -110,7 +110,7 @@ pub enum Command {
     Connect {
         #[command(subcommand)]
         target: ConnectTarget,
-        #[command(flatten)]
+        #[command(flatten, next_help_heading = "Where to store it")]
         home: HomeArgs,
     },
     /// Send the records parked in a queue's dead-letter queue back into it.
@@ -164,9 +164,12 @@ pub struct RunArgs {
     /// Run once and stop (the default).
     #[arg(long, conflicts_with = "watch")]
     pub once: bool,
-    /// Run every `interval_seconds` until Ctrl-C.
+    /// Run every `interval_seconds` until Ctrl-C, printing one line per run.
     #[arg(long)]
     pub watch: bool,
+    /// Print each run's report as JSON (one document per line with --watch).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `lsbc preview`.
@@ -363,55 +366,85 @@ pub enum ConnectTarget {
 
 /// `lsbc connect lightspeed`.
 #[derive(Args, Debug)]
+#[command(next_help_heading = "Connection")]
 pub struct LightspeedArgs {
-    #[arg(long, env = "LSBC_LIGHTSPEED_CLIENT_ID")]
-    pub client_id: String,
-    #[arg(long, env = "LSBC_LIGHTSPEED_CLIENT_SECRET", hide_env_values = true)]
-    pub client_secret: String,
+    /// The OAuth client's id (from the Lightspeed developer portal).
+    #[arg(
+        long,
+        env = "LSBC_LIGHTSPEED_CLIENT_ID",
+        required_unless_present = "redirected_url"
+    )]
+    pub client_id: Option<String>,
+    /// The OAuth client's secret.
+    #[arg(
+        long,
+        env = "LSBC_LIGHTSPEED_CLIENT_SECRET",
+        hide_env_values = true,
+        required_unless_present = "redirected_url"
+    )]
+    pub client_secret: Option<String>,
     /// The client's registered HTTPS redirect URI.
-    #[arg(long)]
-    pub redirect_uri: String,
-    /// The URL Lightspeed redirected to (else read from standard input).
+    #[arg(long, required_unless_present = "redirected_url")]
+    pub redirect_uri: Option<String>,
+    /// Finish the connection started before (by this command without it) with the URL
+    /// Lightspeed redirected to; without it, the URL is read from standard input.
     #[arg(long, conflicts_with = "wait_for_callback")]
     pub redirected_url: Option<String>,
     /// The redirect URI is the deployed webhook's `/lightspeed/callback` route: wait for
     /// it to finish the connection instead of reading the redirected URL.
     #[arg(long)]
     pub wait_for_callback: bool,
+    /// The API host (default `https://api.lightspeedapp.com`; a simulator's URL to try the
+    /// sync without an account).
     #[arg(long)]
     pub api_base: Option<String>,
+    /// The OAuth host (default `https://cloud.lightspeedapp.com`; a simulator's URL).
     #[arg(long)]
     pub auth_base: Option<String>,
-    #[arg(long, default_value = LIGHTSPEED_SECRET)]
+    /// Name of the secret the connection is stored under (what `lsbc.toml` and the
+    /// deployed functions read).
+    #[arg(long, default_value = LIGHTSPEED_SECRET, help_heading = "Where to store it")]
     pub secret: String,
 }
 
 /// `lsbc connect business-central`.
 #[derive(Args, Debug)]
+#[command(next_help_heading = "Connection")]
 pub struct BusinessCentralArgs {
     /// Entra tenant (online), or `?tenant=` (on-premises).
     #[arg(long)]
     pub tenant: Option<String>,
+    /// The environment (online), as in the Business Central admin center.
     #[arg(long, default_value = "Production")]
     pub environment: String,
+    /// The Entra app registration's client id (online).
     #[arg(long, env = "LSBC_BC_CLIENT_ID")]
     pub client_id: Option<String>,
+    /// The app registration's client secret (online).
     #[arg(long, env = "LSBC_BC_CLIENT_SECRET", hide_env_values = true)]
     pub client_secret: Option<String>,
     /// On-premises service URL up to the server instance.
     #[arg(long)]
     pub base_url: Option<String>,
+    /// The Business Central user whose web service access key is given (on-premises).
     #[arg(long)]
     pub user: Option<String>,
+    /// That user's web service access key (on-premises).
     #[arg(long, env = "LSBC_BC_ACCESS_KEY", hide_env_values = true)]
     pub access_key: Option<String>,
     /// Company name or id (else the only one).
     #[arg(long)]
     pub company: Option<String>,
+    /// Where the API is (default: `https://api.businesscentral.dynamics.com`; a
+    /// simulator's URL to try the sync without an account).
     #[arg(long)]
     pub api_base: Option<String>,
+    /// Where tokens are issued (default: `https://login.microsoftonline.com`; a
+    /// simulator's URL).
     #[arg(long)]
     pub login_base: Option<String>,
-    #[arg(long, default_value = BUSINESS_CENTRAL_SECRET)]
+    /// Name of the secret the connection is stored under (what `lsbc.toml` and the
+    /// deployed functions read).
+    #[arg(long, default_value = BUSINESS_CENTRAL_SECRET, help_heading = "Where to store it")]
     pub secret: String,
 }

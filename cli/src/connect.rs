@@ -44,22 +44,30 @@ pub async fn run(target: ConnectTarget, home: &HomeArgs) -> Result<ExitCode, Cli
 }
 
 /// `lsbc connect lightspeed`: prints the authorize URL, then finishes with the redirected
-/// URL (given, or read from standard input) or waits for the webhook's callback route.
+/// URL read from standard input, or waits for the webhook's callback route. With
+/// `--redirected-url`, finishes the attempt started before instead (when standard input
+/// was closed, or the person came back later).
 async fn lightspeed(
     secrets: Arc<dyn SecretStore>,
     args: LightspeedArgs,
 ) -> Result<Value, CliError> {
     let secret = args.secret;
+    if let Some(redirected) = args.redirected_url {
+        return finish_lightspeed(secrets, &secret, &redirected).await;
+    }
+    let missing = |option: &str| CliError::Usage(format!("{option} is needed to start connecting"));
     let url = start_lightspeed(
         secrets.clone(),
         &secret,
         LightspeedSecret {
-            client_id: args.client_id,
-            client_secret: args.client_secret,
+            client_id: args.client_id.ok_or_else(|| missing("--client-id"))?,
+            client_secret: args
+                .client_secret
+                .ok_or_else(|| missing("--client-secret"))?,
             account_id: None,
             api_base: args.api_base,
             auth_base: args.auth_base,
-            redirect_uri: Some(args.redirect_uri),
+            redirect_uri: Some(args.redirect_uri.ok_or_else(|| missing("--redirect-uri"))?),
             tokens: None,
             pending: None,
         },
@@ -70,17 +78,32 @@ async fn lightspeed(
         eprintln!("Waiting for the redirect to reach the webhook's callback route…");
         return wait_for_callback(secrets, &secret, Duration::from_mins(15)).await;
     }
-    let redirected = if let Some(url) = args.redirected_url {
-        url
+    eprintln!("Then paste the full URL you were redirected to:");
+    let mut line = String::new();
+    let read = std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| CliError::io("stdin", e))?;
+    if read == 0 {
+        // Nothing to read (standard input closed): the attempt stays open.
+        let finish = format!(
+            "lsbc connect lightspeed --redirected-url '<the URL>'{}",
+            secret_option(&secret)
+        );
+        eprintln!("No URL read. Once approved, finish with:\n\n  {finish}\n");
+        return Ok(
+            json!({"connected": null, "waiting_for": "the redirected URL", "finish_with": finish}),
+        );
+    }
+    finish_lightspeed(secrets, &secret, &line).await
+}
+
+/// ` --secret NAME` when the secret is not the default one.
+fn secret_option(secret: &str) -> String {
+    if secret == crate::home::LIGHTSPEED_SECRET {
+        String::new()
     } else {
-        eprintln!("Then paste the full URL you were redirected to:");
-        let mut line = String::new();
-        std::io::stdin()
-            .read_line(&mut line)
-            .map_err(|e| CliError::io("stdin", e))?;
-        line
-    };
-    finish_lightspeed(secrets, &secret, &redirected).await
+        format!(" --secret {secret}")
+    }
 }
 
 /// `lsbc connect business-central`: the connection document from the options, checked and

@@ -23,8 +23,8 @@ use serde_json::{Value, json};
 use crate::args::DemoArgs;
 use crate::home::{BUSINESS_CENTRAL_SECRET, EmbeddedHome, LIGHTSPEED_SECRET};
 use crate::sandboxes::{SandboxOptions, Sandboxes};
-use crate::summary::table;
 use crate::summary::{ApiRequests, FlowSummary, Summary};
+use crate::summary::{notes, table};
 use crate::{CliError, print_json};
 
 /// How the demo runs.
@@ -98,11 +98,11 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode, CliError> {
     if args.json {
         print_json(&serde_json::to_value(&summary).unwrap_or_default());
     } else {
-        println!("{}", table(&summary));
-        for failure in &summary.failures {
-            println!("Failed (in the dead-letter queue): {failure}");
-        }
-        println!("Activity log: {}", summary.activity_log);
+        println!("{}", table(&summary.passes));
+        println!(
+            "{}",
+            notes(&summary.passes, &summary.failures, &summary.activity_log)
+        );
         println!(
             "Self-check: {} Lightspeed records compared with Business Central in {:.1} s (the whole demo: {:.1} s).",
             summary.checked, summary.check_seconds, summary.elapsed_seconds
@@ -487,17 +487,8 @@ fn seed_products(
     dataset: &lsbc_sandbox::lightspeed::Dataset,
 ) -> Result<DemoProducts, CliError> {
     let ls = &sandboxes.lightspeed;
-    let host = format!("{}/_sandbox/images/", ls.base_url());
-    for image in ls.records(Entity::Image) {
-        let Some(id) = image["imageID"]
-            .as_str()
-            .and_then(|i| i.parse::<u64>().ok())
-        else {
-            continue;
-        };
-        ls.set_field(Entity::Image, id, "baseImageURL", &host)
-            .map_err(|e| CliError::Usage(format!("serving image {id}: {e}")))?;
-    }
+    ls.serve_images()
+        .map_err(|e| CliError::Usage(format!("serving images: {e}")))?;
     let simple: Vec<&lsbc_sandbox::lightspeed::ItemSeed> = dataset
         .items
         .iter()

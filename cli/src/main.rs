@@ -26,11 +26,13 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The demo's skips and failures are its point: they are in its summary and activity log,
-    // so its log shows only errors of its own unless LSBC_LOG asks for more.
-    let default_level = if matches!(cli.command, Command::Demo(_)) {
-        "off"
-    } else {
-        "warn"
+    // so its log shows only errors of its own unless LSBC_LOG asks for more. `lsbc run`
+    // reports skips, warnings and failures in its table and activity log: its log shows
+    // errors only (`LSBC_LOG=warn` shows each warning as it happens).
+    let default_level = match cli.command {
+        Command::Demo(_) => "off",
+        Command::Run(_) => "error",
+        _ => "warn",
     };
     tracing_subscriber::fmt()
         .with_env_filter(

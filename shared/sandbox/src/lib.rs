@@ -14,3 +14,6 @@ pub mod lightspeed;
 
 #[cfg(feature = "business-central")]
 pub mod business_central;
+
+#[cfg(feature = "lightspeed")]
+mod images;

@@ -847,8 +847,8 @@ mod tests {
                 assert!(cmd.variants[3].archived);
                 assert!(t.warnings[0].contains("variant 1003 is archived"));
                 assert_eq!(
-                    cmd.variants[5].code, "BLK-S-1005",
-                    "second Size 0: cut, with its itemID"
+                    cmd.variants[5].code, "BLK-S0",
+                    "second Size 0: its code is taken, its abbreviation is not"
                 );
             }
             assert!(t.command.to_string().len() < 64 * 1024);

@@ -635,6 +635,7 @@ async fn check_products(
                                 }
                             }
                         }
+                        ProductCommand::Picture(_) => {}
                         ProductCommand::Variants(set) => {
                             for v in set.variants.iter().filter(|v| !v.archived) {
                                 let found = variants.iter().any(|bv| {

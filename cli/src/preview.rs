@@ -252,6 +252,8 @@ async fn preview_products(
                     .map(|e| format!("{}.{}: {}", e.entity, e.field, e.rule))
                 })
                 .collect(),
+            // A picture is bytes from the image host: nothing to validate here.
+            ProductCommand::Picture(_) => Vec::new(),
         };
         Ok((
             Map::from_iter([("command".into(), t.command.clone())]),

@@ -182,7 +182,7 @@ async fn an_item_whose_image_host_refuses_is_created_and_its_picture_follows() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_picture_that_keeps_failing_is_a_warning_and_is_tried_with_the_next_change() {
+async fn a_picture_that_keeps_failing_is_a_warning_and_is_tried_again_with_the_next_change() {
     let port = refusing_port();
     let scene = Scene::new(port).await;
     let mut reports = Vec::new();
@@ -206,13 +206,7 @@ async fn a_picture_that_keeps_failing_is_a_warning_and_is_tried_with_the_next_ch
     assert_eq!(scene.bc_item()["displayName"], "Heather Tee");
     assert_eq!(scene.picture_uploads(), 0);
 
-    // The host answers, and the item changes in Lightspeed: the picture goes with it.
-    let host = LightspeedSandbox::start(LightspeedSandboxConfig {
-        port,
-        ..LightspeedSandboxConfig::default()
-    })
-    .await
-    .unwrap();
+    // The item changes in Lightspeed: its picture is tried again, attempts counted anew.
     scene
         .s
         .lightspeed
@@ -220,11 +214,29 @@ async fn a_picture_that_keeps_failing_is_a_warning_and_is_tried_with_the_next_ch
         .unwrap();
     let changed = scene.run().await;
     assert_eq!(
-        (changed.updated, changed.created),
-        (1, 1),
-        "the item updated, its first picture created: {changed:?}"
+        (changed.updated, changed.retried, changed.waiting),
+        (1, 1, 1),
+        "{changed:?}"
     );
     assert_eq!(scene.bc_item()["displayName"], "Heather Tee (new)");
+    let log = scene.picture_log().await;
+    let (outcome, message) = log.last().unwrap();
+    assert_eq!(*outcome, Outcome::Retrying, "{log:?}");
+    assert!(message.contains("attempt 1 of 3"), "{message}");
+
+    // The host answers: the picture follows.
+    let host = LightspeedSandbox::start(LightspeedSandboxConfig {
+        port,
+        ..LightspeedSandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    let answered = scene.run().await;
+    assert_eq!(
+        (answered.created, answered.waiting),
+        (1, 0),
+        "the item's first picture: {answered:?}"
+    );
     assert_eq!(scene.picture_uploads(), 1);
     host.stop().await;
     scene.s.stop().await;

@@ -114,8 +114,8 @@ impl ProductSink {
             return Err(StageError::Skipped {
                 key: key.clone(),
                 rule: format!(
-                    "its item {} is not in Business Central (it was skipped or failed)",
-                    cmd.number
+                    "{} does not keep an item in Business Central (it was skipped or failed), so its picture has nowhere to go",
+                    owner.describe()
                 ),
             });
         };
@@ -215,11 +215,11 @@ impl ProductSink {
         reason: String,
     ) -> Result<SinkOutcome, StageError> {
         let key = request.key;
+        // Attempts are counted per image and item version: a change of either starts over.
         let pending = extra.get("image_pending");
-        let same_image = pending
-            .and_then(|p| p.get("identity"))
-            .and_then(Value::as_str)
-            == Some(cmd.image.identity.as_str());
+        let pending_text = |field: &str| pending.and_then(|p| p.get(field)).and_then(Value::as_str);
+        let same_image = pending_text("identity") == Some(cmd.image.identity.as_str())
+            && pending_text("item_version") == Some(cmd.item_version.as_str());
         let attempts = if same_image {
             pending
                 .and_then(|p| p.get("attempts"))
@@ -231,7 +231,12 @@ impl ProductSink {
         };
         extra.insert(
             "image_pending".into(),
-            json!({"identity": cmd.image.identity, "attempts": attempts, "error": reason}),
+            json!({
+                "identity": cmd.image.identity,
+                "item_version": cmd.item_version,
+                "attempts": attempts,
+                "error": reason,
+            }),
         );
         if attempts >= PICTURE_ATTEMPTS {
             let mut log = Trail::default();

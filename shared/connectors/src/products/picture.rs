@@ -30,7 +30,7 @@ use uuid::Uuid;
 use super::command::{ItemCommand, PictureCommand, ProductCommand};
 use super::images::ImageError;
 use super::keys::ProductKey;
-use super::sink::ProductSink;
+use super::sink::{CREATED_BY_SYNC, ProductSink};
 use crate::business_central::{Trail, external};
 
 /// Attempts at fetching an image before the picture is given up until the item's next
@@ -127,6 +127,11 @@ impl ProductSink {
                 field: "items.id".into(),
                 reason: format!("the item's link names `{}`", item_link.target_id),
             })?;
+        let created_by_sync = item_link
+            .extra
+            .get(CREATED_BY_SYNC)
+            .and_then(Value::as_bool)
+            == Some(true);
         let mut extra = request.link.map(|l| l.extra.clone()).unwrap_or_default();
         // Pictures uploaded with the item before they were a step of their own.
         if !extra.contains_key("image")
@@ -146,7 +151,7 @@ impl ProductSink {
         let uploaded_before = known.get("sha256").is_some();
         let identity = cmd.image.identity.as_str();
         if known.get("identity").and_then(Value::as_str) == Some(identity)
-            || (!cmd.image.on_update && (uploaded_before || item_id != owner.item_system_id()))
+            || (!cmd.image.on_update && (uploaded_before || !created_by_sync))
         {
             extra.remove("image_pending");
             return Ok(unchanged(extra, log.sent));

@@ -42,6 +42,9 @@ use super::images::{ImageError, ImageFetcher};
 use super::keys::{ProductKey, category_system_id};
 use crate::business_central::{ClientIds, Trail, Writer, external};
 
+/// On an item's link: the sync created the item.
+pub(super) const CREATED_BY_SYNC: &str = "created_by_sync";
+
 /// The products flow's sink.
 #[derive(Clone)]
 pub struct ProductSink {
@@ -445,6 +448,11 @@ impl ProductSink {
         }
         if let Some(number) = written.record.str("number") {
             extra.insert("number".into(), Value::String(number.to_owned()));
+        }
+        if creating {
+            // For `images = on_create`: the picture goes only to an item the sync made
+            // (whatever id Business Central gave it).
+            extra.insert(CREATED_BY_SYNC.into(), Value::Bool(true));
         }
         Ok(SinkOutcome {
             action,

@@ -3,6 +3,9 @@
 //! its position), saved as a new version with who and when, and can be undone by resetting a
 //! field or the whole flow.
 
+use std::path::Path;
+use std::process::ExitCode;
+
 use jiff::Timestamp;
 use lsbc_connectors::{check_settings, default_mapper};
 use lsbc_core::Flow;
@@ -10,8 +13,121 @@ use lsbc_core::ports::{MappingStore, SettingsStore};
 use lsbc_mapping::{FieldSpec, MappingDoc, Policy, ValueSpec};
 use serde_json::{Map, Value, json};
 
-use crate::CliError;
+use crate::args::{HomeArgs, MappingAction, SettingsAction};
 use crate::home::StateHandle;
+use crate::{CliError, print_json};
+
+/// `lsbc mapping …`: shows or changes the mapping and prints the result.
+pub async fn run_mapping(action: MappingAction, home: &HomeArgs) -> Result<ExitCode, CliError> {
+    let state = home.choice().open().await?;
+    let out = match action {
+        MappingAction::Show {
+            flow,
+            field,
+            tables,
+        } => show_mapping(&state, flow, field.as_deref(), tables).await?,
+        MappingAction::Set {
+            flow,
+            field,
+            expr,
+            constant,
+            lookup,
+            default,
+            policy,
+            author,
+        } => {
+            let value = match (expr, constant, lookup) {
+                (Some(e), _, _) => Some(ValueSpec::Expr(e)),
+                (_, Some(c), _) => Some(ValueSpec::Const(json_arg(&c))),
+                (_, _, Some(l)) => {
+                    let (table, expr) = l
+                        .split_once(':')
+                        .ok_or_else(|| CliError::Usage("--lookup is table:expression".into()))?;
+                    Some(ValueSpec::Lookup {
+                        table: table.to_owned(),
+                        expr: expr.to_owned(),
+                        default: default.as_deref().map(json_arg),
+                    })
+                }
+                _ => None,
+            };
+            let policy = policy.as_deref().map(parse_policy).transpose()?;
+            let change = MappingChange::Field {
+                field,
+                value,
+                policy,
+            };
+            change_mapping(&state, flow, change, &author).await?
+        }
+        MappingAction::Unset {
+            flow,
+            field,
+            author,
+        } => change_mapping(&state, flow, MappingChange::Unset { field }, &author).await?,
+        MappingAction::Table {
+            flow,
+            table,
+            key,
+            value,
+            remove,
+            author,
+        } => {
+            let value = if remove {
+                None
+            } else {
+                let text =
+                    value.ok_or_else(|| CliError::Usage("give a value or --remove".into()))?;
+                Some(json_arg(&text))
+            };
+            let change = MappingChange::TableEntry { table, key, value };
+            change_mapping(&state, flow, change, &author).await?
+        }
+        MappingAction::Load { flow, file, author } => {
+            let doc = read_json(&file)?;
+            change_mapping(&state, flow, MappingChange::Replace(doc), &author).await?
+        }
+        MappingAction::Reset { flow, author } => {
+            change_mapping(&state, flow, MappingChange::Reset, &author).await?
+        }
+        MappingAction::History { flow, limit } => mapping_history(&state, flow, limit).await?,
+    };
+    print_json(&out);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lsbc settings …`: shows or changes the settings and prints the result.
+pub async fn run_settings(action: SettingsAction, home: &HomeArgs) -> Result<ExitCode, CliError> {
+    let state = home.choice().open().await?;
+    let out = match action {
+        SettingsAction::Show { flow } => show_settings(&state, flow).await?,
+        SettingsAction::Set {
+            flow,
+            pairs,
+            file,
+            author,
+        } => {
+            let pairs = pairs
+                .iter()
+                .map(|p| parse_pair(p))
+                .collect::<Result<Vec<_>, _>>()?;
+            let replace = file.as_deref().map(read_json).transpose()?;
+            change_settings(&state, flow, &pairs, replace, &author).await?
+        }
+    };
+    print_json(&out);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A command-line value: JSON when it parses, else the text as a string.
+fn json_arg(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
+}
+
+/// A JSON document from a file.
+fn read_json(path: &Path) -> Result<Value, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|e| CliError::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))
+}
 
 /// A change to a flow's mapping.
 #[derive(Debug, Clone, PartialEq)]

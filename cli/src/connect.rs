@@ -14,19 +14,145 @@
 //!   item category it deletes at once; see `lsbc_connectors::business_central::client_ids`), keeping the
 //!   answer for `lsbc status`.
 
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
 use lsbc_business_central::BusinessCentral;
 use lsbc_connectors::business_central::client_ids::{ClientIds, probe};
-use lsbc_connectors::business_central::{BusinessCentralSecret, CompanySecret};
+use lsbc_connectors::business_central::{BusinessCentralSecret, CompanySecret, Credential};
 use lsbc_connectors::lightspeed::{LightspeedSecret, begin_connection, complete_connection};
 use lsbc_core::ports::{ConfigStore, Freshness, SecretStore, SystemClock};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::CliError;
+use crate::args::{BusinessCentralArgs, ConnectTarget, HomeArgs, LightspeedArgs};
+use crate::{CliError, print_json};
+
+/// `lsbc connect …`: connects one API and prints what was stored.
+pub async fn run(target: ConnectTarget, home: &HomeArgs) -> Result<ExitCode, CliError> {
+    let state = home.choice().open().await?;
+    let out = match target {
+        ConnectTarget::Lightspeed(args) => lightspeed(state.secrets, args).await?,
+        ConnectTarget::BusinessCentral(args) => {
+            business_central(state.secrets, state.config, args).await?
+        }
+    };
+    print_json(&out);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lsbc connect lightspeed`: prints the authorize URL, then finishes with the redirected
+/// URL read from standard input, or waits for the webhook's callback route. With
+/// `--redirected-url`, finishes the attempt started before instead (when standard input
+/// was closed, or the person came back later).
+async fn lightspeed(
+    secrets: Arc<dyn SecretStore>,
+    args: LightspeedArgs,
+) -> Result<Value, CliError> {
+    let secret = args.secret;
+    if let Some(redirected) = args.redirected_url {
+        return finish_lightspeed(secrets, &secret, &redirected).await;
+    }
+    let missing = |option: &str| CliError::Usage(format!("{option} is needed to start connecting"));
+    let url = start_lightspeed(
+        secrets.clone(),
+        &secret,
+        LightspeedSecret {
+            client_id: args.client_id.ok_or_else(|| missing("--client-id"))?,
+            client_secret: args
+                .client_secret
+                .ok_or_else(|| missing("--client-secret"))?,
+            account_id: None,
+            api_base: args.api_base,
+            auth_base: args.auth_base,
+            redirect_uri: Some(args.redirect_uri.ok_or_else(|| missing("--redirect-uri"))?),
+            tokens: None,
+            pending: None,
+        },
+    )
+    .await?;
+    eprintln!("Open this URL, sign in and approve:\n\n  {url}\n");
+    if args.wait_for_callback {
+        eprintln!("Waiting for the redirect to reach the webhook's callback route…");
+        return wait_for_callback(secrets, &secret, Duration::from_mins(15)).await;
+    }
+    eprintln!("Then paste the full URL you were redirected to:");
+    let mut line = String::new();
+    let read = std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| CliError::io("stdin", e))?;
+    if read == 0 {
+        // Nothing to read (standard input closed): the attempt stays open.
+        let finish = format!(
+            "lsbc connect lightspeed --redirected-url '<the URL>'{}",
+            secret_option(&secret)
+        );
+        eprintln!("No URL read. Once approved, finish with:\n\n  {finish}\n");
+        return Ok(
+            json!({"connected": null, "waiting_for": "the redirected URL", "finish_with": finish}),
+        );
+    }
+    finish_lightspeed(secrets, &secret, &line).await
+}
+
+/// ` --secret NAME` when the secret is not the default one.
+fn secret_option(secret: &str) -> String {
+    if secret == crate::home::LIGHTSPEED_SECRET {
+        String::new()
+    } else {
+        format!(" --secret {secret}")
+    }
+}
+
+/// `lsbc connect business-central`: the connection document from the options, checked and
+/// stored.
+async fn business_central(
+    secrets: Arc<dyn SecretStore>,
+    config: Arc<dyn ConfigStore>,
+    args: BusinessCentralArgs,
+) -> Result<Value, CliError> {
+    let on_premises = args.base_url.is_some();
+    let company_given = args.company.is_some();
+    let company = match args.company {
+        Some(c) => match c.parse::<uuid::Uuid>() {
+            Ok(id) => CompanySecret::Id(id),
+            Err(_) => CompanySecret::Name(c),
+        },
+        None => CompanySecret::Name(String::new()),
+    };
+    let (principals, users) = if on_premises {
+        let user = Credential {
+            client_id: None,
+            client_secret: None,
+            user: args.user,
+            access_key: args.access_key,
+        };
+        (vec![], vec![user])
+    } else {
+        let principal = Credential {
+            client_id: args.client_id,
+            client_secret: args.client_secret,
+            user: None,
+            access_key: None,
+        };
+        (vec![principal], vec![])
+    };
+    let doc = BusinessCentralSecret {
+        deployment: if on_premises { "on_premises" } else { "online" }.into(),
+        tenant: args.tenant,
+        environment: (!on_premises).then_some(args.environment),
+        base_url: args.base_url,
+        principals,
+        users,
+        company,
+        api_base: args.api_base,
+        login_base: args.login_base,
+        limits: None,
+    };
+    connect_business_central(secrets, config, &args.secret, doc, company_given).await
+}
 
 /// Starts connecting Lightspeed; returns the authorize URL to open.
 pub async fn start_lightspeed(

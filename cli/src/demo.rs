@@ -6,7 +6,9 @@
 //! and checks that Business Central ends up exactly as the mapping implies.
 
 use std::collections::BTreeSet;
+use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Instant;
 
 use lsbc_connectors::build_flow;
@@ -18,10 +20,12 @@ use lsbc_embedded::{LocalRunner, RunnerOptions};
 use lsbc_sandbox::lightspeed::{AddressSeed, Entity, Sizes, generate};
 use serde_json::{Value, json};
 
-use crate::CliError;
+use crate::args::DemoArgs;
 use crate::home::{BUSINESS_CENTRAL_SECRET, EmbeddedHome, LIGHTSPEED_SECRET};
 use crate::sandboxes::{SandboxOptions, Sandboxes};
 use crate::summary::{ApiRequests, FlowSummary, Summary};
+use crate::summary::{notes, table};
+use crate::{CliError, print_json};
 
 /// How the demo runs.
 #[derive(Debug, Clone)]
@@ -78,6 +82,39 @@ impl Progress {
         if let Some(bar) = &self.0 {
             bar.finish_and_clear();
         }
+    }
+}
+
+/// `lsbc demo`: runs the demo, prints its summary (a table, or JSON) and fails when the
+/// self-check found differences.
+pub async fn run(args: DemoArgs) -> Result<ExitCode, CliError> {
+    let summary = run_demo(&DemoOptions {
+        seed: args.seed,
+        customers: args.customers,
+        dir: args.dir,
+        progress: !args.json && std::io::stderr().is_terminal(),
+    })
+    .await?;
+    if args.json {
+        print_json(&serde_json::to_value(&summary).unwrap_or_default());
+    } else {
+        println!("{}", table(&summary.passes));
+        println!(
+            "{}",
+            notes(&summary.passes, &summary.failures, &summary.activity_log)
+        );
+        println!(
+            "Self-check: {} Lightspeed records compared with Business Central in {:.1} s (the whole demo: {:.1} s).",
+            summary.checked, summary.check_seconds, summary.elapsed_seconds
+        );
+    }
+    for problem in &summary.check_problems {
+        eprintln!("check: {problem}");
+    }
+    if summary.check_problems.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(CliError::Check(summary.check_problems.len()))
     }
 }
 
@@ -450,17 +487,8 @@ fn seed_products(
     dataset: &lsbc_sandbox::lightspeed::Dataset,
 ) -> Result<DemoProducts, CliError> {
     let ls = &sandboxes.lightspeed;
-    let host = format!("{}/_sandbox/images/", ls.base_url());
-    for image in ls.records(Entity::Image) {
-        let Some(id) = image["imageID"]
-            .as_str()
-            .and_then(|i| i.parse::<u64>().ok())
-        else {
-            continue;
-        };
-        ls.set_field(Entity::Image, id, "baseImageURL", &host)
-            .map_err(|e| CliError::Usage(format!("serving image {id}: {e}")))?;
-    }
+    ls.serve_images()
+        .map_err(|e| CliError::Usage(format!("serving images: {e}")))?;
     let simple: Vec<&lsbc_sandbox::lightspeed::ItemSeed> = dataset
         .items
         .iter()
@@ -607,6 +635,7 @@ async fn check_products(
                                 }
                             }
                         }
+                        ProductCommand::Picture(_) => {}
                         ProductCommand::Variants(set) => {
                             for v in set.variants.iter().filter(|v| !v.archived) {
                                 let found = variants.iter().any(|bv| {

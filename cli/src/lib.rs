@@ -1,5 +1,5 @@
-//! `lsbc`, the operator CLI, as a library: the binary (`main.rs`) parses arguments and calls
-//! these commands; tests call them directly.
+//! `lsbc`, the operator CLI, as a library: the binary (`main.rs`) parses arguments
+//! ([`args`]) and hands each command to its module's `run`; tests call the commands directly.
 //!
 //! - [`demo`]: both simulators, a realistic dataset, every flow end to end on the embedded
 //!   home, a summary and a self-check;
@@ -10,6 +10,7 @@
 //! - [`logs`]: the activity log;
 //! - [`operate`]: replaying dead letters, showing and moving cursors.
 
+pub mod args;
 pub mod configure;
 pub mod connect;
 pub mod demo;
@@ -60,4 +61,12 @@ impl CliError {
             source,
         }
     }
+}
+
+/// Prints `value` as pretty JSON on standard output.
+pub(crate) fn print_json(value: &serde_json::Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
 }

@@ -1,12 +1,15 @@
 //! `lsbc logs`: the activity log, searched by flow, record, outcome and time.
 
+use std::process::ExitCode;
+
 use jiff::{SignedDuration, Timestamp};
 use lsbc_core::ports::{ActivityQuery, Outcome};
 use lsbc_core::{Flow, RecordKey};
 use serde_json::{Value, json};
 
-use crate::CliError;
+use crate::args::LogsArgs;
 use crate::home::StateHandle;
+use crate::{CliError, print_json};
 
 /// A search.
 #[derive(Debug, Clone, Default)]
@@ -40,6 +43,25 @@ pub fn parse_age(text: &str) -> Result<SignedDuration, CliError> {
             "`{text}`: the unit is s, m, h or d"
         ))),
     }
+}
+
+/// `lsbc logs`: prints the entries matching the options.
+pub async fn run(args: LogsArgs) -> Result<ExitCode, CliError> {
+    let state = args.home.choice().open().await?;
+    let out = logs(
+        &state,
+        &LogQuery {
+            flow: args.flow,
+            key: args.key,
+            outcome: args.outcome,
+            since: args.since,
+            limit: args.limit,
+            payloads: args.payloads,
+        },
+    )
+    .await?;
+    print_json(&out);
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The matching entries, newest first.

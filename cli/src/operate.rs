@@ -2,12 +2,40 @@
 //! records back to their queue once the cause is fixed, and move a flow's cursor (to
 //! re-read the source from a point in time, or to see where it is).
 
+use std::process::ExitCode;
+
 use lsbc_core::cursor::StoredCursor;
 use lsbc_core::ports::{CursorStore, OutboundMessage, Queue};
 use lsbc_core::{Cursor, Flow, QueueName, SourceVersion, TraceId};
 use serde_json::{Value, json};
 
-use crate::CliError;
+use crate::args::{CursorArgs, ReplayArgs};
+use crate::{CliError, print_json};
+
+/// `lsbc replay`: sends parked records back and prints what went back.
+pub async fn run_replay(args: ReplayArgs) -> Result<ExitCode, CliError> {
+    let state = args.home.choice().open().await?;
+    print_json(&replay(state.queue.as_ref(), args.queue, args.max).await?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lsbc cursor`: prints a stream's cursor, moving it first with `--to`.
+pub async fn run_cursor(args: CursorArgs) -> Result<ExitCode, CliError> {
+    let state = args.home.choice().open().await?;
+    let flow = args.flow;
+    let stream = match args.stream {
+        Some(stream) => stream,
+        None => lsbc_connectors::kit(flow)?.main_stream().to_owned(),
+    };
+    let cursors = state.cursors.as_ref();
+    let out = match args.to.as_deref() {
+        None => show_cursor(cursors, flow, &stream).await?,
+        Some("start") => reset_cursor(cursors, flow, &stream, None).await?,
+        Some(position) => reset_cursor(cursors, flow, &stream, Some(position)).await?,
+    };
+    print_json(&out);
+    Ok(ExitCode::SUCCESS)
+}
 
 /// Sends up to `max` dead letters of `queue` back into it (fresh de-duplication ids, so
 /// the queue takes them again), deleting each from the dead-letter queue once re-queued.

@@ -2,6 +2,7 @@
 //! Central — the request bodies the transform produces under the current mapping and
 //! settings, its warnings, and the validation BC's rules would apply — without any network.
 
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -15,7 +16,8 @@ use lsbc_core::ports::{ConfigStore, Transformed, Transformer};
 use lsbc_core::{Flow, Record, RecordKey, SourceVersion, StageError};
 use serde_json::{Map, Value, json};
 
-use crate::CliError;
+use crate::args::PreviewArgs;
+use crate::{CliError, print_json};
 
 /// The preview of one record, and whether it would go through.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,6 +122,26 @@ async fn report(
         }),
         Err(other) => Err(other.into()),
     }
+}
+
+/// `lsbc preview`: reads the record, previews it, prints the report; exits with 2 when
+/// Business Central would refuse a request.
+pub async fn run(args: PreviewArgs) -> Result<ExitCode, CliError> {
+    let text = std::fs::read_to_string(&args.input).map_err(|e| CliError::io(&args.input, e))?;
+    let value: Value = serde_json::from_str(&text)
+        .map_err(|e| CliError::Usage(format!("{}: not JSON: {e}", args.input.display())))?;
+    let config = if args.stored {
+        Some(args.home.choice().open().await?.config)
+    } else {
+        None
+    };
+    let out = preview(args.flow, &value, config).await?;
+    print_json(&out.report);
+    Ok(if out.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
 }
 
 /// Previews `input` for `flow`, with the mapping overrides and settings of `config` (the
@@ -230,6 +252,8 @@ async fn preview_products(
                     .map(|e| format!("{}.{}: {}", e.entity, e.field, e.rule))
                 })
                 .collect(),
+            // A picture is bytes from the image host: nothing to validate here.
+            ProductCommand::Picture(_) => Vec::new(),
         };
         Ok((
             Map::from_iter([("command".into(), t.command.clone())]),

@@ -4,11 +4,21 @@
 //! (the probe at `lsbc connect business-central`, or a first create), and what the sync
 //! does under it. Entity sets not listed are found on their first create.
 
+use std::process::ExitCode;
+
 use lsbc_connectors::business_central::client_ids::{describe, findings};
 use lsbc_core::ports::ConfigStore;
 use serde_json::{Value, json};
 
-use crate::CliError;
+use crate::args::HomeArgs;
+use crate::{CliError, print_json};
+
+/// `lsbc status`: prints the status document.
+pub async fn run(home: &HomeArgs) -> Result<ExitCode, CliError> {
+    let state = home.choice().open().await?;
+    print_json(&status(state.config.as_ref()).await?);
+    Ok(ExitCode::SUCCESS)
+}
 
 /// The status document.
 pub async fn status(config: &dyn ConfigStore) -> Result<Value, CliError> {

@@ -1,6 +1,9 @@
 //! The demo's and `lsbc run`'s summary: per flow and pass, what happened to the records and
 //! how many requests each API answered (and how many of them were 429s), as a table or JSON.
 
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, ContentArrangement, Table};
 use lsbc_core::Flow;
@@ -51,8 +54,33 @@ pub struct Summary {
     pub elapsed_seconds: f64,
 }
 
-/// The summary as a table.
-pub fn table(summary: &Summary) -> String {
+/// What the demo and `lsbc run` print under the table: the records parked in a dead-letter
+/// queue with their reasons, those waiting to be retried, and where the activity log is.
+pub fn notes(passes: &[FlowSummary], failures: &[String], activity_log: &str) -> String {
+    let mut out = String::new();
+    for failure in failures {
+        let _ = writeln!(out, "Failed (in the dead-letter queue): {failure}");
+    }
+    // What still waits is what the last pass of each flow left.
+    let last: BTreeMap<Flow, usize> = passes.iter().map(|p| (p.flow, p.records.waiting)).collect();
+    let waiting: Vec<String> = last
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(flow, n)| format!("{flow} {n}"))
+        .collect();
+    if !waiting.is_empty() {
+        let _ = writeln!(
+            out,
+            "Waiting to be retried (on the next run): {}",
+            waiting.join(", ")
+        );
+    }
+    let _ = write!(out, "Activity log: {activity_log}");
+    out
+}
+
+/// Per flow and pass, as a table.
+pub fn table(passes: &[FlowSummary]) -> String {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
@@ -69,7 +97,7 @@ pub fn table(summary: &Summary) -> String {
             "BC requests",
             "429s",
         ]);
-    for p in &summary.passes {
+    for p in passes {
         let r = &p.records;
         t.add_row(vec![
             p.pass.clone(),

@@ -4,11 +4,11 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use lsbc_cli::run::{RunConfig, run};
+use lsbc_cli::run::{RunConfig, RunOutput, sync};
 use lsbc_cli::sandboxes::{SandboxOptions, Sandboxes};
 use lsbc_core::Flow;
 use lsbc_embedded::FileSecretStore;
-use lsbc_sandbox::lightspeed::{CustomerSeed, EmailSeed};
+use lsbc_sandbox::lightspeed::{AddressSeed, CustomerSeed, EmailSeed};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn run_once_syncs_with_the_configured_files() {
@@ -24,6 +24,18 @@ async fn run_once_syncs_with_the_configured_files() {
             ..CustomerSeed::default()
         });
     }
+    // A customer whose country no table maps: parked, with its reason in the report.
+    s.lightspeed.add_customer(&CustomerSeed {
+        first_name: "Ana".into(),
+        last_name: "Lost".into(),
+        addresses: vec![AddressSeed {
+            address1: "1 Sunken Road".into(),
+            city: "Poseidonis".into(),
+            country: "Atlantis".into(),
+            ..AddressSeed::default()
+        }],
+        ..CustomerSeed::default()
+    });
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("lsbc.toml"),
@@ -36,16 +48,36 @@ async fn run_once_syncs_with_the_configured_files() {
         .unwrap();
     let config = RunConfig::read(&dir.path().join("lsbc.toml")).unwrap();
     assert_eq!(config.flows, [Flow::Customers]);
-    let report = run(&config, false).await.unwrap();
-    assert_eq!(report.flows[&Flow::Customers].created, 2, "{report:?}");
+    let mut printed = Vec::new();
+    let report = sync(&config, RunOutput::default(), |s| printed.push(s.text()))
+        .await
+        .unwrap();
+    assert_eq!(report.flow(Flow::Customers).created, 2, "{report:?}");
+    // The table names the flow, its counts and each API's requests.
+    let customers = &report.flows[0];
+    assert!(customers.lightspeed.requests > 0, "{report:?}");
+    assert!(customers.business_central.requests >= 2, "{report:?}");
+    assert_eq!(printed.len(), 1);
+    assert!(printed[0].contains("customers"), "{}", printed[0]);
+    assert!(printed[0].contains("BC requests"), "{}", printed[0]);
+    assert!(printed[0].contains("Activity log:"), "{}", printed[0]);
+    assert_eq!(report.flow(Flow::Customers).failed, 1, "{report:?}");
+    assert!(
+        printed[0].contains("Failed (in the dead-letter queue): customers")
+            && printed[0].contains("Atlantis"),
+        "{}",
+        printed[0]
+    );
     assert!(dir.path().join("state/lsbc.sqlite").exists());
     assert_eq!(s.business_central.customers().len(), 2);
     // A second run finds nothing new.
-    let again = run(&config, false).await.unwrap();
-    assert_eq!(
-        again.flows[&Flow::Customers].created + again.flows[&Flow::Customers].updated,
-        0
-    );
+    let again = sync(&config, RunOutput::default(), |_| {}).await.unwrap();
+    let customers = again.flow(Flow::Customers);
+    assert_eq!(customers.created + customers.updated, 0);
+    assert_eq!(again.flows[0].business_central.requests, 0, "{again:?}");
+    let line = again.line();
+    assert!(line.contains("customers: read"), "{line}");
+    assert!(!line.contains('\n'), "one line per run: {line}");
 
     std::fs::write(dir.path().join("bad.toml"), "flows = [\"invoices\"]\n").unwrap();
     let err = RunConfig::read(&dir.path().join("bad.toml")).unwrap_err();

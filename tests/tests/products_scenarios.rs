@@ -528,7 +528,8 @@ async fn images_are_uploaded_when_they_change() {
     let uploads = || h.bc().writes().iter().filter(|w| is_picture(w)).count();
     assert_eq!(uploads(), 1);
     let image = h.image_of(tee);
-    let link = h.link(&format!("item:{tee}")).await.unwrap();
+    // The picture is a step of its own, with its own link.
+    let link = h.link(&format!("item:{tee}:picture")).await.unwrap();
     assert_eq!(link.extra["image"]["identity"], format!("{image}:tee-v1"));
 
     // Another field changes: the item is updated, the picture is not sent again.
@@ -552,7 +553,7 @@ async fn images_are_uploaded_when_they_change() {
     h.change(Entity::Item, tee, "modelYear", "2027");
     h.sync().await;
     assert_eq!(uploads(), 2);
-    let link = h.link(&format!("item:{tee}")).await.unwrap();
+    let link = h.link(&format!("item:{tee}:picture")).await.unwrap();
     assert_eq!(link.extra["image"]["identity"], format!("{image}:tee-v3"));
 
     // An image the host doesn't have: a warning, the picture is left as it is.
@@ -560,7 +561,7 @@ async fn images_are_uploaded_when_they_change() {
     h.change(Entity::Item, tee, "modelYear", "2028");
     h.sync().await;
     assert_eq!(uploads(), 2);
-    let log = h.all_activity(&format!("item:{tee}")).await;
+    let log = h.all_activity(&format!("item:{tee}:picture")).await;
     assert_eq!(log[0].outcome, Outcome::Unchanged, "{}", log[0].message);
     assert!(
         log[0]

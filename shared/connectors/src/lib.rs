@@ -13,6 +13,7 @@ pub mod customers;
 pub mod kit;
 pub mod lightspeed;
 pub mod products;
+mod requests;
 #[cfg(feature = "example-flow")]
 pub mod shops;
 
@@ -31,6 +32,7 @@ pub use crate::kit::{
     Api, Direction, FlowKit, FlowSettings, Registered, available_flows, check_settings,
     default_mapper, default_mapping, kit, registered, woken_by,
 };
+pub use crate::requests::{Answered, RequestCounts};
 
 /// What building a flow needs from its home (AWS or embedded).
 #[derive(Clone)]

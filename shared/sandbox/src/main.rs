@@ -1,7 +1,8 @@
 //! `lsbc-sandbox`: both simulators as one standalone process on 127.0.0.1, for trying the
-//! sync or another client by hand. Prints where each listens (and, for Lightspeed, a token
-//! pair), then serves until Ctrl-C. Seed, inspect and inject faults through each one's
-//! `/_sandbox/…` control API.
+//! sync or another client by hand. Prints where each listens, how to connect `lsbc` to them
+//! (and, for Lightspeed, a token pair for trying the API by hand), then serves until Ctrl-C.
+//! Seed, inspect and inject faults through each one's `/_sandbox/…` control API. Generated
+//! items' images are served by the simulator itself: nothing leaves 127.0.0.1.
 
 use clap::Parser;
 
@@ -24,9 +25,12 @@ struct Options {
     /// Time scale: API time runs this many times faster than the wall clock.
     #[arg(long, default_value_t = 1.0)]
     time_scale: f64,
-    /// Fill Lightspeed with a generated dataset of this many customers (0: empty).
+    /// Fill Lightspeed with a generated shop of this many customers (0: empty).
     #[arg(long, default_value_t = 0)]
     customers: usize,
+    /// How the printed commands call lsbc: `lsbc` when installed, `cargo lsbc` in a clone.
+    #[arg(long, default_value = "lsbc")]
+    cli: String,
 }
 
 #[tokio::main]
@@ -38,6 +42,37 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .init();
     let options = Options::parse();
+    serve(options).await
+}
+
+/// Both simulators, with the steps that connect `lsbc` to them.
+#[cfg(all(feature = "lightspeed", feature = "business-central"))]
+async fn serve(options: Options) -> Result<(), Box<dyn std::error::Error>> {
+    use lsbc_sandbox::standalone::{Standalone, StandaloneOptions};
+    let sandboxes = Standalone::start(&StandaloneOptions {
+        lightspeed_port: options.lightspeed_port,
+        business_central_port: options.business_central_port,
+        seed: options.seed,
+        time_scale: options.time_scale,
+        customers: options.customers,
+        cli: options.cli,
+    })
+    .await?;
+    print!("{}", sandboxes.banner());
+    let tokens = sandboxes.lightspeed.issue_tokens();
+    println!("\nTo try the Lightspeed API by hand (curl -H 'Authorization: Bearer …'):");
+    println!("  access token:    {}", tokens.access_token);
+    println!("  refresh token:   {}", tokens.refresh_token);
+    println!("\nServing until Ctrl-C.");
+    tokio::signal::ctrl_c().await?;
+    sandboxes.stop().await;
+    Ok(())
+}
+
+/// One simulator (a build with one feature).
+#[cfg(not(all(feature = "lightspeed", feature = "business-central")))]
+async fn serve(options: Options) -> Result<(), Box<dyn std::error::Error>> {
+    let _ = &options.cli;
     #[cfg(feature = "lightspeed")]
     let lightspeed = {
         use lsbc_sandbox::lightspeed::{
@@ -59,6 +94,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 },
             );
             sandbox.load(&data)?;
+            sandbox.serve_images()?;
         }
         let tokens = sandbox.issue_tokens();
         println!(

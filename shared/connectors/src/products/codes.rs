@@ -11,8 +11,14 @@
 //! `-` (`BLK-S`), as code text. Within one matrix, in ascending Lightspeed `itemID` order,
 //! each variant takes the first of these that no earlier variant took:
 //! 1. the base, when it has 1 to 10 characters;
-//! 2. the base cut to fit, `-` and the itemID (`BLACK-133` for `BLACK-MEDIUM`, item 133);
-//! 3. `V` and the itemID (`V133`; base 36 past nine digits).
+//! 2. its abbreviation ([`abbreviation`]), when that has 1 to 10 characters: each attribute
+//!    value of up to 4 characters, or that is a size, kept whole (`XXL`, `3XL`, `XXXXL`,
+//!    `42`), a longer value of several words as their initials (numbers kept whole), a
+//!    longer single word as its first 3 letters — `Midnight Navy Heather-XXL` → `MNH-XXL`,
+//!    `Black-Medium` → `BLA-MED`;
+//! 3. the base cut to fit, `-` and the itemID (`MISTY-3103` for `Misty Nordic Heath-XXL`,
+//!    item 3103, when `MNH-XXL` is taken);
+//! 4. `V` and the itemID (`V133`; base 36 past nine digits).
 //!
 //! Variants keep the code they were created with in Business Central (they are found again
 //! by their SystemId): a new code only matters for a new variant, and adding a variant
@@ -116,12 +122,71 @@ pub fn variant_fallback(item_id: u64) -> String {
     format!("V{}", id_text(item_id))
 }
 
+/// Longest attribute value an abbreviation keeps whole (sizes such as `XXL`, `3XL`, `42`).
+const KEPT_WHOLE: usize = 4;
+
+/// Letters a single long word keeps in an abbreviation.
+const WORD_PREFIX: usize = 3;
+
+/// Whether a value (as code text) is a clothing size: a number, or `X`s before `S`, `M`
+/// or `L` with an optional count (`XXXXL`, `4XL`, `XXS`).
+fn is_size(value: &str) -> bool {
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return true;
+    }
+    let letters = value.trim_start_matches(|c: char| c.is_ascii_digit());
+    matches!(letters.trim_start_matches('X'), "S" | "M" | "L")
+}
+
+/// A readable short form of a variant base (attribute values joined by `-` or `/`), as code
+/// text:
+/// each value of up to 4 characters as it is, a longer one of several words as their
+/// initials (a word of digits kept whole), a longer single word as its first 3 characters.
+///
+/// ```
+/// use lsbc_connectors::products::codes::abbreviation;
+/// assert_eq!(abbreviation("Midnight Navy Heather-XXL"), "MNH-XXL");
+/// assert_eq!(abbreviation("Charcoal-42"), "CHA-42");
+/// assert_eq!(abbreviation("Pack of 12-Red"), "PO12-RED");
+/// ```
+pub fn abbreviation(base: &str) -> String {
+    let values: Vec<String> = base
+        .split(['-', '/'])
+        .map(code_text)
+        .filter(|value| !value.is_empty())
+        .map(|value| {
+            if value.len() <= KEPT_WHOLE || is_size(&value) {
+                return value;
+            }
+            let words: Vec<&str> = value.split('-').collect();
+            if let [word] = words.as_slice() {
+                return word.chars().take(WORD_PREFIX).collect();
+            }
+            words
+                .iter()
+                .map(|word| {
+                    if word.bytes().all(|b| b.is_ascii_digit()) {
+                        (*word).to_owned()
+                    } else {
+                        word.chars().take(1).collect()
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    values.join("-")
+}
+
 /// The codes a variant may take, best first.
 fn variant_candidates(item_id: u64, base: &str) -> Vec<String> {
+    let short = abbreviation(base);
     let base = code_text(base);
     let mut out = Vec::new();
     if !base.is_empty() && base.len() <= VARIANT_CODE_MAX {
         out.push(base.clone());
+    }
+    if !short.is_empty() && short.len() <= VARIANT_CODE_MAX && short != base {
+        out.push(short);
     }
     let id = id_text(item_id);
     let keep = VARIANT_CODE_MAX.saturating_sub(id.len() + 1);
@@ -241,14 +306,59 @@ mod tests {
             (12_345_678_901, "Extra-Long-Name"),
         ]);
         assert_eq!(codes[&133], "BLK-S");
-        assert_eq!(codes[&134], "BLACK-134", "too long: cut, with the itemID");
+        assert_eq!(codes[&134], "BLA-MED", "too long: abbreviated");
         assert_eq!(
             codes[&135], "BLK-S-135",
             "collision: the later itemID gives way"
         );
         assert_eq!(codes[&136], "V136", "no attributes");
         assert_eq!(codes[&137], "V137");
-        assert_eq!(codes[&12_345_678_901], "EX-5O6AQT1", "long ids in base 36");
+        assert_eq!(
+            codes[&12_345_678_901], "EX-5O6AQT1",
+            "the abbreviation is too long too; long ids in base 36"
+        );
+        let all: BTreeSet<&String> = codes.values().collect();
+        assert_eq!(all.len(), codes.len());
+        assert!(codes.values().all(|c| c.len() <= VARIANT_CODE_MAX));
+    }
+
+    #[test]
+    fn abbreviations_keep_each_attribute_recognisable() {
+        for (base, short) in [
+            ("Midnight Navy Heather-XXL", "MNH-XXL"),
+            ("Midnight Navy Heather / XXL", "MNH-XXL"),
+            ("Charcoal-42", "CHA-42"),
+            ("Heather Grey-3XL", "HG-3XL"),
+            ("Pack of 12-Red", "PO12-RED"),
+            ("Crème Brûlée-S", "CB-S"),
+            ("BLK-S", "BLK-S"),
+            ("Black-XXXXL", "BLA-XXXXL"),
+            ("", ""),
+        ] {
+            assert_eq!(abbreviation(base), short, "{base}");
+        }
+    }
+
+    #[test]
+    fn long_attribute_values_are_abbreviated_before_the_item_id() {
+        let codes = variant_codes([
+            (3100, "Midnight Navy Heather-XXL"),
+            (3101, "Midnight Navy Heather-XL"),
+            (3102, "Midnight Navy Heather-M"),
+            (3103, "Misty Nordic Heath-XXL"),
+            (3104, "Charcoal Heather Melange Marl Mix-XXXXL"),
+        ]);
+        assert_eq!(codes[&3100], "MNH-XXL");
+        assert_eq!(codes[&3101], "MNH-XL");
+        assert_eq!(codes[&3102], "MNH-M");
+        assert_eq!(
+            codes[&3103], "MISTY-3103",
+            "the abbreviation is taken: the item id"
+        );
+        assert_eq!(
+            codes[&3104], "CHARC-3104",
+            "the abbreviation is too long: the item id"
+        );
         let all: BTreeSet<&String> = codes.values().collect();
         assert_eq!(all.len(), codes.len());
         assert!(codes.values().all(|c| c.len() <= VARIANT_CODE_MAX));

@@ -6,7 +6,8 @@ use lsbc_mapping::is_sent;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// What the push stage receives: one BC item, or some variants of a matrix's item.
+/// What the push stage receives: one BC item, some variants of a matrix's item, or an
+/// item's picture.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ProductCommand {
@@ -14,6 +15,9 @@ pub enum ProductCommand {
     Item(ItemCommand),
     /// Variants of a matrix's item.
     Variants(VariantsCommand),
+    /// The picture of an item (or of a matrix's item), once the item is in Business
+    /// Central (see `picture`).
+    Picture(PictureCommand),
 }
 
 /// The BC item as it should be.
@@ -137,4 +141,19 @@ pub struct VariantTarget {
     /// Archived in Lightspeed: not created; an existing BC variant is left as it is.
     #[serde(default)]
     pub archived: bool,
+}
+
+/// The picture of an item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PictureCommand {
+    /// The item's record: `item:<itemID>` or `matrix:<itemMatrixID>` (whose link names the
+    /// BC item).
+    pub item: String,
+    /// The BC item number, for messages.
+    pub number: String,
+    /// The image.
+    pub image: ImageRef,
+    /// The item's source version: a change of the item sends the picture again, so a
+    /// picture given up is tried again (an unchanged one costs no request).
+    pub item_version: String,
 }

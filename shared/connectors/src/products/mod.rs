@@ -13,7 +13,9 @@
 //!   `matrix_number_prefix` and its id (`MATRIX-42`).
 //! - **Commands.** One item command per record (key = the record key); a matrix adds its
 //!   variants in commands of at most [`VARIANTS_PER_COMMAND`] (`matrix:<id>:variants:<n>`),
-//!   pushed after the item command in the same FIFO group, since they share the match key.
+//!   and an item with an image its picture (`item:<id>:picture`, `matrix:<id>:picture`, see
+//!   `picture`), pushed after the item command in the same FIFO group, since they share the
+//!   match key.
 //! - **Idempotent creates.** Everything the sync creates gets a SystemId derived from the
 //!   Lightspeed id ([`item_system_id`], [`matrix_system_id`], [`variant_system_id`],
 //!   [`category_system_id`]); a create retried after a crash finds the first one.
@@ -26,6 +28,7 @@ pub mod codes;
 mod command;
 mod images;
 mod keys;
+mod picture;
 mod settings;
 mod sink;
 mod source;
@@ -42,12 +45,14 @@ use lsbc_mapping::MappingError;
 use serde_json::Value;
 
 pub use command::{
-    CategoryTarget, ImageRef, ItemCommand, ProductCommand, VariantTarget, VariantsCommand,
+    CategoryTarget, ImageRef, ItemCommand, PictureCommand, ProductCommand, VariantTarget,
+    VariantsCommand,
 };
 pub use images::{HttpImages, ImageError, ImageFetcher, MAX_IMAGE_BYTES};
 pub use keys::{
     ProductKey, category_system_id, item_system_id, matrix_system_id, variant_system_id,
 };
+pub use picture::PICTURE_ATTEMPTS;
 pub use settings::{
     ArchivedItems, CategorySync, ImageSync, ProductSettings, Publish, SkuField, VirtualItemType,
 };

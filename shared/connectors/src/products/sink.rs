@@ -21,10 +21,10 @@
 //!   belongs to another category) and created when missing (setting `categories = create`;
 //!   with `existing`, a missing one is a warning); a category whose `displayName` is the
 //!   path or its last segment (any case) is taken as the path's;
-//! - **image**: downloaded and uploaded as the item picture when its identity
-//!   (`imageID:publicID`) changed since the last upload and its bytes differ from the last
-//!   upload's (SHA-256, kept on the link); an image the host refuses or that is too large
-//!   is a warning; a removed image leaves the BC picture as it is.
+//! - **image**: a step of its own, after the item (`picture`): the item never waits for
+//!   its image. (A command made before that, with the image in the item command, is still
+//!   uploaded here: when its identity changed since the last upload and its bytes differ.)
+//!   A removed image leaves the BC picture as it is.
 //!
 //! Warnings of the sink are logged and appear in the activity log among what was sent.
 
@@ -42,12 +42,15 @@ use super::images::{ImageError, ImageFetcher};
 use super::keys::{ProductKey, category_system_id};
 use crate::business_central::{ClientIds, Trail, Writer, external};
 
+/// On an item's link: the sync created the item.
+pub(super) const CREATED_BY_SYNC: &str = "created_by_sync";
+
 /// The products flow's sink.
 #[derive(Clone)]
 pub struct ProductSink {
     pub(super) writer: Writer,
     pub(super) links: Arc<dyn LinkStore>,
-    images: Arc<dyn ImageFetcher>,
+    pub(super) images: Arc<dyn ImageFetcher>,
 }
 
 impl std::fmt::Debug for ProductSink {
@@ -446,6 +449,11 @@ impl ProductSink {
         if let Some(number) = written.record.str("number") {
             extra.insert("number".into(), Value::String(number.to_owned()));
         }
+        if creating {
+            // For `images = on_create`: the picture goes only to an item the sync made
+            // (whatever id Business Central gave it).
+            extra.insert(CREATED_BY_SYNC.into(), Value::Bool(true));
+        }
         Ok(SinkOutcome {
             action,
             target_id: item_id.to_string(),
@@ -510,6 +518,7 @@ impl Sink for ProductSink {
         match &cmd {
             ProductCommand::Item(item) => self.upsert_item(request, item).await,
             ProductCommand::Variants(variants) => self.upsert_variants(request, variants).await,
+            ProductCommand::Picture(picture) => self.upsert_picture(request, picture).await,
         }
     }
 }

@@ -46,6 +46,7 @@ use super::command::{
     CategoryTarget, ImageRef, ItemCommand, ProductCommand, VariantTarget, VariantsCommand,
 };
 use super::keys::ProductKey;
+use super::picture::split_picture;
 use crate::business_central::truncate_to_bc;
 use crate::config::{ConfigCache, FlowConfig};
 use crate::kit::FlowSettings;
@@ -332,7 +333,7 @@ impl ProductTransformer {
         let archived = ctx.archived(item.archived, "item")?;
         let input = normalize_as(Kind::Item, &record.payload);
         let eval = ctx.evaluate(&input)?;
-        let (command, match_key, warnings) = ctx.item_command(&ItemSource {
+        let (mut command, match_key, warnings) = ctx.item_command(&ItemSource {
             owner: ProductKey::Item(id),
             what: "item",
             id,
@@ -341,12 +342,15 @@ impl ProductTransformer {
             images: &item.images,
             archived,
         })?;
-        Ok(vec![Transformed {
+        let picture = split_picture(&record.key, &record.version, &match_key, &mut command)?;
+        let mut out = vec![Transformed {
             key: record.key.clone(),
             match_key,
             command: encode(&ProductCommand::Item(command), &record.key)?,
             warnings,
-        }])
+        }];
+        out.extend(picture);
+        Ok(out)
     }
 
     fn matrix(ctx: &Ctx<'_>, id: u64, record: &Record) -> Result<Vec<Transformed>, StageError> {
@@ -363,7 +367,7 @@ impl ProductTransformer {
         let archived = ctx.archived(matrix.archived, "matrix")?;
         let mut input = normalize_as(Kind::ItemMatrix, &record.payload);
         let eval = ctx.evaluate(&input)?;
-        let (command, match_key, warnings) = ctx.item_command(&ItemSource {
+        let (mut command, match_key, warnings) = ctx.item_command(&ItemSource {
             owner: ProductKey::Matrix(id),
             what: "matrix",
             id,
@@ -373,6 +377,7 @@ impl ProductTransformer {
             archived,
         })?;
         let number = command.number.clone();
+        let picture = split_picture(&record.key, &record.version, &match_key, &mut command)?;
         let mut out = vec![Transformed {
             key: record.key.clone(),
             match_key: match_key.clone(),
@@ -466,6 +471,7 @@ impl ProductTransformer {
                 warnings,
             });
         }
+        out.extend(picture);
         Ok(out)
     }
 }
@@ -553,11 +559,26 @@ mod tests {
     ) -> Result<(ItemCommand, Transformed), StageError> {
         let id = payload["itemID"].as_str().unwrap().to_owned();
         let mut out = t.transform(&record(&format!("item:{id}"), payload)).await?;
-        assert_eq!(out.len(), 1);
+        assert!(matches!(out.len(), 1 | 2), "{out:?}");
+        let picture = out.get(1).cloned();
         let t = out.remove(0);
-        let ProductCommand::Item(cmd) = serde_json::from_value(t.command.clone()).unwrap() else {
+        let ProductCommand::Item(mut cmd) = serde_json::from_value(t.command.clone()).unwrap()
+        else {
             panic!("not an item command");
         };
+        assert!(cmd.image.is_none(), "the image travels on its own");
+        // The picture: its own command, after the item, in the item's FIFO group.
+        if let Some(p) = picture {
+            assert_eq!(p.key.as_str(), format!("item:{id}:picture"));
+            assert_eq!(p.match_key, t.match_key);
+            let ProductCommand::Picture(picture) = serde_json::from_value(p.command).unwrap()
+            else {
+                panic!("not a picture command");
+            };
+            assert_eq!(picture.item, format!("item:{id}"));
+            assert_eq!(picture.number, cmd.number);
+            cmd.image = Some(picture.image);
+        }
         Ok((cmd, t))
     }
 
@@ -847,8 +868,8 @@ mod tests {
                 assert!(cmd.variants[3].archived);
                 assert!(t.warnings[0].contains("variant 1003 is archived"));
                 assert_eq!(
-                    cmd.variants[5].code, "BLK-S-1005",
-                    "second Size 0: cut, with its itemID"
+                    cmd.variants[5].code, "BLK-S0",
+                    "second Size 0: its code is taken, its abbreviation is not"
                 );
             }
             assert!(t.command.to_string().len() < 64 * 1024);

@@ -29,6 +29,7 @@ use crate::common::{FaultPlan, Faults, RequestStats, RunningServer, SimClock, St
 
 pub use client_ids::{ClientIdAnswer, ClientIds, UnknownAnswer};
 pub use limits::{PrincipalCounters, RateLimit};
+pub use store::vat::{CustomerVat, VatPostingSetup, VatRounding, VatSetup};
 pub use webhooks::{Delivery, WebhookSettings};
 
 use errors::BcFault;
@@ -118,6 +119,9 @@ pub struct BusinessCentralSandboxConfig {
     pub customer_contacts: bool,
     /// How POST answers a client-chosen `id`, per entity set (see `client_ids`).
     pub client_ids: ClientIds,
+    /// VAT Posting Setup, customers' VAT profiles (which API v2.0 cannot set) and the VAT
+    /// rounding type. Empty: a line's rate is `tax_rates[taxCode]`.
+    pub vat: VatSetup,
     /// Initial faults.
     pub faults: FaultPlan,
 }
@@ -144,6 +148,7 @@ impl Default for BusinessCentralSandboxConfig {
             tax_rates: BTreeMap::new(),
             customer_contacts: true,
             client_ids: ClientIds::default(),
+            vat: VatSetup::default(),
             faults: FaultPlan::default(),
         }
     }
@@ -273,6 +278,7 @@ impl BusinessCentralSandbox {
             tax_rates: config.tax_rates.clone(),
             customer_contacts: config.customer_contacts,
             client_ids: config.client_ids.clone(),
+            vat: config.vat.clone(),
         });
         for company in &config.companies {
             store.companies.push(CompanyData::new(
@@ -354,6 +360,17 @@ impl BusinessCentralSandbox {
     /// How POST answers a client-chosen `id` from now on (see [`ClientIds`]).
     pub fn set_client_ids(&self, ids: ClientIds) {
         self.shared.store().settings.client_ids = ids;
+    }
+
+    /// Sets what a customer card holds that API v2.0 cannot: VAT Bus. Posting Group and Prices
+    /// Including VAT. Documents created afterwards for customer `number` follow it.
+    pub fn set_customer_vat(&self, number: &str, vat: CustomerVat) {
+        self.shared
+            .store()
+            .settings
+            .vat
+            .customers
+            .insert(number.to_owned(), vat);
     }
 
     /// Company ids, in configuration order.

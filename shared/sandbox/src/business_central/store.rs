@@ -14,6 +14,7 @@ mod pictures;
 mod series;
 #[cfg(test)]
 mod tests;
+pub(crate) mod vat;
 mod writes;
 
 use std::collections::BTreeMap;
@@ -127,6 +128,8 @@ pub(crate) struct StoreSettings {
     pub(crate) customer_contacts: bool,
     /// How POST answers a client-chosen `id`, per entity set.
     pub(crate) client_ids: ClientIds,
+    /// VAT Posting Setup, customers' VAT profiles and the VAT rounding type.
+    pub(crate) vat: vat::VatSetup,
 }
 
 /// Everything the simulator stores.

@@ -12,6 +12,7 @@ use super::fields::unique;
 use super::series::{
     CREDIT_MEMOS, INVOICES, ORDERS, POSTED_CREDIT_MEMOS, POSTED_INVOICES, SHIPMENTS,
 };
+use super::vat::{LineRate, VatInput, compute};
 use super::{
     ChangeKind, CompanyData, LedgerPost, Origin, Row, Store, StoreSettings, guid, num, number,
     round2, stamp, text,
@@ -31,24 +32,32 @@ impl Store {
         let Some(line_entity) = document.lines() else {
             return Ok(());
         };
-        let rates = self.settings.tax_rates.clone();
+        let settings = self.settings.clone();
         let (version, _) = self.bump();
         let data = self.company_mut(company)?;
         let Some(header) = data.row(document, id) else {
             return Ok(());
         };
-        let discount = num(&header.fields["discountAmount"]);
-        let mut line_ids: Vec<(Uuid, f64)> = data
+        let header = header.fields.clone();
+        let prices_including_vat = header.get("pricesIncludeTax") == Some(&json!(true));
+        let discount = num(&header["discountAmount"]);
+        // Line amount after line discount, in the header's price basis.
+        let mut lines: Vec<(Uuid, f64, LineRate)> = Vec::new();
+        for (lid, r) in data
             .table(line_entity)
             .filter(|(_, r)| guid(&r.fields, "documentId") == Some(id))
-            .map(|(lid, r)| (*lid, num(&r.fields["amountExcludingTax"])))
-            .collect();
-        line_ids.sort_by_key(|(lid, _)| *lid);
-        let gross: f64 = line_ids.iter().map(|(_, a)| a).sum();
+        {
+            let gross = round2(num(&r.fields["quantity"]) * num(&r.fields["unitPrice"]));
+            let amount = round2(gross - num(&r.fields["discountAmount"]));
+            lines.push((*lid, amount, line_rate(&settings, &header, &r.fields)?));
+        }
+        lines.sort_by_key(|(lid, _, _)| *lid);
+        let gross: f64 = lines.iter().map(|(_, a, _)| a).sum();
         let mut allocated = 0.0;
-        let mut totals = (0.0, 0.0, 0.0);
-        let count = line_ids.len();
-        for (i, (line_id, amount)) in line_ids.into_iter().enumerate() {
+        let count = lines.len();
+        let mut inputs = Vec::with_capacity(count);
+        let mut shares = Vec::with_capacity(count);
+        for (i, (_, amount, rate)) in lines.iter().enumerate() {
             let share = if gross.abs() < f64::EPSILON {
                 0.0
             } else if i + 1 == count {
@@ -57,27 +66,30 @@ impl Store {
                 round2(discount * amount / gross)
             };
             allocated += share;
-            if let Some(line) = data.row_mut(line_entity, line_id) {
-                let rate = rates
-                    .get(&text(&line.fields, "taxCode"))
-                    .copied()
-                    .unwrap_or(0.0);
-                let net = round2(amount - share);
-                let net_tax = round2(net * rate / 100.0);
+            shares.push(share);
+            inputs.push(VatInput {
+                amount: round2(amount - share),
+                rate: rate.clone(),
+            });
+        }
+        let outputs = compute(&inputs, prices_including_vat, settings.vat.rounding);
+        let mut totals = (0.0, 0.0);
+        for (((line_id, _, _), share), out) in lines.iter().zip(&shares).zip(&outputs) {
+            if let Some(line) = data.row_mut(line_entity, *line_id) {
                 line.fields
-                    .insert("invoiceDiscountAllocation".to_owned(), number(share));
-                line.fields.insert("netAmount".to_owned(), number(net));
+                    .insert("invoiceDiscountAllocation".to_owned(), number(*share));
+                line.fields.insert("netAmount".to_owned(), number(out.base));
                 line.fields
-                    .insert("netTaxAmount".to_owned(), number(net_tax));
+                    .insert("netTaxAmount".to_owned(), number(out.vat));
                 line.fields.insert(
                     "netAmountIncludingTax".to_owned(),
-                    number(round2(net + net_tax)),
+                    number(round2(out.base + out.vat)),
                 );
-                totals.0 += net;
-                totals.1 += net_tax;
-                totals.2 += net + net_tax;
+                totals.0 += out.base;
+                totals.1 += out.vat;
             }
         }
+        let totals = (totals.0, totals.1, totals.0 + totals.1);
         if let Some(header) = data.row_mut(document, id) {
             header.fields.insert(
                 "totalAmountExcludingTax".to_owned(),
@@ -352,6 +364,13 @@ pub(super) fn document_rules(
         }
         fields.insert("customerId".into(), json!(customer_id.to_string()));
         fields.insert("customerNumber".into(), customer["number"].clone());
+        // Read-only in v2.0: the customer's Prices Including VAT ([AL]
+        // APIV2SalesInvoices.Page.al `pricesIncludeTax`, Editable = false).
+        let profile = settings.vat.customer(&text(&customer, "number"));
+        fields.insert(
+            "pricesIncludeTax".into(),
+            json!(profile.prices_including_vat),
+        );
         fields.insert("customerName".into(), customer["displayName"].clone());
         fields.insert("billToName".into(), customer["displayName"].clone());
         if !given_has("billToCustomerId") && !given_has("billToCustomerNumber") {
@@ -541,6 +560,24 @@ pub(super) fn line_rules(
         if creating && !given_has("taxCode") {
             fields.insert("taxCode".into(), item["taxGroupCode"].clone());
         }
+        if creating
+            && !given_has("unitPrice")
+            && header.get("pricesIncludeTax") == Some(&json!(true))
+        {
+            // The item's price excludes VAT; a header with Prices Including VAT gets it
+            // converted and rounded to the unit-amount precision 0.00001 ([AL]
+            // PriceCalculationBufferMgt.Codeunit.al `ConvertAmountByTax`, `RoundPrice`).
+            let rate = settings.vat.rate(
+                &text(&header, "customerNumber"),
+                &text(fields, "taxCode"),
+                &settings.tax_rates,
+            )?;
+            let price = num(&item["unitPrice"]) * (1.0 + rate.percent / 100.0);
+            fields.insert(
+                "unitPrice".into(),
+                number((price * 100_000.0).round() / 100_000.0),
+            );
+        }
         if let Some(variant) = guid(fields, "itemVariantId") {
             let ok = data
                 .row(Entity::ItemVariant, variant)
@@ -581,15 +618,22 @@ pub(super) fn line_rules(
         amount
     };
     fields.insert("discountAmount".into(), number(discount));
-    let rate = settings
-        .tax_rates
-        .get(&text(fields, "taxCode"))
-        .copied()
-        .unwrap_or(0.0);
-    let excl = round2(gross - discount);
-    let tax = round2(excl * rate / 100.0);
+    // The line on its own; the document's totals round VAT per identifier instead
+    // (`touch_document`), and give the `net…` fields.
+    let rate = line_rate(settings, &header, fields)?;
+    let prices_including_vat = header.get("pricesIncludeTax") == Some(&json!(true));
+    let amount = round2(gross - discount);
+    let alone = compute(
+        &[VatInput {
+            amount,
+            rate: rate.clone(),
+        }],
+        prices_including_vat,
+        settings.vat.rounding,
+    );
+    let (excl, tax) = alone.first().map_or((amount, 0.0), |o| (o.base, o.vat));
     fields.insert("amountExcludingTax".into(), number(excl));
-    fields.insert("taxPercent".into(), number(rate));
+    fields.insert("taxPercent".into(), number(rate.percent));
     fields.insert("totalTaxAmount".into(), number(tax));
     fields.insert("amountIncludingTax".into(), number(round2(excl + tax)));
     fields.insert("netAmount".into(), number(excl));
@@ -603,4 +647,25 @@ pub(super) fn line_rules(
         }
     }
     Ok(())
+}
+
+/// A line's VAT rate: none on comment lines, else the VAT Posting Setup of the header's
+/// customer and the line's `taxCode`.
+fn line_rate(
+    settings: &StoreSettings,
+    header: &Map<String, Value>,
+    line: &Map<String, Value>,
+) -> Outcome<LineRate> {
+    let tax_code = text(line, "taxCode");
+    if text(line, "lineType") == "Comment" {
+        return Ok(LineRate {
+            percent: 0.0,
+            identifier: tax_code,
+        });
+    }
+    settings.vat.rate(
+        &text(header, "customerNumber"),
+        &tax_code,
+        &settings.tax_rates,
+    )
 }

@@ -12,6 +12,7 @@ fn store() -> (Store, Uuid, Timestamp) {
         tax_rates: BTreeMap::from([("STANDARD".to_owned(), 10.0)]),
         customer_contacts: true,
         client_ids: ClientIds::default(),
+        vat: super::vat::VatSetup::default(),
     });
     let company = Uuid::new_v4();
     store

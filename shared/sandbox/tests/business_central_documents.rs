@@ -1,0 +1,373 @@
+//! Sales documents as Business Central computes them, through the HTTP API: VAT from the VAT
+//! Posting Setup (customer × item), prices including VAT from the customer, and totals rounded
+//! per VAT identifier on the document. The amounts are the worked examples of the orders notes
+//! (Dutch VAT 21 % / 9 %, a Canadian stacked 14.975 %).
+
+// Helpers fail loudly like the tests they serve; clippy exempts only `#[test]` bodies.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use lsbc_sandbox::business_central::{
+    BusinessCentralSandbox, BusinessCentralSandboxConfig, CustomerVat, VatPostingSetup,
+    VatRounding, VatSetup,
+};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+struct Api {
+    http: reqwest::Client,
+    root: String,
+    company: String,
+    token: String,
+    sandbox: BusinessCentralSandbox,
+}
+
+impl Api {
+    async fn start(tweak: impl FnOnce(&mut BusinessCentralSandboxConfig)) -> Self {
+        let mut config = BusinessCentralSandboxConfig {
+            lcy: "EUR".into(),
+            ..BusinessCentralSandboxConfig::default()
+        };
+        tweak(&mut config);
+        let sandbox = BusinessCentralSandbox::start(config).await.unwrap();
+        let http = reqwest::Client::new();
+        let token: Value = http
+            .post(format!(
+                "{}/{}/oauth2/v2.0/token",
+                sandbox.base_url(),
+                sandbox.tenant()
+            ))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "lsbc-app-1"),
+                ("client_secret", "secret-1"),
+                ("scope", "https://api.businesscentral.dynamics.com/.default"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        Self {
+            root: sandbox.api_root(),
+            company: format!("companies({})", sandbox.company_id()),
+            token: token["access_token"].as_str().unwrap().to_owned(),
+            http,
+            sandbox,
+        }
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let url = format!("{}/{}/{path}", self.root, self.company);
+        let mut request = self.http.request(method, url).bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let (status, body) = self.call(reqwest::Method::GET, path, None).await;
+        assert!(status.is_success(), "GET {path}: {status} {body}");
+        body
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        let (status, answer) = self.call(reqwest::Method::POST, path, Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "POST {path}: {answer}");
+        answer
+    }
+
+    /// A draft invoice for `customer` with `lines`; answers the header as read back.
+    async fn invoice(&self, customer: &str, lines: &[Value]) -> Value {
+        let header = self
+            .post("salesInvoices", json!({"customerNumber": customer}))
+            .await;
+        let id = header["id"].as_str().unwrap().to_owned();
+        for line in lines {
+            self.post(
+                &format!("salesInvoices({id})/salesInvoiceLines"),
+                line.clone(),
+            )
+            .await;
+        }
+        self.get(&format!("salesInvoices({id})")).await
+    }
+
+    async fn lines(&self, invoice: &Value) -> Vec<Value> {
+        let id = invoice["id"].as_str().unwrap();
+        let body = self
+            .get(&format!("salesInvoices({id})/salesInvoiceLines"))
+            .await;
+        let mut lines = body["value"].as_array().unwrap().clone();
+        lines.sort_by_key(|l| l["sequence"].as_i64());
+        lines
+    }
+}
+
+/// A Dutch tenant: VAT21 and VAT9 under the NL business group; the walk-in customer C-POS
+/// has Prices Including VAT, B2B customer 10000 does not, EXPORT has no setup.
+fn dutch(rounding: VatRounding) -> impl FnOnce(&mut BusinessCentralSandboxConfig) {
+    move |c| {
+        c.vat = VatSetup {
+            posting_setup: vec![
+                VatPostingSetup::new("NL", "VAT21", 21.0).identified_as("HIGH"),
+                VatPostingSetup::new("NL", "VAT9", 9.0).identified_as("LOW"),
+                VatPostingSetup::new("CA", "GST-QST", 14.975),
+            ],
+            default_business_group: "NL".into(),
+            rounding,
+            ..VatSetup::default()
+        };
+        c.vat.customers.insert(
+            "C-POS".into(),
+            CustomerVat {
+                business_group: "NL".into(),
+                prices_including_vat: true,
+            },
+        );
+        c.vat.customers.insert(
+            "QC-1".into(),
+            CustomerVat {
+                business_group: "CA".into(),
+                prices_including_vat: false,
+            },
+        );
+        c.vat.customers.insert(
+            "EXPORT".into(),
+            CustomerVat {
+                business_group: "EXPORT".into(),
+                prices_including_vat: false,
+            },
+        );
+    }
+}
+
+async fn seeded(rounding: VatRounding) -> Api {
+    let api = Api::start(dutch(rounding)).await;
+    for (number, name) in [
+        ("C-POS", "Walk-in"),
+        ("10000", "Trey Research"),
+        ("QC-1", "Montreal shop"),
+        ("EXPORT", "Export customer"),
+    ] {
+        api.sandbox
+            .add_customer(json!({"number": number, "displayName": name}))
+            .unwrap();
+    }
+    for (number, price, group) in [
+        ("A", 10.0, "VAT21"),
+        ("B", 5.0, "VAT9"),
+        ("C", 16.53, "VAT21"),
+        ("Q", 29.99, "GST-QST"),
+    ] {
+        api.sandbox
+            .add_item(json!({"number": number, "displayName": number, "unitPrice": price, "taxGroupCode": group}))
+            .unwrap();
+    }
+    api
+}
+
+fn item(number: &str, quantity: f64, price: f64, discount: f64) -> Value {
+    json!({"lineType": "Item", "lineObjectNumber": number, "quantity": quantity, "unitPrice": price, "discountAmount": discount})
+}
+
+#[tokio::test]
+async fn a_tax_inclusive_sale_with_two_rates_totals_as_the_receipt() {
+    // Orders notes §9 case 1: A 2 × 12.10 less 4.82 = 19.38 (VAT 3.36), B 5.45 less 0.60 =
+    // 4.85 (VAT 0.40); total 24.23, VAT 3.76.
+    let api = seeded(VatRounding::Nearest).await;
+    let invoice = api
+        .invoice(
+            "C-POS",
+            &[item("A", 2.0, 12.10, 4.82), item("B", 1.0, 5.45, 0.60)],
+        )
+        .await;
+    assert_eq!(invoice["pricesIncludeTax"], true);
+    assert_eq!(invoice["totalAmountIncludingTax"], 24.23);
+    assert_eq!(invoice["totalTaxAmount"], 3.76);
+    assert_eq!(invoice["totalAmountExcludingTax"], 20.47);
+    let lines = api.lines(&invoice).await;
+    assert_eq!(lines[0]["taxPercent"], 21.0);
+    assert_eq!(lines[0]["amountIncludingTax"], 19.38);
+    assert_eq!(lines[0]["netTaxAmount"], 3.36);
+    assert_eq!(lines[0]["netAmount"], 16.02);
+    assert_eq!(lines[1]["taxPercent"], 9.0);
+    assert_eq!(lines[1]["amountIncludingTax"], 4.85);
+    assert_eq!(lines[1]["netTaxAmount"], 0.40);
+}
+
+#[tokio::test]
+async fn inclusive_single_lines_split_as_the_worked_examples() {
+    // Orders notes §9 cases 4, 6 and 7.
+    let api = seeded(VatRounding::Nearest).await;
+    for (gross, net, vat) in [
+        (20.0, 16.53, 3.47),
+        (100.0, 82.64, 17.36),
+        (80.0, 66.12, 13.88),
+    ] {
+        let invoice = api.invoice("C-POS", &[item("A", 1.0, gross, 0.0)]).await;
+        assert_eq!(invoice["totalAmountIncludingTax"], gross, "{gross}");
+        assert_eq!(invoice["totalAmountExcludingTax"], net, "{gross}");
+        assert_eq!(invoice["totalTaxAmount"], vat, "{gross}");
+    }
+}
+
+#[tokio::test]
+async fn vat_is_rounded_once_per_identifier_not_per_line() {
+    // Three lines of 0.07 at 21 % for a customer without prices including VAT: each alone
+    // is 0.0147 → 0.01, but BC rounds the identifier's 0.0441 to 0.04.
+    let api = seeded(VatRounding::Nearest).await;
+    let line = item("A", 1.0, 0.07, 0.0);
+    let invoice = api
+        .invoice("10000", &[line.clone(), line.clone(), line])
+        .await;
+    assert_eq!(invoice["pricesIncludeTax"], false);
+    assert_eq!(invoice["totalAmountExcludingTax"], 0.21);
+    assert_eq!(invoice["totalTaxAmount"], 0.04);
+    assert_eq!(invoice["totalAmountIncludingTax"], 0.25);
+    let lines = api.lines(&invoice).await;
+    let spread: Vec<f64> = lines
+        .iter()
+        .map(|l| l["netTaxAmount"].as_f64().unwrap())
+        .collect();
+    let cents: f64 = spread.iter().map(|v| v * 100.0).sum();
+    assert_eq!(cents.round() as i64, 4, "{spread:?}");
+    // A line on its own still shows its own rounding.
+    assert_eq!(lines[0]["totalTaxAmount"], 0.01);
+}
+
+#[tokio::test]
+async fn two_identifiers_round_apart() {
+    // 0.07 at 21 % (identifier HIGH) and 0.07 at 9 % (LOW): 0.0147 → 0.01 and 0.0063 → 0.01.
+    let api = seeded(VatRounding::Nearest).await;
+    let invoice = api
+        .invoice(
+            "10000",
+            &[item("A", 1.0, 0.07, 0.0), item("B", 1.0, 0.07, 0.0)],
+        )
+        .await;
+    assert_eq!(invoice["totalTaxAmount"], 0.02);
+}
+
+#[tokio::test]
+async fn a_stacked_rate_rounds_to_the_cent_of_the_total() {
+    // Orders notes §9 case 2: 29.99 × 14.975 % = 4.491 → 4.49 (34.48); 10.10 → 1.512475 →
+    // 1.51 (11.61).
+    let api = seeded(VatRounding::Nearest).await;
+    let invoice = api.invoice("QC-1", &[item("Q", 1.0, 29.99, 0.0)]).await;
+    assert_eq!(invoice["totalTaxAmount"], 4.49);
+    assert_eq!(invoice["totalAmountIncludingTax"], 34.48);
+    let invoice = api.invoice("QC-1", &[item("Q", 1.0, 10.10, 0.0)]).await;
+    assert_eq!(invoice["totalTaxAmount"], 1.51);
+    assert_eq!(invoice["totalAmountIncludingTax"], 11.61);
+}
+
+#[tokio::test]
+async fn the_vat_rounding_type_is_a_tenant_setting() {
+    let api = seeded(VatRounding::Up).await;
+    let invoice = api.invoice("QC-1", &[item("Q", 1.0, 10.10, 0.0)]).await;
+    assert_eq!(invoice["totalTaxAmount"], 1.52);
+    let api = seeded(VatRounding::Down).await;
+    let invoice = api.invoice("QC-1", &[item("Q", 1.0, 29.99, 0.0)]).await;
+    assert_eq!(invoice["totalTaxAmount"], 4.49);
+    let invoice = api.invoice("10000", &[item("A", 1.0, 10.10, 0.0)]).await;
+    assert_eq!(invoice["totalTaxAmount"], 2.12);
+}
+
+#[tokio::test]
+async fn an_item_price_is_converted_for_a_customer_with_prices_including_vat() {
+    let api = seeded(VatRounding::Nearest).await;
+    let line = json!({"lineType": "Item", "lineObjectNumber": "A", "quantity": 1});
+    let inclusive = api.invoice("C-POS", std::slice::from_ref(&line)).await;
+    let lines = api.lines(&inclusive).await;
+    assert_eq!(lines[0]["unitPrice"], 12.1);
+    assert_eq!(inclusive["totalAmountIncludingTax"], 12.1);
+    assert_eq!(inclusive["totalAmountExcludingTax"], 10.0);
+    let exclusive = api.invoice("10000", &[line]).await;
+    let lines = api.lines(&exclusive).await;
+    assert_eq!(lines[0]["unitPrice"], 10.0);
+    assert_eq!(exclusive["totalAmountIncludingTax"], 12.1);
+}
+
+#[tokio::test]
+async fn the_header_follows_a_customer_changed_at_run_time() {
+    let api = seeded(VatRounding::Nearest).await;
+    api.sandbox.set_customer_vat(
+        "10000",
+        CustomerVat {
+            business_group: "NL".into(),
+            prices_including_vat: true,
+        },
+    );
+    let invoice = api.invoice("10000", &[item("C", 1.0, 20.0, 0.0)]).await;
+    assert_eq!(invoice["pricesIncludeTax"], true);
+    assert_eq!(invoice["totalTaxAmount"], 3.47);
+}
+
+#[tokio::test]
+async fn a_line_without_vat_posting_setup_is_refused_naming_both_groups() {
+    let api = seeded(VatRounding::Nearest).await;
+    let header = api
+        .post("salesInvoices", json!({"customerNumber": "EXPORT"}))
+        .await;
+    let id = header["id"].as_str().unwrap();
+    let (status, body) = api
+        .call(
+            reqwest::Method::POST,
+            &format!("salesInvoices({id})/salesInvoiceLines"),
+            Some(item("A", 1.0, 10.0, 0.0)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["error"]["code"], "Internal_RecordNotFound");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("VAT Bus. Posting Group='EXPORT'"),
+        "{message}"
+    );
+    assert!(
+        message.contains("VAT Prod. Posting Group='VAT21'"),
+        "{message}"
+    );
+    let lines = api.lines(&header).await;
+    assert!(lines.is_empty(), "{lines:?}");
+    // A comment line needs no setup.
+    api.post(
+        &format!("salesInvoices({id})/salesInvoiceLines"),
+        json!({"lineType": "Comment", "description": "Thank you"}),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_posted_invoice_keeps_the_computed_totals() {
+    let api = seeded(VatRounding::Nearest).await;
+    let invoice = api
+        .invoice(
+            "C-POS",
+            &[item("A", 2.0, 12.10, 4.82), item("B", 1.0, 5.45, 0.60)],
+        )
+        .await;
+    let id = invoice["id"].as_str().unwrap();
+    let (status, body) = api
+        .call(
+            reqwest::Method::POST,
+            &format!("salesInvoices({id})/Microsoft.NAV.post"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let posted = api.get(&format!("salesInvoices({id})")).await;
+    assert_eq!(posted["status"], "Open");
+    assert_eq!(posted["totalAmountIncludingTax"], 24.23);
+    assert_eq!(posted["remainingAmount"], 24.23);
+}

@@ -63,8 +63,21 @@ impl Api {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
+        self.call_if(method, path, body, None).await
+    }
+
+    async fn call_if(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        if_match: Option<&str>,
+    ) -> (StatusCode, Value) {
         let url = format!("{}/{}/{path}", self.root, self.company);
         let mut request = self.http.request(method, url).bearer_auth(&self.token);
+        if let Some(tag) = if_match {
+            request = request.header("If-Match", tag);
+        }
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -370,4 +383,70 @@ async fn a_posted_invoice_keeps_the_computed_totals() {
     assert_eq!(posted["status"], "Open");
     assert_eq!(posted["totalAmountIncludingTax"], 24.23);
     assert_eq!(posted["remainingAmount"], 24.23);
+}
+
+#[tokio::test]
+async fn flat_line_sets_need_an_id_or_a_document_id() {
+    let api = seeded(VatRounding::Nearest).await;
+    let invoice = api.invoice("10000", &[item("A", 1.0, 10.0, 0.0)]).await;
+    let id = invoice["id"].as_str().unwrap();
+    let (status, body) = api
+        .call(reqwest::Method::GET, "salesInvoiceLines", None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("You must specify an Id or a Document Id to get the lines."),
+        "{message}"
+    );
+    let found = api
+        .get(&format!("salesInvoiceLines?$filter=documentId eq {id}"))
+        .await;
+    assert_eq!(found["value"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_line_keeps_its_document_sequence_and_object_number() {
+    let api = seeded(VatRounding::Nearest).await;
+    let invoice = api.invoice("10000", &[item("A", 1.0, 10.0, 0.0)]).await;
+    let other = api.invoice("10000", &[]).await;
+    let line = api.lines(&invoice).await.remove(0);
+    let path = format!(
+        "salesInvoices({})/salesInvoiceLines({})",
+        invoice["id"].as_str().unwrap(),
+        line["id"].as_str().unwrap()
+    );
+    let tag = line["@odata.etag"].as_str().unwrap();
+    for (body, message) in [
+        (
+            json!({"sequence": 20000}),
+            "The value for sequence cannot be modified. Delete and insert the line again.",
+        ),
+        (
+            json!({"lineObjectNumber": "B"}),
+            "The value for \"lineObjectNumber\" cannot be modified.",
+        ),
+        (
+            json!({"documentId": other["id"]}),
+            "The value for \"documentId\" cannot be modified.",
+        ),
+    ] {
+        let (status, answer) = api
+            .call_if(reqwest::Method::PATCH, &path, Some(body.clone()), Some(tag))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
+        let got = answer["error"]["message"].as_str().unwrap();
+        assert!(got.starts_with(message), "{body}: {got}");
+    }
+    // The same values, and other fields, are no change to those keys.
+    let (status, answer) = api
+        .call_if(
+            reqwest::Method::PATCH,
+            &path,
+            Some(json!({"sequence": line["sequence"], "lineObjectNumber": "A", "quantity": 3})),
+            Some(tag),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["quantity"], 3.0);
 }

@@ -1152,6 +1152,19 @@ fn list(
     parent: Option<Uuid>,
     self_url: &str,
 ) -> Outcome<Reply> {
+    if parent.is_none() && entity.document().is_some() {
+        // [AL] APIV2SalesOrderLines.Page.al OnFindRecord: the flat line sets need an id or a
+        // document id in the filter.
+        let named = query.filter.as_deref().is_some_and(|f| {
+            f.split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|w| w == "documentId" || w == "id")
+        });
+        if !named {
+            return Err(BcFault::dialog(
+                "You must specify an Id or a Document Id to get the lines.",
+            ));
+        }
+    }
     let store = ctx.shared.store();
     if let Some(parent_id) = parent {
         let parent_entity = entity.document().unwrap_or(Entity::Item);

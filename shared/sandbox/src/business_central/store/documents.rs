@@ -470,6 +470,9 @@ pub(super) fn line_rules(
 ) -> Outcome<()> {
     let given_has = |k: &str| given.iter().any(|g| g == k);
     let document = entity.document().unwrap_or(entity);
+    if !creating {
+        unchanged_line_keys(data, entity, fields, given)?;
+    }
     let doc_id = parent
         .or_else(|| guid(fields, "documentId"))
         .ok_or_else(|| BcFault::dialog("The \"documentId\" must be provided."))?;
@@ -668,4 +671,44 @@ fn line_rate(
         &tax_code,
         &settings.tax_rates,
     )
+}
+
+/// A line's document, sequence and object number are fixed once it exists ([AL]
+/// APIV2SalesOrderLines.Page.al, APIV2SalesInvoiceLines.Page.al: "The value for sequence
+/// cannot be modified. Delete and insert the line again.", and likewise for
+/// `lineObjectNumber` and `documentId`). Giving the current value is no change.
+fn unchanged_line_keys(
+    data: &CompanyData,
+    entity: Entity,
+    fields: &Map<String, Value>,
+    given: &[String],
+) -> Outcome<()> {
+    let Some(old) = guid(fields, "id").and_then(|id| data.row(entity, id)) else {
+        return Ok(());
+    };
+    for (key, message) in [
+        (
+            "sequence",
+            "The value for sequence cannot be modified. Delete and insert the line again.",
+        ),
+        (
+            "lineObjectNumber",
+            "The value for \"lineObjectNumber\" cannot be modified.",
+        ),
+        (
+            "documentId",
+            "The value for \"documentId\" cannot be modified.",
+        ),
+    ] {
+        let changed = given.iter().any(|g| g == key)
+            && fields.get(key) != old.fields.get(key)
+            && old
+                .fields
+                .get(key)
+                .is_some_and(|v| v != &json!("") && v != &json!(0));
+        if changed {
+            return Err(BcFault::dialog(message));
+        }
+    }
+    Ok(())
 }

@@ -7,8 +7,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use lsbc_sandbox::business_central::{
-    BusinessCentralSandbox, BusinessCentralSandboxConfig, CustomerVat, VatPostingSetup,
-    VatRounding, VatSetup,
+    BusinessCentralSandbox, BusinessCentralSandboxConfig, CustomerVat, PostingSetup,
+    VatPostingSetup, VatRounding, VatSetup,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -449,4 +449,225 @@ async fn a_line_keeps_its_document_sequence_and_object_number() {
         .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(answer["quantity"], 3.0);
+}
+
+impl Api {
+    /// `Microsoft.NAV.post` on an invoice: status and body.
+    async fn post_invoice(&self, invoice: &Value) -> (StatusCode, Value) {
+        let id = invoice["id"].as_str().unwrap();
+        self.call(
+            reqwest::Method::POST,
+            &format!("salesInvoices({id})/Microsoft.NAV.post"),
+            None,
+        )
+        .await
+    }
+
+    async fn status(&self, invoice: &Value) -> Value {
+        let id = invoice["id"].as_str().unwrap();
+        self.get(&format!("salesInvoices({id})")).await["status"].clone()
+    }
+}
+
+fn refused(status: StatusCode, body: &Value, code: &str, message: &str) {
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], code, "{body}");
+    let got = body["error"]["message"].as_str().unwrap();
+    assert!(got.starts_with(message), "{got}");
+}
+
+#[tokio::test]
+async fn a_posted_invoice_is_no_longer_a_draft() {
+    let api = seeded(VatRounding::Nearest).await;
+    let invoice = api.invoice("10000", &[item("A", 1.0, 10.0, 0.0)]).await;
+    assert_eq!(api.post_invoice(&invoice).await.0, StatusCode::NO_CONTENT);
+    let (status, body) = api.post_invoice(&invoice).await;
+    refused(
+        status,
+        &body,
+        "Application_DialogException",
+        "The action can be applied to a draft invoice only.",
+    );
+}
+
+#[tokio::test]
+async fn posting_outside_the_allowed_dates_is_refused_until_the_range_allows_it() {
+    let api = seeded(VatRounding::Nearest).await;
+    let header = api
+        .post(
+            "salesInvoices",
+            json!({"customerNumber": "10000", "postingDate": "2026-01-31"}),
+        )
+        .await;
+    let id = header["id"].as_str().unwrap();
+    api.post(
+        &format!("salesInvoices({id})/salesInvoiceLines"),
+        item("A", 1.0, 10.0, 0.0),
+    )
+    .await;
+    let from = "2026-02-01".parse().unwrap();
+    let to = "2026-02-28".parse().unwrap();
+    api.sandbox.set_posting(PostingSetup {
+        allowed_posting_dates: Some((from, to)),
+        ..PostingSetup::default()
+    });
+    let (status, body) = api.post_invoice(&header).await;
+    refused(
+        status,
+        &body,
+        "Application_DialogException",
+        "Posting Date is not within your range of allowed posting dates.",
+    );
+    assert_eq!(api.status(&header).await, "Draft");
+    api.sandbox.set_posting(PostingSetup {
+        allowed_posting_dates: Some(("2026-01-01".parse().unwrap(), to)),
+        ..PostingSetup::default()
+    });
+    assert_eq!(api.post_invoice(&header).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(api.status(&header).await, "Open");
+}
+
+#[tokio::test]
+async fn a_customer_without_posting_group_cannot_be_invoiced() {
+    let api = Api::start(|c| {
+        dutch(VatRounding::Nearest)(c);
+        c.posting
+            .customers_without_posting_group
+            .insert("10000".into());
+    })
+    .await;
+    api.sandbox
+        .add_customer(json!({"number": "10000", "displayName": "No template"}))
+        .unwrap();
+    api.sandbox
+        .add_item(
+            json!({"number": "A", "displayName": "A", "unitPrice": 10.0, "taxGroupCode": "VAT21"}),
+        )
+        .unwrap();
+    let invoice = api.invoice("10000", &[item("A", 1.0, 10.0, 0.0)]).await;
+    let (status, body) = api.post_invoice(&invoice).await;
+    let number = invoice["number"].as_str().unwrap();
+    refused(
+        status,
+        &body,
+        "Application_FieldValidationException",
+        &format!(
+            "Customer Posting Group must have a value in Sales Header: Document Type=Invoice, No.={number}. It cannot be zero or empty."
+        ),
+    );
+    assert_eq!(api.status(&invoice).await, "Draft");
+}
+
+#[tokio::test]
+async fn a_customer_blocked_for_invoicing_cannot_be_posted_to() {
+    let api = seeded(VatRounding::Nearest).await;
+    let invoice = api.invoice("10000", &[item("A", 1.0, 10.0, 0.0)]).await;
+    let customer = api.get("customers?$filter=number eq '10000'").await["value"][0].clone();
+    let (status, body) = api
+        .call_if(
+            reqwest::Method::PATCH,
+            &format!("customers({})", customer["id"].as_str().unwrap()),
+            Some(json!({"blocked": "Invoice"})),
+            customer["@odata.etag"].as_str(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = api.post_invoice(&invoice).await;
+    refused(
+        status,
+        &body,
+        "Application_DialogException",
+        "You cannot post this type of document when Customer 10000 is blocked with type Invoice",
+    );
+}
+
+#[tokio::test]
+async fn a_mandatory_external_document_number_is_checked_at_posting() {
+    let api = Api::start(|c| {
+        dutch(VatRounding::Nearest)(c);
+        c.posting.external_document_number_mandatory = true;
+    })
+    .await;
+    api.sandbox
+        .add_customer(json!({"number": "10000", "displayName": "Trey"}))
+        .unwrap();
+    api.sandbox
+        .add_item(
+            json!({"number": "A", "displayName": "A", "unitPrice": 10.0, "taxGroupCode": "VAT21"}),
+        )
+        .unwrap();
+    let invoice = api.invoice("10000", &[item("A", 1.0, 10.0, 0.0)]).await;
+    let (status, body) = api.post_invoice(&invoice).await;
+    refused(
+        status,
+        &body,
+        "Application_FieldValidationException",
+        "External Document No. must have a value in Sales Header: Document Type=Invoice",
+    );
+    let header = api
+        .post(
+            "salesInvoices",
+            json!({"customerNumber": "10000", "externalDocumentNumber": "LS-1001"}),
+        )
+        .await;
+    let id = header["id"].as_str().unwrap();
+    api.post(
+        &format!("salesInvoices({id})/salesInvoiceLines"),
+        item("A", 1.0, 10.0, 0.0),
+    )
+    .await;
+    assert_eq!(api.post_invoice(&header).await.0, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn with_the_job_queue_a_post_answers_at_once_and_posts_later() {
+    let api = Api::start(|c| {
+        dutch(VatRounding::Nearest)(c);
+        c.posting.post_with_job_queue = true;
+    })
+    .await;
+    api.sandbox
+        .add_customer(json!({"number": "10000", "displayName": "Trey"}))
+        .unwrap();
+    api.sandbox
+        .add_item(
+            json!({"number": "A", "displayName": "A", "unitPrice": 10.0, "taxGroupCode": "VAT21"}),
+        )
+        .unwrap();
+    let good = api.invoice("10000", &[item("A", 1.0, 10.0, 0.0)]).await;
+    let late = api.invoice("10000", &[item("A", 1.0, 10.0, 0.0)]).await;
+    assert_eq!(api.post_invoice(&good).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(api.post_invoice(&late).await.0, StatusCode::NO_CONTENT);
+    // Scheduled, not posted: still a draft, and a second post is refused.
+    assert_eq!(api.status(&good).await, "Draft");
+    let (status, body) = api.post_invoice(&good).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("has already been scheduled for posting."),
+        "{message}"
+    );
+    // The tenant closes the period before the queue runs: both stay drafts.
+    api.sandbox.set_posting(PostingSetup {
+        post_with_job_queue: true,
+        allowed_posting_dates: Some(("2000-01-01".parse().unwrap(), "2000-12-31".parse().unwrap())),
+        ..PostingSetup::default()
+    });
+    let outcomes = api.sandbox.run_job_queue();
+    assert_eq!(outcomes.len(), 2);
+    assert!(outcomes.iter().all(|o| o.error.as_deref()
+        == Some("Posting Date is not within your range of allowed posting dates.")));
+    assert_eq!(api.status(&good).await, "Draft");
+    assert!(api.sandbox.run_job_queue().is_empty());
+    // Scheduled again under an open period, both post.
+    api.sandbox.set_posting(PostingSetup {
+        post_with_job_queue: true,
+        ..PostingSetup::default()
+    });
+    assert_eq!(api.post_invoice(&good).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(api.post_invoice(&late).await.0, StatusCode::NO_CONTENT);
+    let outcomes = api.sandbox.run_job_queue();
+    assert!(outcomes.iter().all(|o| o.error.is_none()), "{outcomes:?}");
+    assert_eq!(api.status(&good).await, "Open");
+    assert_eq!(api.status(&late).await, "Open");
 }

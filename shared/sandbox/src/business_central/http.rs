@@ -1004,11 +1004,9 @@ fn entity_request(
             }
             let mut store = ctx.shared.store();
             match (entity, action.as_str()) {
-                (Entity::SalesInvoice | Entity::SalesCreditMemo, "post") => {
-                    store.post_document(company, entity, id, now)?;
-                }
-                (Entity::SalesOrder, "shipAndInvoice") => {
-                    store.ship_and_invoice(company, id, now)?;
+                (Entity::SalesInvoice | Entity::SalesCreditMemo, "post")
+                | (Entity::SalesOrder, "shipAndInvoice") => {
+                    store.post_action(company, entity, id, now)?;
                 }
                 _ => {
                     return Err(BcFault::segment_not_found(&format!(

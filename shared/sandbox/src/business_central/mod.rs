@@ -29,6 +29,7 @@ use crate::common::{FaultPlan, Faults, RequestStats, RunningServer, SimClock, St
 
 pub use client_ids::{ClientIdAnswer, ClientIds, UnknownAnswer};
 pub use limits::{PrincipalCounters, RateLimit};
+pub use store::posting::{JobQueueOutcome, PostingSetup};
 pub use store::vat::{CustomerVat, VatPostingSetup, VatRounding, VatSetup};
 pub use webhooks::{Delivery, WebhookSettings};
 
@@ -122,6 +123,9 @@ pub struct BusinessCentralSandboxConfig {
     /// VAT Posting Setup, customers' VAT profiles (which API v2.0 cannot set) and the VAT
     /// rounding type. Empty: a line's rate is `tax_rates[taxCode]`.
     pub vat: VatSetup,
+    /// Why posting fails on this tenant (allowed posting dates, customers without a posting
+    /// group, mandatory external document numbers) and whether it runs on the job queue.
+    pub posting: PostingSetup,
     /// Initial faults.
     pub faults: FaultPlan,
 }
@@ -149,6 +153,7 @@ impl Default for BusinessCentralSandboxConfig {
             customer_contacts: true,
             client_ids: ClientIds::default(),
             vat: VatSetup::default(),
+            posting: PostingSetup::default(),
             faults: FaultPlan::default(),
         }
     }
@@ -279,6 +284,7 @@ impl BusinessCentralSandbox {
             customer_contacts: config.customer_contacts,
             client_ids: config.client_ids.clone(),
             vat: config.vat.clone(),
+            posting: config.posting.clone(),
         });
         for company in &config.companies {
             store.companies.push(CompanyData::new(
@@ -371,6 +377,18 @@ impl BusinessCentralSandbox {
             .vat
             .customers
             .insert(number.to_owned(), vat);
+    }
+
+    /// Replaces the posting setup from now on (see [`PostingSetup`]).
+    pub fn set_posting(&self, posting: PostingSetup) {
+        self.shared.store().settings.posting = posting;
+    }
+
+    /// Runs every posting scheduled on the job queue (with "Post with Job Queue"), oldest
+    /// first, and says what each did. A refused posting leaves its document a draft.
+    pub fn run_job_queue(&self) -> Vec<JobQueueOutcome> {
+        let now = self.shared.clock.now();
+        self.shared.store().run_job_queue(now)
     }
 
     /// Company ids, in configuration order.

@@ -11,6 +11,7 @@ mod documents;
 mod fields;
 mod ledger;
 mod pictures;
+pub(crate) mod posting;
 mod series;
 #[cfg(test)]
 mod tests;
@@ -130,6 +131,8 @@ pub(crate) struct StoreSettings {
     pub(crate) client_ids: ClientIds,
     /// VAT Posting Setup, customers' VAT profiles and the VAT rounding type.
     pub(crate) vat: vat::VatSetup,
+    /// Why posting fails, and whether it runs on the job queue.
+    pub(crate) posting: posting::PostingSetup,
 }
 
 /// Everything the simulator stores.
@@ -140,6 +143,8 @@ pub(crate) struct Store {
     seq: u64,
     pub(crate) changes: Vec<Change>,
     pub(crate) settings: StoreSettings,
+    /// Postings scheduled with "Post with Job Queue", oldest first.
+    pub(crate) job_queue: Vec<posting::QueuedPost>,
 }
 
 fn round2(x: f64) -> f64 {
@@ -240,6 +245,7 @@ impl Store {
             seq: 0,
             changes: Vec::new(),
             settings,
+            job_queue: Vec::new(),
         }
     }
 

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::fields::reference;
 use super::fields::unique;
+use super::posting::{JobQueueOutcome, QueuedPost, check_posting, not_a_draft};
 use super::series::{
     CREDIT_MEMOS, INVOICES, ORDERS, POSTED_CREDIT_MEMOS, POSTED_INVOICES, SHIPMENTS,
 };
@@ -110,6 +111,92 @@ impl Store {
         Ok(())
     }
 
+    /// What the API page checks before handing a document to posting: it exists, is a
+    /// draft and has lines.
+    fn ready_to_post(&mut self, company: Uuid, entity: Entity, id: Uuid) -> Outcome<()> {
+        let data = self.company_mut(company)?;
+        if data.row(entity, id).is_none() {
+            return Err(BcFault::record_not_found(
+                entity.set_name(),
+                &id.to_string(),
+            ));
+        }
+        if data.is_posted(id) {
+            return Err(not_a_draft(entity));
+        }
+        if self
+            .rows(company, entity.lines().unwrap_or(entity), Some(id))
+            .is_empty()
+        {
+            return Err(BcFault::dialog("There is nothing to post."));
+        }
+        Ok(())
+    }
+
+    /// `Microsoft.NAV.post` (invoices, credit memos) and `Microsoft.NAV.shipAndInvoice`
+    /// (orders): posts now, or with "Post with Job Queue" only schedules the posting.
+    pub(crate) fn post_action(
+        &mut self,
+        company: Uuid,
+        entity: Entity,
+        id: Uuid,
+        now: Timestamp,
+    ) -> Outcome<()> {
+        if !self.settings.posting.post_with_job_queue {
+            return match entity {
+                Entity::SalesOrder => self.ship_and_invoice(company, id, now).map(|_| ()),
+                _ => self.post_document(company, entity, id, now),
+            };
+        }
+        self.ready_to_post(company, entity, id)?;
+        if self.job_queue.iter().any(|q| q.id == id) {
+            // SalesPostViaJobQueue refuses a document already scheduled (text inferred).
+            return Err(BcFault::dialog(format!(
+                "{} {} has already been scheduled for posting.",
+                match entity {
+                    Entity::SalesOrder => "Order",
+                    Entity::SalesCreditMemo => "Credit Memo",
+                    _ => "Invoice",
+                },
+                self.get(company, entity, id)
+                    .map(|r| text(&r.fields, "number"))
+                    .unwrap_or_default()
+            )));
+        }
+        self.job_queue.push(QueuedPost {
+            company,
+            entity,
+            id,
+        });
+        Ok(())
+    }
+
+    /// Runs the scheduled postings, oldest first; a refusal leaves its document a draft.
+    pub(crate) fn run_job_queue(&mut self, now: Timestamp) -> Vec<JobQueueOutcome> {
+        let queued = std::mem::take(&mut self.job_queue);
+        queued
+            .into_iter()
+            .map(|q| {
+                let result = match q.entity {
+                    Entity::SalesOrder => self.ship_and_invoice(q.company, q.id, now),
+                    _ => self
+                        .post_document(q.company, q.entity, q.id, now)
+                        .map(|()| q.id),
+                };
+                match result {
+                    Ok(document) => JobQueueOutcome {
+                        document,
+                        error: None,
+                    },
+                    Err(fault) => JobQueueOutcome {
+                        document: q.id,
+                        error: Some(fault.message),
+                    },
+                }
+            })
+            .collect()
+    }
+
     /// `Microsoft.NAV.post` on a draft invoice or credit memo: posted number, status Open,
     /// ledger entries for item lines; the id stays (api-notes §2 "salesInvoices").
     pub(crate) fn post_document(
@@ -125,18 +212,15 @@ impl Store {
             _ => return Err(BcFault::segment_not_found("Microsoft.NAV.post")),
         };
         let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+        self.ready_to_post(company, entity, id)?;
+        let setup = self.settings.posting.clone();
         let data = self.company_mut(company)?;
         let header = data
             .row(entity, id)
             .ok_or_else(|| BcFault::record_not_found(entity.set_name(), &id.to_string()))?
             .clone();
-        if data.is_posted(id) {
-            return Err(BcFault::dialog("The document has already been posted."));
-        }
+        check_posting(data, &setup, entity, &header.fields, false)?;
         let lines = self.rows(company, entity.lines().unwrap_or(entity), Some(id));
-        if lines.is_empty() {
-            return Err(BcFault::dialog("There is nothing to post."));
-        }
         let data = self.company_mut(company)?;
         let posted_number = data.next_number(posted_series);
         let customer_number = text(&header.fields, "customerNumber");
@@ -188,13 +272,19 @@ impl Store {
         id: Uuid,
         now: Timestamp,
     ) -> Outcome<Uuid> {
+        self.ready_to_post(company, Entity::SalesOrder, id)?;
         let order = self
             .get(company, Entity::SalesOrder, id)
             .ok_or_else(|| BcFault::record_not_found("salesOrders", &id.to_string()))?;
+        let setup = self.settings.posting.clone();
+        check_posting(
+            self.company_mut(company)?,
+            &setup,
+            Entity::SalesOrder,
+            &order.fields,
+            true,
+        )?;
         let lines = self.rows(company, Entity::SalesOrderLine, Some(id));
-        if lines.is_empty() {
-            return Err(BcFault::dialog("There is nothing to post."));
-        }
         let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
         let data = self.company_mut(company)?;
         let shipment = data.next_number(&SHIPMENTS);

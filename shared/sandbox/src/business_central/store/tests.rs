@@ -13,6 +13,7 @@ fn store() -> (Store, Uuid, Timestamp) {
         customer_contacts: true,
         client_ids: ClientIds::default(),
         vat: super::vat::VatSetup::default(),
+        posting: super::posting::PostingSetup::default(),
     });
     let company = Uuid::new_v4();
     store

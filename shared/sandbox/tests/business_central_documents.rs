@@ -671,3 +671,71 @@ async fn with_the_job_queue_a_post_answers_at_once_and_posts_later() {
     assert_eq!(api.status(&good).await, "Open");
     assert_eq!(api.status(&late).await, "Open");
 }
+
+impl Api {
+    /// A JSON `$batch` with `Isolation: snapshot`; answers the per-operation statuses.
+    async fn atomic_batch(&self, requests: &[Value]) -> Vec<u64> {
+        let body = json!({"requests": requests
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let mut r = r.clone();
+                r["id"] = json!(i.to_string());
+                r["url"] = json!(format!("{}/{}", self.company, r["url"].as_str().unwrap()));
+                r["headers"] = json!({"Content-Type": "application/json"});
+                r
+            })
+            .collect::<Vec<_>>()});
+        let response = self
+            .http
+            .post(format!("{}/$batch", self.root))
+            .bearer_auth(&self.token)
+            .header("Isolation", "snapshot")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let answer: Value = response.json().await.unwrap();
+        answer["responses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["status"].as_u64().unwrap())
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn a_post_inside_an_atomic_batch_is_a_commit_point() {
+    let api = seeded(VatRounding::Nearest).await;
+    let invoice = api.invoice("10000", &[]).await;
+    let id = invoice["id"].as_str().unwrap();
+    let missing = "00000000-0000-0000-0000-00000000dead";
+    // Without a post, a failure rolls the new line back.
+    let statuses = api
+        .atomic_batch(&[
+            json!({"method": "POST", "url": format!("salesInvoices({id})/salesInvoiceLines"), "body": item("A", 1.0, 10.0, 0.0)}),
+            json!({"method": "GET", "url": format!("salesInvoices({missing})")}),
+        ])
+        .await;
+    assert_eq!(statuses, vec![201, 404]);
+    assert!(api.lines(&invoice).await.is_empty());
+    // With a post, what came before it and the posting itself stay; only what follows a
+    // commit point rolls back.
+    let statuses = api
+        .atomic_batch(&[
+            json!({"method": "POST", "url": format!("salesInvoices({id})/salesInvoiceLines"), "body": item("A", 1.0, 10.0, 0.0)}),
+            json!({"method": "POST", "url": format!("salesInvoices({id})/Microsoft.NAV.post")}),
+            json!({"method": "POST", "url": "salesInvoices", "body": {"customerNumber": "10000", "externalDocumentNumber": "AFTER"}}),
+            json!({"method": "GET", "url": format!("salesInvoices({missing})")}),
+        ])
+        .await;
+    assert_eq!(statuses, vec![201, 204, 201, 404]);
+    assert_eq!(api.status(&invoice).await, "Open");
+    assert_eq!(api.lines(&invoice).await.len(), 1);
+    let after = api
+        .get("salesInvoices?$filter=externalDocumentNumber eq 'AFTER'")
+        .await;
+    assert!(after["value"].as_array().unwrap().is_empty(), "{after}");
+}

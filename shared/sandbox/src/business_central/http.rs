@@ -1423,7 +1423,7 @@ async fn run_batch(ctx: &Ctx, requests: Vec<BatchRequest>, atomic: bool) -> Repl
     } else {
         Gate::Shared(ctx.shared.gate.read().await)
     };
-    let snapshot = atomic.then(|| ctx.shared.store().clone());
+    let mut snapshot = atomic.then(|| ctx.shared.store().clone());
     let mut answers = Vec::with_capacity(requests.len());
     let mut failed = false;
     for request in requests {
@@ -1448,6 +1448,12 @@ async fn run_batch(ctx: &Ctx, requests: Vec<BatchRequest>, atomic: bool) -> Repl
             .as_ref()
             .map(|b| serde_json::to_vec(b).unwrap_or_default())
             .unwrap_or_default();
+        // Sales-Post commits: "for each commit, the transaction is committed" (D:
+        // use-odata-batch.md), so a later failure cannot roll a posting back.
+        let commits = request.method.eq_ignore_ascii_case("POST") && {
+            let last = path.rsplit('/').next().unwrap_or("").to_ascii_lowercase();
+            last == "microsoft.nav.post" || last == "microsoft.nav.shipandinvoice"
+        };
         let inner = Request {
             method: request.method.to_ascii_uppercase(),
             rest: decode_path(&path),
@@ -1460,6 +1466,9 @@ async fn run_batch(ctx: &Ctx, requests: Vec<BatchRequest>, atomic: bool) -> Repl
         };
         let reply = handle(ctx, inner).await;
         failed |= reply.status >= 400;
+        if commits && reply.status < 400 && snapshot.is_some() {
+            snapshot = Some(ctx.shared.store().clone());
+        }
         let mut headers = Map::new();
         for (k, v) in &reply.headers {
             headers.insert(k.to_ascii_lowercase(), Value::String(v.clone()));
@@ -1481,8 +1490,8 @@ async fn run_batch(ctx: &Ctx, requests: Vec<BatchRequest>, atomic: bool) -> Repl
         answers.push(Value::Object(answer));
     }
     if let (Some(snapshot), true) = (snapshot, failed) {
-        // Isolation: snapshot — one failure rolls every change of the batch back (D:
-        // use-odata-batch.md).
+        // Isolation: snapshot — one failure rolls back every change of the batch since its
+        // start or its last commit point (D: use-odata-batch.md).
         *ctx.shared.store() = snapshot;
     }
     ctx.shared.publish_changes();

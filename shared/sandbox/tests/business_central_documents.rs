@@ -7,8 +7,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use lsbc_sandbox::business_central::{
-    BusinessCentralSandbox, BusinessCentralSandboxConfig, CustomerVat, PostingSetup,
-    VatPostingSetup, VatRounding, VatSetup,
+    BusinessCentralSandbox, BusinessCentralSandboxConfig, CustomerVat, LedgerSequence,
+    PostingSetup, VatPostingSetup, VatRounding, VatSetup,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -738,4 +738,63 @@ async fn a_post_inside_an_atomic_batch_is_a_commit_point() {
         .get("salesInvoices?$filter=externalDocumentNumber eq 'AFTER'")
         .await;
     assert!(after["value"].as_array().unwrap().is_empty(), "{after}");
+}
+
+async fn entry_numbers(api: &Api) -> Vec<i64> {
+    let body = api.get("itemLedgerEntries").await;
+    let mut numbers: Vec<i64> = body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["entryNumber"].as_i64().unwrap())
+        .collect();
+    numbers.sort_unstable();
+    numbers
+}
+
+async fn inventory_of(api: &Api, number: &str) -> Value {
+    api.get(&format!("items?$filter=number eq '{number}'"))
+        .await["value"][0]["inventory"]
+        .clone()
+}
+
+#[tokio::test]
+async fn ledger_entry_numbers_are_gapless_by_default_and_lose_numbers_from_a_sequence() {
+    let api = seeded(VatRounding::Nearest).await;
+    for _ in 0..3 {
+        api.sandbox.post_adjustment("A", 1.0, None).unwrap();
+    }
+    assert_eq!(entry_numbers(&api).await, vec![1, 2, 3]);
+    api.sandbox.set_ledger_sequence(LedgerSequence {
+        gap_every: 3,
+        hold_commits: false,
+    });
+    for _ in 0..4 {
+        api.sandbox.post_adjustment("A", 1.0, None).unwrap();
+    }
+    assert_eq!(entry_numbers(&api).await, vec![1, 2, 3, 4, 5, 7, 8]);
+}
+
+#[tokio::test]
+async fn a_late_commit_shows_a_lower_entry_number_after_a_higher_one() {
+    let api = seeded(VatRounding::Nearest).await;
+    api.sandbox.post_adjustment("A", 10.0, None).unwrap();
+    // A long posting draws number 2 and has not committed yet.
+    api.sandbox.set_ledger_sequence(LedgerSequence {
+        gap_every: 0,
+        hold_commits: true,
+    });
+    assert_eq!(api.sandbox.post_adjustment("A", -4.0, None).unwrap(), 2);
+    api.sandbox.set_ledger_sequence(LedgerSequence::default());
+    assert_eq!(api.sandbox.post_adjustment("A", 1.0, None).unwrap(), 3);
+    assert_eq!(entry_numbers(&api).await, vec![1, 3]);
+    assert_eq!(inventory_of(&api, "A").await, 11.0);
+    // A reader that moved its watermark to 3 would never ask for 2 again.
+    assert_eq!(api.sandbox.commit_ledger(), vec![2]);
+    assert_eq!(entry_numbers(&api).await, vec![1, 2, 3]);
+    assert_eq!(inventory_of(&api, "A").await, 7.0);
+    let late = api
+        .get("itemLedgerEntries?$filter=entryNumber gt 1 and entryNumber lt 3")
+        .await;
+    assert_eq!(late["value"][0]["quantity"], -4.0);
 }

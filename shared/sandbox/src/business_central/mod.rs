@@ -29,6 +29,7 @@ use crate::common::{FaultPlan, Faults, RequestStats, RunningServer, SimClock, St
 
 pub use client_ids::{ClientIdAnswer, ClientIds, UnknownAnswer};
 pub use limits::{PrincipalCounters, RateLimit};
+pub use store::ledger::LedgerSequence;
 pub use store::posting::{JobQueueOutcome, PostingSetup};
 pub use store::vat::{CustomerVat, VatPostingSetup, VatRounding, VatSetup};
 pub use webhooks::{Delivery, WebhookSettings};
@@ -126,6 +127,9 @@ pub struct BusinessCentralSandboxConfig {
     /// Why posting fails on this tenant (allowed posting dates, customers without a posting
     /// group, mandatory external document numbers) and whether it runs on the job queue.
     pub posting: PostingSetup,
+    /// How item ledger entry numbers are drawn: gapless by default, or from a sequence
+    /// that loses numbers and commits late (see [`LedgerSequence`]).
+    pub ledger: LedgerSequence,
     /// Initial faults.
     pub faults: FaultPlan,
 }
@@ -154,6 +158,7 @@ impl Default for BusinessCentralSandboxConfig {
             client_ids: ClientIds::default(),
             vat: VatSetup::default(),
             posting: PostingSetup::default(),
+            ledger: LedgerSequence::default(),
             faults: FaultPlan::default(),
         }
     }
@@ -285,6 +290,7 @@ impl BusinessCentralSandbox {
             client_ids: config.client_ids.clone(),
             vat: config.vat.clone(),
             posting: config.posting.clone(),
+            ledger: config.ledger,
         });
         for company in &config.companies {
             store.companies.push(CompanyData::new(
@@ -389,6 +395,17 @@ impl BusinessCentralSandbox {
     pub fn run_job_queue(&self) -> Vec<JobQueueOutcome> {
         let now = self.shared.clock.now();
         self.shared.store().run_job_queue(now)
+    }
+
+    /// Replaces the ledger numbering from now on; entries already held stay held.
+    pub fn set_ledger_sequence(&self, ledger: LedgerSequence) {
+        self.shared.store().settings.ledger = ledger;
+    }
+
+    /// Commits the item ledger entries held by [`LedgerSequence::hold_commits`], oldest
+    /// first; answers their entry numbers.
+    pub fn commit_ledger(&self) -> Vec<i64> {
+        self.shared.store().commit_held_entries()
     }
 
     /// Company ids, in configuration order.

@@ -9,7 +9,7 @@
 
 mod documents;
 mod fields;
-mod ledger;
+pub(crate) mod ledger;
 mod pictures;
 pub(crate) mod posting;
 mod series;
@@ -133,6 +133,8 @@ pub(crate) struct StoreSettings {
     pub(crate) vat: vat::VatSetup,
     /// Why posting fails, and whether it runs on the job queue.
     pub(crate) posting: posting::PostingSetup,
+    /// How item ledger entry numbers are drawn and committed.
+    pub(crate) ledger: ledger::LedgerSequence,
 }
 
 /// Everything the simulator stores.
@@ -145,6 +147,8 @@ pub(crate) struct Store {
     pub(crate) settings: StoreSettings,
     /// Postings scheduled with "Post with Job Queue", oldest first.
     pub(crate) job_queue: Vec<posting::QueuedPost>,
+    /// Item ledger entries numbered but not yet committed (invisible), oldest first.
+    pub(crate) held_entries: Vec<ledger::HeldEntry>,
 }
 
 fn round2(x: f64) -> f64 {
@@ -246,6 +250,7 @@ impl Store {
             changes: Vec::new(),
             settings,
             job_queue: Vec::new(),
+            held_entries: Vec::new(),
         }
     }
 

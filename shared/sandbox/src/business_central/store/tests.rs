@@ -14,6 +14,7 @@ fn store() -> (Store, Uuid, Timestamp) {
         client_ids: ClientIds::default(),
         vat: super::vat::VatSetup::default(),
         posting: super::posting::PostingSetup::default(),
+        ledger: super::ledger::LedgerSequence::default(),
     });
     let company = Uuid::new_v4();
     store

@@ -798,3 +798,30 @@ async fn a_late_commit_shows_a_lower_entry_number_after_a_higher_one() {
         .await;
     assert_eq!(late["value"][0]["quantity"], -4.0);
 }
+
+#[tokio::test]
+async fn with_the_job_queue_the_post_call_may_answer_the_lookup_error_yet_the_posting_runs() {
+    let api = Api::start(|c| {
+        dutch(VatRounding::Nearest)(c);
+        c.posting.post_with_job_queue = true;
+        c.posting.job_queue_lookup_fails = true;
+    })
+    .await;
+    api.sandbox
+        .add_customer(json!({"number": "10000", "displayName": "Trey"}))
+        .unwrap();
+    api.sandbox
+        .add_item(
+            json!({"number": "A", "displayName": "A", "unitPrice": 10.0, "taxGroupCode": "VAT21"}),
+        )
+        .unwrap();
+    let invoice = api.invoice("10000", &[item("A", 1.0, 10.0, 0.0)]).await;
+    let (status, body) = api.post_invoice(&invoice).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["error"]["code"], "Internal_RecordNotFound");
+    assert_eq!(api.status(&invoice).await, "Draft");
+    let outcomes = api.sandbox.run_job_queue();
+    assert_eq!(outcomes.len(), 1);
+    assert_eq!(outcomes[0].error, None);
+    assert_eq!(api.status(&invoice).await, "Open");
+}

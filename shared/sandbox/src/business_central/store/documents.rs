@@ -168,6 +168,25 @@ impl Store {
             entity,
             id,
         });
+        if self.settings.posting.job_queue_lookup_fails && entity != Entity::SalesOrder {
+            // The platform's FindFirst error (text inferred).
+            let number = self
+                .get(company, entity, id)
+                .map(|r| text(&r.fields, "number"))
+                .unwrap_or_default();
+            let table = if entity == Entity::SalesCreditMemo {
+                "Sales Cr.Memo Header"
+            } else {
+                "Sales Invoice Header"
+            };
+            return Err(BcFault::new(
+                404,
+                "Internal_RecordNotFound",
+                format!(
+                    "There is no {table} within the filter.  Filters: Pre-Assigned No.: {number}"
+                ),
+            ));
+        }
         Ok(())
     }
 

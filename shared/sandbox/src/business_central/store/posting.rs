@@ -40,6 +40,13 @@ pub struct PostingSetup {
     /// Sales & Receivables Setup "Post with Job Queue": `post` and `shipAndInvoice` only
     /// schedule the posting, which happens when the job queue runs.
     pub post_with_job_queue: bool,
+    /// With the job queue, how the API call answers. The page's `Post` runs
+    /// `SendToPosting` and then looks the posted invoice up by its pre-assigned number
+    /// ([AL] `APIV2SalesInvoices.Page.al` `PostInvoice`), which a scheduled posting has not
+    /// made yet. Whether that look-up's error reaches the caller after the entry was
+    /// committed is unknown: `false` answers 204, `true` answers the look-up's error while
+    /// the posting stays scheduled.
+    pub job_queue_lookup_fails: bool,
 }
 
 /// A posting scheduled on the job queue.

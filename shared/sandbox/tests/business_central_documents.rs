@@ -825,3 +825,98 @@ async fn with_the_job_queue_the_post_call_may_answer_the_lookup_error_yet_the_po
     assert_eq!(outcomes[0].error, None);
     assert_eq!(api.status(&invoice).await, "Open");
 }
+
+impl Api {
+    async fn invoice_action(&self, invoice: &Value, action: &str) -> (StatusCode, Value) {
+        let id = invoice["id"].as_str().unwrap();
+        self.call(
+            reqwest::Method::POST,
+            &format!("salesInvoices({id})/Microsoft.NAV.{action}"),
+            None,
+        )
+        .await
+    }
+
+    async fn credit_memos_of(&self, invoice: &Value) -> Vec<Value> {
+        let id = invoice["id"].as_str().unwrap();
+        self.get(&format!("salesCreditMemos?$filter=invoiceId eq {id}"))
+            .await["value"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+}
+
+#[tokio::test]
+async fn cancel_posts_a_corrective_credit_memo_and_cancels_the_invoice() {
+    let api = seeded(VatRounding::Nearest).await;
+    api.sandbox.post_adjustment("A", 10.0, None).unwrap();
+    let invoice = api
+        .invoice(
+            "C-POS",
+            &[item("A", 2.0, 12.10, 4.82), item("B", 1.0, 5.45, 0.60)],
+        )
+        .await;
+    // A draft cannot be canceled.
+    let (status, body) = api.invoice_action(&invoice, "cancel").await;
+    refused(
+        status,
+        &body,
+        "Application_DialogException",
+        "The action can be applied to a posted invoice only.",
+    );
+    assert_eq!(api.post_invoice(&invoice).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(inventory_of(&api, "A").await, 8.0);
+    let (status, body) = api.invoice_action(&invoice, "cancel").await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let id = invoice["id"].as_str().unwrap();
+    let canceled = api.get(&format!("salesInvoices({id})")).await;
+    assert_eq!(canceled["status"], "Canceled");
+    assert_eq!(canceled["remainingAmount"], 0.0);
+    let memos = api.credit_memos_of(&invoice).await;
+    assert_eq!(memos.len(), 1);
+    assert_eq!(memos[0]["status"], "Corrective");
+    assert_eq!(memos[0]["invoiceNumber"], canceled["number"]);
+    assert_eq!(memos[0]["totalAmountIncludingTax"], 24.23);
+    assert_eq!(memos[0]["totalTaxAmount"], 3.76);
+    assert_eq!(inventory_of(&api, "A").await, 10.0);
+    let (status, body) = api.invoice_action(&invoice, "cancel").await;
+    refused(
+        status,
+        &body,
+        "Application_DialogException",
+        "The invoice cannot be canceled because it has already been canceled.",
+    );
+}
+
+#[tokio::test]
+async fn make_corrective_credit_memo_leaves_a_draft_applied_to_the_invoice() {
+    let api = seeded(VatRounding::Nearest).await;
+    let invoice = api.invoice("10000", &[item("A", 3.0, 20.0, 0.0)]).await;
+    let (status, body) = api
+        .invoice_action(&invoice, "makeCorrectiveCreditMemo")
+        .await;
+    refused(
+        status,
+        &body,
+        "Application_DialogException",
+        "The action can be applied to a posted invoice only.",
+    );
+    assert_eq!(api.post_invoice(&invoice).await.0, StatusCode::NO_CONTENT);
+    let (status, body) = api
+        .invoice_action(&invoice, "makeCorrectiveCreditMemo")
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let memos = api.credit_memos_of(&invoice).await;
+    assert_eq!(memos.len(), 1);
+    assert_eq!(memos[0]["status"], "Draft");
+    assert_eq!(memos[0]["totalAmountExcludingTax"], 60.0);
+    let memo_id = memos[0]["id"].as_str().unwrap();
+    let lines = api
+        .get(&format!("salesCreditMemos({memo_id})/salesCreditMemoLines"))
+        .await;
+    assert_eq!(lines["value"][0]["quantity"], 3.0);
+    assert_eq!(lines["value"][0]["lineObjectNumber"], "A");
+    // The invoice stays open until the credit memo is posted.
+    assert_eq!(api.status(&invoice).await, "Open");
+}

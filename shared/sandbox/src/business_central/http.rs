@@ -1008,6 +1008,14 @@ fn entity_request(
                 | (Entity::SalesOrder, "shipAndInvoice") => {
                     store.post_action(company, entity, id, now)?;
                 }
+                // Both answer 204 (the page sets result code Deleted); the credit memo is
+                // found by its `invoiceId`.
+                (Entity::SalesInvoice, "cancel") => {
+                    store.cancel_invoice(company, id, now)?;
+                }
+                (Entity::SalesInvoice, "makeCorrectiveCreditMemo") => {
+                    store.make_corrective_credit_memo(company, id, now)?;
+                }
                 _ => {
                     return Err(BcFault::segment_not_found(&format!(
                         "Microsoft.NAV.{action}"

@@ -216,6 +216,163 @@ impl Store {
             .collect()
     }
 
+    /// A draft credit memo copying a posted invoice's header and lines, applied to it
+    /// (`invoiceId`, `invoiceNumber`), dated today ([AL] "Correct Posted Sales Invoice"
+    /// `CreateCreditMemoCopyDocument`).
+    fn credit_memo_from_invoice(
+        &mut self,
+        company: Uuid,
+        invoice_id: Uuid,
+        now: Timestamp,
+    ) -> Outcome<Uuid> {
+        let today = now.to_zoned(jiff::tz::TimeZone::UTC).date().to_string();
+        let invoice = self
+            .get(company, Entity::SalesInvoice, invoice_id)
+            .ok_or_else(|| BcFault::record_not_found("salesInvoices", &invoice_id.to_string()))?;
+        let lines = self.rows(company, Entity::SalesInvoiceLine, Some(invoice_id));
+        let memo_id = Uuid::new_v4();
+        let (version, seq) = self.bump();
+        let data = self.company_mut(company)?;
+        let mut fields = Map::new();
+        for field in Entity::SalesCreditMemo.fields() {
+            let value = invoice
+                .fields
+                .get(field.name)
+                .cloned()
+                .unwrap_or_else(|| field.kind.blank());
+            fields.insert(field.name.to_owned(), value);
+        }
+        fields.insert("id".into(), json!(memo_id.to_string()));
+        fields.insert("number".into(), json!(data.next_number(&CREDIT_MEMOS)));
+        fields.insert("status".into(), json!("Draft"));
+        fields.insert("creditMemoDate".into(), json!(today));
+        fields.insert("postingDate".into(), json!(today));
+        fields.insert("dueDate".into(), json!(today));
+        fields.insert("invoiceId".into(), json!(invoice_id.to_string()));
+        fields.insert("invoiceNumber".into(), invoice.fields["number"].clone());
+        fields.insert("lastModifiedDateTime".into(), stamp(now));
+        data.tables
+            .entry(Entity::SalesCreditMemo)
+            .or_default()
+            .insert(
+                memo_id,
+                Row {
+                    fields,
+                    version,
+                    seq,
+                },
+            );
+        for (_, line) in &lines {
+            let line_id = Uuid::new_v4();
+            let mut copy = Map::new();
+            for field in Entity::SalesCreditMemoLine.fields() {
+                copy.insert(
+                    field.name.to_owned(),
+                    line.fields
+                        .get(field.name)
+                        .cloned()
+                        .unwrap_or_else(|| field.kind.blank()),
+                );
+            }
+            copy.insert("id".into(), json!(line_id.to_string()));
+            copy.insert("documentId".into(), json!(memo_id.to_string()));
+            data.tables
+                .entry(Entity::SalesCreditMemoLine)
+                .or_default()
+                .insert(
+                    line_id,
+                    Row {
+                        fields: copy,
+                        version,
+                        seq,
+                    },
+                );
+        }
+        self.touch_document(company, Entity::SalesCreditMemo, memo_id, now)?;
+        self.record_change(
+            company,
+            Entity::SalesCreditMemo,
+            memo_id,
+            ChangeKind::Created,
+            now,
+        );
+        Ok(memo_id)
+    }
+
+    /// The API page's `GetPostedInvoice`: the action needs a posted invoice.
+    fn posted_invoice(&mut self, company: Uuid, id: Uuid) -> Outcome<Row> {
+        let data = self.company_mut(company)?;
+        let row = data
+            .row(Entity::SalesInvoice, id)
+            .ok_or_else(|| BcFault::record_not_found("salesInvoices", &id.to_string()))?
+            .clone();
+        if !data.is_posted(id) {
+            return Err(BcFault::dialog(
+                "The action can be applied to a posted invoice only.",
+            ));
+        }
+        Ok(row)
+    }
+
+    /// `Microsoft.NAV.makeCorrectiveCreditMemo` on a posted invoice: a draft credit memo
+    /// applied to it; refused once the invoice is partly paid or credited ([AL]
+    /// APIV2SalesInvoices.Page.al).
+    pub(crate) fn make_corrective_credit_memo(
+        &mut self,
+        company: Uuid,
+        id: Uuid,
+        now: Timestamp,
+    ) -> Outcome<Uuid> {
+        let invoice = self.posted_invoice(company, id)?;
+        let total = num(&invoice.fields["totalAmountIncludingTax"]);
+        let remaining = num(&invoice.fields["remainingAmount"]);
+        if (total - remaining).abs() > 0.005 {
+            return Err(BcFault::dialog(if remaining.abs() < 0.005 {
+                "The invoice is closed. The corrective credit memo will not be applied to the invoice."
+            } else {
+                "The invoice is partially paid or credited. The corrective credit memo may not be fully closed by the invoice."
+            }));
+        }
+        self.credit_memo_from_invoice(company, id, now)
+    }
+
+    /// `Microsoft.NAV.cancel` on a posted invoice: a corrective credit memo is created and
+    /// posted, the invoice becomes `Canceled` with nothing remaining ([AL]
+    /// APIV2SalesInvoices.Page.al `CancelInvoice`, `GetRemainingAmount`).
+    pub(crate) fn cancel_invoice(
+        &mut self,
+        company: Uuid,
+        id: Uuid,
+        now: Timestamp,
+    ) -> Outcome<Uuid> {
+        let invoice = self.posted_invoice(company, id)?;
+        if text(&invoice.fields, "status") == "Canceled" {
+            return Err(BcFault::dialog(
+                "The invoice cannot be canceled because it has already been canceled.",
+            ));
+        }
+        let memo = self.credit_memo_from_invoice(company, id, now)?;
+        if let Err(fault) = self.post_document(company, Entity::SalesCreditMemo, memo, now) {
+            return Err(BcFault::dialog(format!(
+                "Canceling the invoice failed because of the following error: \\{}\\A credit memo is created but not posted.",
+                fault.message
+            )));
+        }
+        let (version, _) = self.bump();
+        let data = self.company_mut(company)?;
+        if let Some(row) = data.row_mut(Entity::SalesCreditMemo, memo) {
+            row.fields.insert("status".into(), json!("Corrective"));
+        }
+        if let Some(row) = data.row_mut(Entity::SalesInvoice, id) {
+            row.fields.insert("status".into(), json!("Canceled"));
+            row.fields.insert("remainingAmount".into(), number(0.0));
+            row.fields.insert("lastModifiedDateTime".into(), stamp(now));
+            row.version = version;
+        }
+        self.record_change(company, Entity::SalesInvoice, id, ChangeKind::Updated, now);
+        Ok(memo)
+    }
+
     /// `Microsoft.NAV.post` on a draft invoice or credit memo: posted number, status Open,
     /// ledger entries for item lines; the id stays (api-notes §2 "salesInvoices").
     pub(crate) fn post_document(

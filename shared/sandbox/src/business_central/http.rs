@@ -1004,11 +1004,17 @@ fn entity_request(
             }
             let mut store = ctx.shared.store();
             match (entity, action.as_str()) {
-                (Entity::SalesInvoice | Entity::SalesCreditMemo, "post") => {
-                    store.post_document(company, entity, id, now)?;
+                (Entity::SalesInvoice | Entity::SalesCreditMemo, "post")
+                | (Entity::SalesOrder, "shipAndInvoice") => {
+                    store.post_action(company, entity, id, now)?;
                 }
-                (Entity::SalesOrder, "shipAndInvoice") => {
-                    store.ship_and_invoice(company, id, now)?;
+                // Both answer 204 (the page sets result code Deleted); the credit memo is
+                // found by its `invoiceId`.
+                (Entity::SalesInvoice, "cancel") => {
+                    store.cancel_invoice(company, id, now)?;
+                }
+                (Entity::SalesInvoice, "makeCorrectiveCreditMemo") => {
+                    store.make_corrective_credit_memo(company, id, now)?;
                 }
                 _ => {
                     return Err(BcFault::segment_not_found(&format!(
@@ -1152,6 +1158,19 @@ fn list(
     parent: Option<Uuid>,
     self_url: &str,
 ) -> Outcome<Reply> {
+    if parent.is_none() && entity.document().is_some() {
+        // [AL] APIV2SalesOrderLines.Page.al OnFindRecord: the flat line sets need an id or a
+        // document id in the filter.
+        let named = query.filter.as_deref().is_some_and(|f| {
+            f.split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|w| w == "documentId" || w == "id")
+        });
+        if !named {
+            return Err(BcFault::dialog(
+                "You must specify an Id or a Document Id to get the lines.",
+            ));
+        }
+    }
     let store = ctx.shared.store();
     if let Some(parent_id) = parent {
         let parent_entity = entity.document().unwrap_or(Entity::Item);
@@ -1412,7 +1431,7 @@ async fn run_batch(ctx: &Ctx, requests: Vec<BatchRequest>, atomic: bool) -> Repl
     } else {
         Gate::Shared(ctx.shared.gate.read().await)
     };
-    let snapshot = atomic.then(|| ctx.shared.store().clone());
+    let mut snapshot = atomic.then(|| ctx.shared.store().clone());
     let mut answers = Vec::with_capacity(requests.len());
     let mut failed = false;
     for request in requests {
@@ -1437,6 +1456,12 @@ async fn run_batch(ctx: &Ctx, requests: Vec<BatchRequest>, atomic: bool) -> Repl
             .as_ref()
             .map(|b| serde_json::to_vec(b).unwrap_or_default())
             .unwrap_or_default();
+        // Sales-Post commits: "for each commit, the transaction is committed" (D:
+        // use-odata-batch.md), so a later failure cannot roll a posting back.
+        let commits = request.method.eq_ignore_ascii_case("POST") && {
+            let last = path.rsplit('/').next().unwrap_or("").to_ascii_lowercase();
+            last == "microsoft.nav.post" || last == "microsoft.nav.shipandinvoice"
+        };
         let inner = Request {
             method: request.method.to_ascii_uppercase(),
             rest: decode_path(&path),
@@ -1449,6 +1474,9 @@ async fn run_batch(ctx: &Ctx, requests: Vec<BatchRequest>, atomic: bool) -> Repl
         };
         let reply = handle(ctx, inner).await;
         failed |= reply.status >= 400;
+        if commits && reply.status < 400 && snapshot.is_some() {
+            snapshot = Some(ctx.shared.store().clone());
+        }
         let mut headers = Map::new();
         for (k, v) in &reply.headers {
             headers.insert(k.to_ascii_lowercase(), Value::String(v.clone()));
@@ -1470,8 +1498,8 @@ async fn run_batch(ctx: &Ctx, requests: Vec<BatchRequest>, atomic: bool) -> Repl
         answers.push(Value::Object(answer));
     }
     if let (Some(snapshot), true) = (snapshot, failed) {
-        // Isolation: snapshot — one failure rolls every change of the batch back (D:
-        // use-odata-batch.md).
+        // Isolation: snapshot — one failure rolls back every change of the batch since its
+        // start or its last commit point (D: use-odata-batch.md).
         *ctx.shared.store() = snapshot;
     }
     ctx.shared.publish_changes();

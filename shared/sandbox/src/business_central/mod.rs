@@ -29,6 +29,9 @@ use crate::common::{FaultPlan, Faults, RequestStats, RunningServer, SimClock, St
 
 pub use client_ids::{ClientIdAnswer, ClientIds, UnknownAnswer};
 pub use limits::{PrincipalCounters, RateLimit};
+pub use store::ledger::LedgerSequence;
+pub use store::posting::{JobQueueOutcome, PostingSetup};
+pub use store::vat::{CustomerVat, VatPostingSetup, VatRounding, VatSetup};
 pub use webhooks::{Delivery, WebhookSettings};
 
 use errors::BcFault;
@@ -118,6 +121,15 @@ pub struct BusinessCentralSandboxConfig {
     pub customer_contacts: bool,
     /// How POST answers a client-chosen `id`, per entity set (see `client_ids`).
     pub client_ids: ClientIds,
+    /// VAT Posting Setup, customers' VAT profiles (which API v2.0 cannot set) and the VAT
+    /// rounding type. Empty: a line's rate is `tax_rates[taxCode]`.
+    pub vat: VatSetup,
+    /// Why posting fails on this tenant (allowed posting dates, customers without a posting
+    /// group, mandatory external document numbers) and whether it runs on the job queue.
+    pub posting: PostingSetup,
+    /// How item ledger entry numbers are drawn: gapless by default, or from a sequence
+    /// that loses numbers and commits late (see [`LedgerSequence`]).
+    pub ledger: LedgerSequence,
     /// Initial faults.
     pub faults: FaultPlan,
 }
@@ -144,6 +156,9 @@ impl Default for BusinessCentralSandboxConfig {
             tax_rates: BTreeMap::new(),
             customer_contacts: true,
             client_ids: ClientIds::default(),
+            vat: VatSetup::default(),
+            posting: PostingSetup::default(),
+            ledger: LedgerSequence::default(),
             faults: FaultPlan::default(),
         }
     }
@@ -273,6 +288,9 @@ impl BusinessCentralSandbox {
             tax_rates: config.tax_rates.clone(),
             customer_contacts: config.customer_contacts,
             client_ids: config.client_ids.clone(),
+            vat: config.vat.clone(),
+            posting: config.posting.clone(),
+            ledger: config.ledger,
         });
         for company in &config.companies {
             store.companies.push(CompanyData::new(
@@ -354,6 +372,40 @@ impl BusinessCentralSandbox {
     /// How POST answers a client-chosen `id` from now on (see [`ClientIds`]).
     pub fn set_client_ids(&self, ids: ClientIds) {
         self.shared.store().settings.client_ids = ids;
+    }
+
+    /// Sets what a customer card holds that API v2.0 cannot: VAT Bus. Posting Group and Prices
+    /// Including VAT. Documents created afterwards for customer `number` follow it.
+    pub fn set_customer_vat(&self, number: &str, vat: CustomerVat) {
+        self.shared
+            .store()
+            .settings
+            .vat
+            .customers
+            .insert(number.to_owned(), vat);
+    }
+
+    /// Replaces the posting setup from now on (see [`PostingSetup`]).
+    pub fn set_posting(&self, posting: PostingSetup) {
+        self.shared.store().settings.posting = posting;
+    }
+
+    /// Runs every posting scheduled on the job queue (with "Post with Job Queue"), oldest
+    /// first, and says what each did. A refused posting leaves its document a draft.
+    pub fn run_job_queue(&self) -> Vec<JobQueueOutcome> {
+        let now = self.shared.clock.now();
+        self.shared.store().run_job_queue(now)
+    }
+
+    /// Replaces the ledger numbering from now on; entries already held stay held.
+    pub fn set_ledger_sequence(&self, ledger: LedgerSequence) {
+        self.shared.store().settings.ledger = ledger;
+    }
+
+    /// Commits the item ledger entries held by [`LedgerSequence::hold_commits`], oldest
+    /// first; answers their entry numbers.
+    pub fn commit_ledger(&self) -> Vec<i64> {
+        self.shared.store().commit_held_entries()
     }
 
     /// Company ids, in configuration order.

@@ -9,11 +9,13 @@
 
 mod documents;
 mod fields;
-mod ledger;
+pub(crate) mod ledger;
 mod pictures;
+pub(crate) mod posting;
 mod series;
 #[cfg(test)]
 mod tests;
+pub(crate) mod vat;
 mod writes;
 
 use std::collections::BTreeMap;
@@ -127,6 +129,12 @@ pub(crate) struct StoreSettings {
     pub(crate) customer_contacts: bool,
     /// How POST answers a client-chosen `id`, per entity set.
     pub(crate) client_ids: ClientIds,
+    /// VAT Posting Setup, customers' VAT profiles and the VAT rounding type.
+    pub(crate) vat: vat::VatSetup,
+    /// Why posting fails, and whether it runs on the job queue.
+    pub(crate) posting: posting::PostingSetup,
+    /// How item ledger entry numbers are drawn and committed.
+    pub(crate) ledger: ledger::LedgerSequence,
 }
 
 /// Everything the simulator stores.
@@ -137,6 +145,10 @@ pub(crate) struct Store {
     seq: u64,
     pub(crate) changes: Vec<Change>,
     pub(crate) settings: StoreSettings,
+    /// Postings scheduled with "Post with Job Queue", oldest first.
+    pub(crate) job_queue: Vec<posting::QueuedPost>,
+    /// Item ledger entries numbered but not yet committed (invisible), oldest first.
+    pub(crate) held_entries: Vec<ledger::HeldEntry>,
 }
 
 fn round2(x: f64) -> f64 {
@@ -237,6 +249,8 @@ impl Store {
             seq: 0,
             changes: Vec::new(),
             settings,
+            job_queue: Vec::new(),
+            held_entries: Vec::new(),
         }
     }
 

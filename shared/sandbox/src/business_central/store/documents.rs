@@ -9,9 +9,11 @@ use uuid::Uuid;
 
 use super::fields::reference;
 use super::fields::unique;
+use super::posting::{JobQueueOutcome, QueuedPost, check_posting, not_a_draft};
 use super::series::{
     CREDIT_MEMOS, INVOICES, ORDERS, POSTED_CREDIT_MEMOS, POSTED_INVOICES, SHIPMENTS,
 };
+use super::vat::{LineRate, VatInput, compute};
 use super::{
     ChangeKind, CompanyData, LedgerPost, Origin, Row, Store, StoreSettings, guid, num, number,
     round2, stamp, text,
@@ -31,24 +33,32 @@ impl Store {
         let Some(line_entity) = document.lines() else {
             return Ok(());
         };
-        let rates = self.settings.tax_rates.clone();
+        let settings = self.settings.clone();
         let (version, _) = self.bump();
         let data = self.company_mut(company)?;
         let Some(header) = data.row(document, id) else {
             return Ok(());
         };
-        let discount = num(&header.fields["discountAmount"]);
-        let mut line_ids: Vec<(Uuid, f64)> = data
+        let header = header.fields.clone();
+        let prices_including_vat = header.get("pricesIncludeTax") == Some(&json!(true));
+        let discount = num(&header["discountAmount"]);
+        // Line amount after line discount, in the header's price basis.
+        let mut lines: Vec<(Uuid, f64, LineRate)> = Vec::new();
+        for (lid, r) in data
             .table(line_entity)
             .filter(|(_, r)| guid(&r.fields, "documentId") == Some(id))
-            .map(|(lid, r)| (*lid, num(&r.fields["amountExcludingTax"])))
-            .collect();
-        line_ids.sort_by_key(|(lid, _)| *lid);
-        let gross: f64 = line_ids.iter().map(|(_, a)| a).sum();
+        {
+            let gross = round2(num(&r.fields["quantity"]) * num(&r.fields["unitPrice"]));
+            let amount = round2(gross - num(&r.fields["discountAmount"]));
+            lines.push((*lid, amount, line_rate(&settings, &header, &r.fields)?));
+        }
+        lines.sort_by_key(|(lid, _, _)| *lid);
+        let gross: f64 = lines.iter().map(|(_, a, _)| a).sum();
         let mut allocated = 0.0;
-        let mut totals = (0.0, 0.0, 0.0);
-        let count = line_ids.len();
-        for (i, (line_id, amount)) in line_ids.into_iter().enumerate() {
+        let count = lines.len();
+        let mut inputs = Vec::with_capacity(count);
+        let mut shares = Vec::with_capacity(count);
+        for (i, (_, amount, rate)) in lines.iter().enumerate() {
             let share = if gross.abs() < f64::EPSILON {
                 0.0
             } else if i + 1 == count {
@@ -57,27 +67,30 @@ impl Store {
                 round2(discount * amount / gross)
             };
             allocated += share;
-            if let Some(line) = data.row_mut(line_entity, line_id) {
-                let rate = rates
-                    .get(&text(&line.fields, "taxCode"))
-                    .copied()
-                    .unwrap_or(0.0);
-                let net = round2(amount - share);
-                let net_tax = round2(net * rate / 100.0);
+            shares.push(share);
+            inputs.push(VatInput {
+                amount: round2(amount - share),
+                rate: rate.clone(),
+            });
+        }
+        let outputs = compute(&inputs, prices_including_vat, settings.vat.rounding);
+        let mut totals = (0.0, 0.0);
+        for (((line_id, _, _), share), out) in lines.iter().zip(&shares).zip(&outputs) {
+            if let Some(line) = data.row_mut(line_entity, *line_id) {
                 line.fields
-                    .insert("invoiceDiscountAllocation".to_owned(), number(share));
-                line.fields.insert("netAmount".to_owned(), number(net));
+                    .insert("invoiceDiscountAllocation".to_owned(), number(*share));
+                line.fields.insert("netAmount".to_owned(), number(out.base));
                 line.fields
-                    .insert("netTaxAmount".to_owned(), number(net_tax));
+                    .insert("netTaxAmount".to_owned(), number(out.vat));
                 line.fields.insert(
                     "netAmountIncludingTax".to_owned(),
-                    number(round2(net + net_tax)),
+                    number(round2(out.base + out.vat)),
                 );
-                totals.0 += net;
-                totals.1 += net_tax;
-                totals.2 += net + net_tax;
+                totals.0 += out.base;
+                totals.1 += out.vat;
             }
         }
+        let totals = (totals.0, totals.1, totals.0 + totals.1);
         if let Some(header) = data.row_mut(document, id) {
             header.fields.insert(
                 "totalAmountExcludingTax".to_owned(),
@@ -98,6 +111,268 @@ impl Store {
         Ok(())
     }
 
+    /// What the API page checks before handing a document to posting: it exists, is a
+    /// draft and has lines.
+    fn ready_to_post(&mut self, company: Uuid, entity: Entity, id: Uuid) -> Outcome<()> {
+        let data = self.company_mut(company)?;
+        if data.row(entity, id).is_none() {
+            return Err(BcFault::record_not_found(
+                entity.set_name(),
+                &id.to_string(),
+            ));
+        }
+        if data.is_posted(id) {
+            return Err(not_a_draft(entity));
+        }
+        if self
+            .rows(company, entity.lines().unwrap_or(entity), Some(id))
+            .is_empty()
+        {
+            return Err(BcFault::dialog("There is nothing to post."));
+        }
+        Ok(())
+    }
+
+    /// `Microsoft.NAV.post` (invoices, credit memos) and `Microsoft.NAV.shipAndInvoice`
+    /// (orders): posts now, or with "Post with Job Queue" only schedules the posting.
+    pub(crate) fn post_action(
+        &mut self,
+        company: Uuid,
+        entity: Entity,
+        id: Uuid,
+        now: Timestamp,
+    ) -> Outcome<()> {
+        if !self.settings.posting.post_with_job_queue {
+            return match entity {
+                Entity::SalesOrder => self.ship_and_invoice(company, id, now).map(|_| ()),
+                _ => self.post_document(company, entity, id, now),
+            };
+        }
+        self.ready_to_post(company, entity, id)?;
+        if self.job_queue.iter().any(|q| q.id == id) {
+            // SalesPostViaJobQueue refuses a document already scheduled (text inferred).
+            return Err(BcFault::dialog(format!(
+                "{} {} has already been scheduled for posting.",
+                match entity {
+                    Entity::SalesOrder => "Order",
+                    Entity::SalesCreditMemo => "Credit Memo",
+                    _ => "Invoice",
+                },
+                self.get(company, entity, id)
+                    .map(|r| text(&r.fields, "number"))
+                    .unwrap_or_default()
+            )));
+        }
+        self.job_queue.push(QueuedPost {
+            company,
+            entity,
+            id,
+        });
+        if self.settings.posting.job_queue_lookup_fails && entity != Entity::SalesOrder {
+            // The platform's FindFirst error (text inferred).
+            let number = self
+                .get(company, entity, id)
+                .map(|r| text(&r.fields, "number"))
+                .unwrap_or_default();
+            let table = if entity == Entity::SalesCreditMemo {
+                "Sales Cr.Memo Header"
+            } else {
+                "Sales Invoice Header"
+            };
+            return Err(BcFault::new(
+                404,
+                "Internal_RecordNotFound",
+                format!(
+                    "There is no {table} within the filter.  Filters: Pre-Assigned No.: {number}"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Runs the scheduled postings, oldest first; a refusal leaves its document a draft.
+    pub(crate) fn run_job_queue(&mut self, now: Timestamp) -> Vec<JobQueueOutcome> {
+        let queued = std::mem::take(&mut self.job_queue);
+        queued
+            .into_iter()
+            .map(|q| {
+                let result = match q.entity {
+                    Entity::SalesOrder => self.ship_and_invoice(q.company, q.id, now),
+                    _ => self
+                        .post_document(q.company, q.entity, q.id, now)
+                        .map(|()| q.id),
+                };
+                match result {
+                    Ok(document) => JobQueueOutcome {
+                        document,
+                        error: None,
+                    },
+                    Err(fault) => JobQueueOutcome {
+                        document: q.id,
+                        error: Some(fault.message),
+                    },
+                }
+            })
+            .collect()
+    }
+
+    /// A draft credit memo copying a posted invoice's header and lines, applied to it
+    /// (`invoiceId`, `invoiceNumber`), dated today ([AL] "Correct Posted Sales Invoice"
+    /// `CreateCreditMemoCopyDocument`).
+    fn credit_memo_from_invoice(
+        &mut self,
+        company: Uuid,
+        invoice_id: Uuid,
+        now: Timestamp,
+    ) -> Outcome<Uuid> {
+        let today = now.to_zoned(jiff::tz::TimeZone::UTC).date().to_string();
+        let invoice = self
+            .get(company, Entity::SalesInvoice, invoice_id)
+            .ok_or_else(|| BcFault::record_not_found("salesInvoices", &invoice_id.to_string()))?;
+        let lines = self.rows(company, Entity::SalesInvoiceLine, Some(invoice_id));
+        let memo_id = Uuid::new_v4();
+        let (version, seq) = self.bump();
+        let data = self.company_mut(company)?;
+        let mut fields = Map::new();
+        for field in Entity::SalesCreditMemo.fields() {
+            let value = invoice
+                .fields
+                .get(field.name)
+                .cloned()
+                .unwrap_or_else(|| field.kind.blank());
+            fields.insert(field.name.to_owned(), value);
+        }
+        fields.insert("id".into(), json!(memo_id.to_string()));
+        fields.insert("number".into(), json!(data.next_number(&CREDIT_MEMOS)));
+        fields.insert("status".into(), json!("Draft"));
+        fields.insert("creditMemoDate".into(), json!(today));
+        fields.insert("postingDate".into(), json!(today));
+        fields.insert("dueDate".into(), json!(today));
+        fields.insert("invoiceId".into(), json!(invoice_id.to_string()));
+        fields.insert("invoiceNumber".into(), invoice.fields["number"].clone());
+        fields.insert("lastModifiedDateTime".into(), stamp(now));
+        data.tables
+            .entry(Entity::SalesCreditMemo)
+            .or_default()
+            .insert(
+                memo_id,
+                Row {
+                    fields,
+                    version,
+                    seq,
+                },
+            );
+        for (_, line) in &lines {
+            let line_id = Uuid::new_v4();
+            let mut copy = Map::new();
+            for field in Entity::SalesCreditMemoLine.fields() {
+                copy.insert(
+                    field.name.to_owned(),
+                    line.fields
+                        .get(field.name)
+                        .cloned()
+                        .unwrap_or_else(|| field.kind.blank()),
+                );
+            }
+            copy.insert("id".into(), json!(line_id.to_string()));
+            copy.insert("documentId".into(), json!(memo_id.to_string()));
+            data.tables
+                .entry(Entity::SalesCreditMemoLine)
+                .or_default()
+                .insert(
+                    line_id,
+                    Row {
+                        fields: copy,
+                        version,
+                        seq,
+                    },
+                );
+        }
+        self.touch_document(company, Entity::SalesCreditMemo, memo_id, now)?;
+        self.record_change(
+            company,
+            Entity::SalesCreditMemo,
+            memo_id,
+            ChangeKind::Created,
+            now,
+        );
+        Ok(memo_id)
+    }
+
+    /// The API page's `GetPostedInvoice`: the action needs a posted invoice.
+    fn posted_invoice(&mut self, company: Uuid, id: Uuid) -> Outcome<Row> {
+        let data = self.company_mut(company)?;
+        let row = data
+            .row(Entity::SalesInvoice, id)
+            .ok_or_else(|| BcFault::record_not_found("salesInvoices", &id.to_string()))?
+            .clone();
+        if !data.is_posted(id) {
+            return Err(BcFault::dialog(
+                "The action can be applied to a posted invoice only.",
+            ));
+        }
+        Ok(row)
+    }
+
+    /// `Microsoft.NAV.makeCorrectiveCreditMemo` on a posted invoice: a draft credit memo
+    /// applied to it; refused once the invoice is partly paid or credited ([AL]
+    /// APIV2SalesInvoices.Page.al).
+    pub(crate) fn make_corrective_credit_memo(
+        &mut self,
+        company: Uuid,
+        id: Uuid,
+        now: Timestamp,
+    ) -> Outcome<Uuid> {
+        let invoice = self.posted_invoice(company, id)?;
+        let total = num(&invoice.fields["totalAmountIncludingTax"]);
+        let remaining = num(&invoice.fields["remainingAmount"]);
+        if (total - remaining).abs() > 0.005 {
+            return Err(BcFault::dialog(if remaining.abs() < 0.005 {
+                "The invoice is closed. The corrective credit memo will not be applied to the invoice."
+            } else {
+                "The invoice is partially paid or credited. The corrective credit memo may not be fully closed by the invoice."
+            }));
+        }
+        self.credit_memo_from_invoice(company, id, now)
+    }
+
+    /// `Microsoft.NAV.cancel` on a posted invoice: a corrective credit memo is created and
+    /// posted, the invoice becomes `Canceled` with nothing remaining ([AL]
+    /// APIV2SalesInvoices.Page.al `CancelInvoice`, `GetRemainingAmount`).
+    pub(crate) fn cancel_invoice(
+        &mut self,
+        company: Uuid,
+        id: Uuid,
+        now: Timestamp,
+    ) -> Outcome<Uuid> {
+        let invoice = self.posted_invoice(company, id)?;
+        if text(&invoice.fields, "status") == "Canceled" {
+            return Err(BcFault::dialog(
+                "The invoice cannot be canceled because it has already been canceled.",
+            ));
+        }
+        let memo = self.credit_memo_from_invoice(company, id, now)?;
+        if let Err(fault) = self.post_document(company, Entity::SalesCreditMemo, memo, now) {
+            return Err(BcFault::dialog(format!(
+                "Canceling the invoice failed because of the following error: \\{}\\A credit memo is created but not posted.",
+                fault.message
+            )));
+        }
+        let (version, _) = self.bump();
+        let data = self.company_mut(company)?;
+        if let Some(row) = data.row_mut(Entity::SalesCreditMemo, memo) {
+            row.fields.insert("status".into(), json!("Corrective"));
+        }
+        if let Some(row) = data.row_mut(Entity::SalesInvoice, id) {
+            row.fields.insert("status".into(), json!("Canceled"));
+            row.fields.insert("remainingAmount".into(), number(0.0));
+            row.fields.insert("lastModifiedDateTime".into(), stamp(now));
+            row.version = version;
+        }
+        self.record_change(company, Entity::SalesInvoice, id, ChangeKind::Updated, now);
+        Ok(memo)
+    }
+
     /// `Microsoft.NAV.post` on a draft invoice or credit memo: posted number, status Open,
     /// ledger entries for item lines; the id stays (api-notes §2 "salesInvoices").
     pub(crate) fn post_document(
@@ -113,18 +388,15 @@ impl Store {
             _ => return Err(BcFault::segment_not_found("Microsoft.NAV.post")),
         };
         let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+        self.ready_to_post(company, entity, id)?;
+        let setup = self.settings.posting.clone();
         let data = self.company_mut(company)?;
         let header = data
             .row(entity, id)
             .ok_or_else(|| BcFault::record_not_found(entity.set_name(), &id.to_string()))?
             .clone();
-        if data.is_posted(id) {
-            return Err(BcFault::dialog("The document has already been posted."));
-        }
+        check_posting(data, &setup, entity, &header.fields, false)?;
         let lines = self.rows(company, entity.lines().unwrap_or(entity), Some(id));
-        if lines.is_empty() {
-            return Err(BcFault::dialog("There is nothing to post."));
-        }
         let data = self.company_mut(company)?;
         let posted_number = data.next_number(posted_series);
         let customer_number = text(&header.fields, "customerNumber");
@@ -176,13 +448,19 @@ impl Store {
         id: Uuid,
         now: Timestamp,
     ) -> Outcome<Uuid> {
+        self.ready_to_post(company, Entity::SalesOrder, id)?;
         let order = self
             .get(company, Entity::SalesOrder, id)
             .ok_or_else(|| BcFault::record_not_found("salesOrders", &id.to_string()))?;
+        let setup = self.settings.posting.clone();
+        check_posting(
+            self.company_mut(company)?,
+            &setup,
+            Entity::SalesOrder,
+            &order.fields,
+            true,
+        )?;
         let lines = self.rows(company, Entity::SalesOrderLine, Some(id));
-        if lines.is_empty() {
-            return Err(BcFault::dialog("There is nothing to post."));
-        }
         let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
         let data = self.company_mut(company)?;
         let shipment = data.next_number(&SHIPMENTS);
@@ -352,6 +630,13 @@ pub(super) fn document_rules(
         }
         fields.insert("customerId".into(), json!(customer_id.to_string()));
         fields.insert("customerNumber".into(), customer["number"].clone());
+        // Read-only in v2.0: the customer's Prices Including VAT ([AL]
+        // APIV2SalesInvoices.Page.al `pricesIncludeTax`, Editable = false).
+        let profile = settings.vat.customer(&text(&customer, "number"));
+        fields.insert(
+            "pricesIncludeTax".into(),
+            json!(profile.prices_including_vat),
+        );
         fields.insert("customerName".into(), customer["displayName"].clone());
         fields.insert("billToName".into(), customer["displayName"].clone());
         if !given_has("billToCustomerId") && !given_has("billToCustomerNumber") {
@@ -451,6 +736,9 @@ pub(super) fn line_rules(
 ) -> Outcome<()> {
     let given_has = |k: &str| given.iter().any(|g| g == k);
     let document = entity.document().unwrap_or(entity);
+    if !creating {
+        unchanged_line_keys(data, entity, fields, given)?;
+    }
     let doc_id = parent
         .or_else(|| guid(fields, "documentId"))
         .ok_or_else(|| BcFault::dialog("The \"documentId\" must be provided."))?;
@@ -541,6 +829,24 @@ pub(super) fn line_rules(
         if creating && !given_has("taxCode") {
             fields.insert("taxCode".into(), item["taxGroupCode"].clone());
         }
+        if creating
+            && !given_has("unitPrice")
+            && header.get("pricesIncludeTax") == Some(&json!(true))
+        {
+            // The item's price excludes VAT; a header with Prices Including VAT gets it
+            // converted and rounded to the unit-amount precision 0.00001 ([AL]
+            // PriceCalculationBufferMgt.Codeunit.al `ConvertAmountByTax`, `RoundPrice`).
+            let rate = settings.vat.rate(
+                &text(&header, "customerNumber"),
+                &text(fields, "taxCode"),
+                &settings.tax_rates,
+            )?;
+            let price = num(&item["unitPrice"]) * (1.0 + rate.percent / 100.0);
+            fields.insert(
+                "unitPrice".into(),
+                number((price * 100_000.0).round() / 100_000.0),
+            );
+        }
         if let Some(variant) = guid(fields, "itemVariantId") {
             let ok = data
                 .row(Entity::ItemVariant, variant)
@@ -581,15 +887,22 @@ pub(super) fn line_rules(
         amount
     };
     fields.insert("discountAmount".into(), number(discount));
-    let rate = settings
-        .tax_rates
-        .get(&text(fields, "taxCode"))
-        .copied()
-        .unwrap_or(0.0);
-    let excl = round2(gross - discount);
-    let tax = round2(excl * rate / 100.0);
+    // The line on its own; the document's totals round VAT per identifier instead
+    // (`touch_document`), and give the `net…` fields.
+    let rate = line_rate(settings, &header, fields)?;
+    let prices_including_vat = header.get("pricesIncludeTax") == Some(&json!(true));
+    let amount = round2(gross - discount);
+    let alone = compute(
+        &[VatInput {
+            amount,
+            rate: rate.clone(),
+        }],
+        prices_including_vat,
+        settings.vat.rounding,
+    );
+    let (excl, tax) = alone.first().map_or((amount, 0.0), |o| (o.base, o.vat));
     fields.insert("amountExcludingTax".into(), number(excl));
-    fields.insert("taxPercent".into(), number(rate));
+    fields.insert("taxPercent".into(), number(rate.percent));
     fields.insert("totalTaxAmount".into(), number(tax));
     fields.insert("amountIncludingTax".into(), number(round2(excl + tax)));
     fields.insert("netAmount".into(), number(excl));
@@ -600,6 +913,67 @@ pub(super) fn line_rules(
             if !given_has(key) {
                 fields.insert(key.into(), number(quantity));
             }
+        }
+    }
+    Ok(())
+}
+
+/// A line's VAT rate: none on comment lines, else the VAT Posting Setup of the header's
+/// customer and the line's `taxCode`.
+fn line_rate(
+    settings: &StoreSettings,
+    header: &Map<String, Value>,
+    line: &Map<String, Value>,
+) -> Outcome<LineRate> {
+    let tax_code = text(line, "taxCode");
+    if text(line, "lineType") == "Comment" {
+        return Ok(LineRate {
+            percent: 0.0,
+            identifier: tax_code,
+        });
+    }
+    settings.vat.rate(
+        &text(header, "customerNumber"),
+        &tax_code,
+        &settings.tax_rates,
+    )
+}
+
+/// A line's document, sequence and object number are fixed once it exists ([AL]
+/// APIV2SalesOrderLines.Page.al, APIV2SalesInvoiceLines.Page.al: "The value for sequence
+/// cannot be modified. Delete and insert the line again.", and likewise for
+/// `lineObjectNumber` and `documentId`). Giving the current value is no change.
+fn unchanged_line_keys(
+    data: &CompanyData,
+    entity: Entity,
+    fields: &Map<String, Value>,
+    given: &[String],
+) -> Outcome<()> {
+    let Some(old) = guid(fields, "id").and_then(|id| data.row(entity, id)) else {
+        return Ok(());
+    };
+    for (key, message) in [
+        (
+            "sequence",
+            "The value for sequence cannot be modified. Delete and insert the line again.",
+        ),
+        (
+            "lineObjectNumber",
+            "The value for \"lineObjectNumber\" cannot be modified.",
+        ),
+        (
+            "documentId",
+            "The value for \"documentId\" cannot be modified.",
+        ),
+    ] {
+        let changed = given.iter().any(|g| g == key)
+            && fields.get(key) != old.fields.get(key)
+            && old
+                .fields
+                .get(key)
+                .is_some_and(|v| v != &json!("") && v != &json!(0));
+        if changed {
+            return Err(BcFault::dialog(message));
         }
     }
     Ok(())

@@ -1,5 +1,12 @@
 //! The item ledger: stock movements posted as entries, the inventory computed from them
 //! (never stored on the item), and the location of each entry.
+//!
+//! Entry numbers: BC draws them from a SQL number sequence
+//! (`ItemLedgerEntry.Table.al` `GetNextEntryNo` → codeunit 9500 "Sequence No. Mgt."), so
+//! numbers "can be skipped … gaps … when transactions are rolled back" ([MS]
+//! `developer/devenv-number-sequences`), and a number drawn by a long posting becomes visible
+//! only when that posting commits, possibly after higher numbers. [`LedgerSequence`] chooses
+//! between the gapless numbering and that behaviour.
 
 use jiff::Timestamp;
 use serde_json::{Map, json};
@@ -8,6 +15,26 @@ use uuid::Uuid;
 use super::{CompanyData, LedgerPost, Row, Store, num, number, round2, stamp, text};
 use crate::business_central::errors::{BcFault, Outcome};
 use crate::business_central::schema::Entity;
+
+/// How item ledger entry numbers are drawn and committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LedgerSequence {
+    /// Every `gap_every`-th number is lost, as a rolled-back transaction loses its drawn
+    /// number; 0 numbers without gaps.
+    pub gap_every: u32,
+    /// Entries posted while this is set keep their numbers but stay invisible (and out of
+    /// the inventory) until `commit_ledger`, as a long posting's entries do.
+    pub hold_commits: bool,
+}
+
+/// An entry numbered but not yet committed.
+#[derive(Debug, Clone)]
+pub(crate) struct HeldEntry {
+    company: Uuid,
+    id: Uuid,
+    row: Row,
+    location: Option<String>,
+}
 
 impl CompanyData {
     /// Inventory per item number, from one pass over the ledger.
@@ -62,8 +89,26 @@ impl Store {
             })?;
         let unit_cost = num(&item.fields["unitCost"]);
         let description = text(&item.fields, "displayName");
-        let entry_number =
-            i64::try_from(data.table(Entity::ItemLedgerEntry).count()).unwrap_or(i64::MAX - 1) + 1;
+        let visible = data
+            .table(Entity::ItemLedgerEntry)
+            .map(|(_, r)| r.fields["entryNumber"].as_i64().unwrap_or(0))
+            .max()
+            .unwrap_or(0);
+        let held = self
+            .held_entries
+            .iter()
+            .filter(|h| h.company == company)
+            .map(|h| h.row.fields["entryNumber"].as_i64().unwrap_or(0))
+            .max()
+            .unwrap_or(0);
+        let mut entry_number = visible.max(held) + 1;
+        let gap_every = i64::from(self.settings.ledger.gap_every);
+        if gap_every > 0 && entry_number % gap_every == 0 {
+            // This number went to a transaction that rolled back.
+            entry_number += 1;
+        }
+        let keep_uncommitted = self.settings.ledger.hold_commits;
+        let data = self.company_mut(company)?;
         let id = Uuid::new_v4();
         let mut fields = Map::new();
         fields.insert("id".into(), json!(id.to_string()));
@@ -93,19 +138,49 @@ impl Store {
             number(round2(post.quantity * unit_cost)),
         );
         fields.insert("lastModifiedDateTime".into(), stamp(now));
+        let row = Row {
+            fields,
+            version,
+            seq,
+        };
+        if keep_uncommitted {
+            self.held_entries.push(HeldEntry {
+                company,
+                id,
+                row,
+                location: post.location.clone(),
+            });
+            return Ok(entry_number);
+        }
         data.tables
             .entry(Entity::ItemLedgerEntry)
             .or_default()
-            .insert(
-                id,
-                Row {
-                    fields,
-                    version,
-                    seq,
-                },
-            );
+            .insert(id, row);
         data.ledger_locations.insert(id, post.location.clone());
         Ok(entry_number)
+    }
+
+    /// Commits the held entries, oldest first; answers their entry numbers.
+    pub(crate) fn commit_held_entries(&mut self) -> Vec<i64> {
+        let held = std::mem::take(&mut self.held_entries);
+        let mut numbers = Vec::with_capacity(held.len());
+        for entry in held {
+            let (version, seq) = self.bump();
+            if let Ok(data) = self.company_mut(entry.company) {
+                numbers.push(entry.row.fields["entryNumber"].as_i64().unwrap_or(0));
+                let row = Row {
+                    version,
+                    seq,
+                    ..entry.row
+                };
+                data.tables
+                    .entry(Entity::ItemLedgerEntry)
+                    .or_default()
+                    .insert(entry.id, row);
+                data.ledger_locations.insert(entry.id, entry.location);
+            }
+        }
+        numbers
     }
 
     pub(super) fn location_code(data: &CompanyData, id: Option<Uuid>) -> Option<String> {

@@ -12,6 +12,9 @@ fn store() -> (Store, Uuid, Timestamp) {
         tax_rates: BTreeMap::from([("STANDARD".to_owned(), 10.0)]),
         customer_contacts: true,
         client_ids: ClientIds::default(),
+        vat: super::vat::VatSetup::default(),
+        posting: super::posting::PostingSetup::default(),
+        ledger: super::ledger::LedgerSequence::default(),
     });
     let company = Uuid::new_v4();
     store

@@ -30,6 +30,10 @@ pub struct SandboxOptions {
     pub business_central_ids: ClientIdAnswer,
 }
 
+/// Requests per second Lightspeed's burst limiter admits in the demo and the suites (the
+/// docs' example burst header reads `1/20`).
+pub const LIGHTSPEED_BURST_LIMIT: u32 = 20;
+
 /// The environment variable that picks how the simulated Business Central answers a
 /// client-chosen `id`.
 pub const BC_IDS_VAR: &str = "LSBC_SANDBOX_BC_IDS";
@@ -79,6 +83,10 @@ impl Sandboxes {
             LightspeedSandboxConfig {
                 seed: options.seed,
                 time_scale: options.lightspeed_time_scale,
+                // Lightspeed's burst limiter is always on (its docs' example header is
+                // `1/20`, api-notes/LIGHTSPEED.md rate limits), so the demo and every
+                // end-to-end suite run under it.
+                burst_limit: Some(LIGHTSPEED_BURST_LIMIT),
                 ..LightspeedSandboxConfig::default()
             },
             BusinessCentralSandboxConfig {

@@ -95,6 +95,19 @@ impl BcFault {
         )
     }
 
+    /// A code its table relation does not find (D: dynamics-error-codes.md names
+    /// `Internal_InvalidTableRelation`, "…cannot be found in the related table"; the full
+    /// wording is the AL runtime's).
+    pub(crate) fn invalid_relation(field: &str, table: &str, value: &str, related: &str) -> Self {
+        Self::new(
+            400,
+            "Internal_InvalidTableRelation",
+            format!(
+                "The field {field} of table {table} contains a value ({value}) that cannot be found in the related table ({related})."
+            ),
+        )
+    }
+
     /// A text longer than its MaxLength (AL runtime message).
     pub(crate) fn too_long(max: usize, value: &str) -> Self {
         Self::new(

@@ -384,7 +384,11 @@ async fn inject(
         Some(response) => response,
         None => match kind {
             FaultKind::TooManyRequests => {
-                BcFault::too_many_requests(0, 0, 1.0 / shared.clock.scale()).into_response()
+                let mut fault = BcFault::too_many_requests(0, 0, 1.0 / shared.clock.scale());
+                if !shared.config.behaviour.retry_after_on_429 {
+                    fault.retry_after = None;
+                }
+                fault.into_response()
             }
             FaultKind::Status { status } => {
                 let mut fault = BcFault::for_status(status);

@@ -81,6 +81,8 @@ pub(crate) struct Limiter {
     inner: Mutex<Inner>,
     limit: RateLimit,
     scale: f64,
+    /// Whether a 429 carries `Retry-After` (see `BcBehaviour::retry_after_on_429`).
+    retry_after: bool,
 }
 
 /// A request admitted to processing; dropping it frees the concurrency slot.
@@ -114,7 +116,22 @@ impl Limiter {
             }),
             limit,
             scale: scale.max(0.001),
+            retry_after: true,
         }
+    }
+
+    /// Whether its 429s carry `Retry-After`.
+    pub(crate) fn with_retry_after(mut self, on: bool) -> Self {
+        self.retry_after = on;
+        self
+    }
+
+    fn throttled(&self, actual: u64, limit: u64, wait: f64) -> BcFault {
+        let mut fault = BcFault::too_many_requests(actual, limit, wait);
+        if !self.retry_after {
+            fault.retry_after = None;
+        }
+        fault
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -230,11 +247,7 @@ impl Limiter {
                     .saturating_sub(1) as usize;
                 let frees_at = state.window.get(index).map_or(window, |t| t + window);
                 let wait = ((frees_at - now_api).max(0.0) / self.scale).max(0.001);
-                return Err(BcFault::too_many_requests(
-                    used + units,
-                    self.limit.requests,
-                    wait,
-                ));
+                return Err(self.throttled(used + units, self.limit.requests, wait));
             }
             // `Ok`: a slot now; `Err`: the semaphore to wait on in the queue.
             let slot = Arc::clone(&state.semaphore)
@@ -243,7 +256,7 @@ impl Limiter {
             if slot.is_err() {
                 if state.waiting >= self.limit.max_queue {
                     state.counters.throttled += 1;
-                    return Err(BcFault::too_many_requests(
+                    return Err(self.throttled(
                         (self.limit.max_concurrent + state.waiting + 1) as u64,
                         (self.limit.max_concurrent + self.limit.max_queue) as u64,
                         0.1,

@@ -6,6 +6,7 @@
 //! and runs webhooks (see `webhooks`). Built from the api-notes and fixtures only: it must not
 //! depend on the client crate.
 
+mod behaviour;
 mod client_ids;
 mod errors;
 mod http;
@@ -27,6 +28,7 @@ use uuid::Uuid;
 
 use crate::common::{FaultPlan, Faults, RequestStats, RunningServer, SimClock, StatsSnapshot};
 
+pub use behaviour::{BcBehaviour, CodeTable, KnownCodes};
 pub use client_ids::{ClientIdAnswer, ClientIds, UnknownAnswer};
 pub use limits::{PrincipalCounters, RateLimit};
 pub use store::ledger::LedgerSequence;
@@ -132,6 +134,9 @@ pub struct BusinessCentralSandboxConfig {
     pub ledger: LedgerSequence,
     /// Initial faults.
     pub faults: FaultPlan,
+    /// The tenant's setup and its answers where BC's docs leave a choice (known codes,
+    /// manual numbers, `Retry-After` on 429).
+    pub behaviour: BcBehaviour,
 }
 
 impl Default for BusinessCentralSandboxConfig {
@@ -160,6 +165,7 @@ impl Default for BusinessCentralSandboxConfig {
             posting: PostingSetup::default(),
             ledger: LedgerSequence::default(),
             faults: FaultPlan::default(),
+            behaviour: BcBehaviour::default(),
         }
     }
 }
@@ -276,7 +282,8 @@ impl BusinessCentralSandbox {
     pub async fn start(config: BusinessCentralSandboxConfig) -> io::Result<Self> {
         let epoch = config.epoch.unwrap_or_else(Timestamp::now);
         let clock = SimClock::new(epoch, config.time_scale);
-        let limiter = limits::Limiter::new(config.rate_limit.clone(), clock.scale(), config.seed);
+        let limiter = limits::Limiter::new(config.rate_limit.clone(), clock.scale(), config.seed)
+            .with_retry_after(config.behaviour.retry_after_on_429);
         for p in &config.principals {
             limiter.register(&p.client_id, &p.client_secret, false);
         }
@@ -291,6 +298,14 @@ impl BusinessCentralSandbox {
             vat: config.vat.clone(),
             posting: config.posting.clone(),
             ledger: config.ledger,
+            behaviour: {
+                // A tax group given a rate exists in the tenant.
+                let mut behaviour = config.behaviour.clone();
+                for group in config.tax_rates.keys() {
+                    behaviour.codes.insert(CodeTable::TaxGroup, group);
+                }
+                behaviour
+            },
         });
         for company in &config.companies {
             store.companies.push(CompanyData::new(
@@ -514,6 +529,25 @@ impl BusinessCentralSandbox {
     /// Adds a draft sales invoice (lines under `salesInvoiceLines`).
     pub fn add_sales_invoice(&self, fields: Value) -> Result<Value, SandboxError> {
         self.insert("salesInvoices", fields)
+    }
+    /// Adds a code to a related table (a unit of measure, posting group, country, …), so
+    /// records may refer to it.
+    pub fn add_code(&self, table: CodeTable, code: &str) {
+        self.shared
+            .store()
+            .settings
+            .behaviour
+            .codes
+            .insert(table, code);
+    }
+    /// Sets whether a number series (`CUST`, `ITEM`, …) takes manual numbers.
+    pub fn set_manual_nos(&self, series: &str, allowed: bool) {
+        self.shared
+            .store()
+            .settings
+            .behaviour
+            .manual_nos
+            .insert(series.to_owned(), allowed);
     }
     /// Links a contact to a customer (a contact business relation).
     pub fn link_contact(&self, contact: Uuid, customer: Uuid) -> Result<(), SandboxError> {

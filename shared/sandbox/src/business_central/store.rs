@@ -26,6 +26,7 @@ use jiff::civil::Date;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+use super::behaviour::BcBehaviour;
 use super::client_ids::{ClientIdAnswer, ClientIds};
 use super::errors::{BcFault, Outcome};
 use super::schema::Entity;
@@ -135,6 +136,8 @@ pub(crate) struct StoreSettings {
     pub(crate) posting: posting::PostingSetup,
     /// How item ledger entry numbers are drawn and committed.
     pub(crate) ledger: ledger::LedgerSequence,
+    /// Known codes, manual numbers and other setup.
+    pub(crate) behaviour: BcBehaviour,
 }
 
 /// Everything the simulator stores.

@@ -6,7 +6,8 @@ use jiff::civil::Date;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{CompanyData, Origin, guid, stamp, text};
+use super::{CompanyData, Origin, StoreSettings, guid, stamp, text};
+use crate::business_central::behaviour::CodeTable;
 use crate::business_central::errors::{BcFault, Outcome};
 use crate::business_central::schema::{Entity, Kind, enum_member, unescape_member};
 
@@ -181,4 +182,66 @@ pub(super) fn reference(
         return Err(BcFault::dialog(message));
     }
     Ok(())
+}
+
+/// A code field checked through its table relation: blank passes, an unknown code is
+/// refused with `Internal_InvalidTableRelation` naming the field, its table and the code.
+pub(crate) fn known_code(
+    settings: &StoreSettings,
+    fields: &Map<String, Value>,
+    key: &str,
+    related: CodeTable,
+    field_caption: &str,
+    table_caption: &str,
+) -> Outcome<()> {
+    let code = text(fields, key);
+    if code.is_empty()
+        || (related == CodeTable::Currency && code == settings.lcy)
+        || settings.behaviour.codes.contains(related, &code)
+    {
+        return Ok(());
+    }
+    Err(BcFault::invalid_relation(
+        field_caption,
+        table_caption,
+        &code,
+        related.caption(),
+    ))
+}
+
+/// The e-mail rules of BC's `Mail Management` codeunit (microsoft/BCApps, Base Application
+/// `MailManagement.Codeunit.al`): `ValidateEmailAddressField` trims surrounding spaces and
+/// lets a blank address pass; `CheckValidEmailAddress` wants exactly one `@` (the address
+/// split on `@` has two parts) and then `Email Account.ValidateEmailAddress`, a mailbox
+/// address check: a local part and a domain, no spaces or address delimiters, no empty
+/// dot-separated labels. Refused with "The email address "…" is not valid." (its
+/// `InvalidEmailAddressErr`, an `Error()`: `Application_DialogException`). Stores the
+/// trimmed address.
+pub(super) fn email(fields: &mut Map<String, Value>, given: &[String]) -> Outcome<()> {
+    if !given.iter().any(|g| g == "email") {
+        return Ok(());
+    }
+    let address = text(fields, "email").trim_matches(' ').to_owned();
+    if !address.is_empty() && !valid_email(&address) {
+        return Err(BcFault::dialog(format!(
+            "The email address \"{address}\" is not valid."
+        )));
+    }
+    fields.insert("email".into(), Value::String(address));
+    Ok(())
+}
+
+fn valid_email(address: &str) -> bool {
+    let mut parts = address.split('@');
+    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let clean = |part: &str| {
+        !part.is_empty()
+            && !part
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "()<>,;:\\\"[]".contains(c))
+            && part.split('.').all(|label| !label.is_empty())
+    };
+    clean(local) && clean(domain)
 }

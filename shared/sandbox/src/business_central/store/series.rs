@@ -1,7 +1,12 @@
 //! Number series: the next number of each kind of record (customers, items, contacts,
 //! documents, posted documents, shipments), as BC's No. Series hands them out.
 
-use super::CompanyData;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::{CompanyData, Origin, StoreSettings, text};
+use crate::business_central::errors::{BcFault, Outcome};
+use crate::business_central::schema::Entity;
 
 /// A number series: prefix, first number, digits, increment.
 pub(super) struct Series {
@@ -93,4 +98,40 @@ impl CompanyData {
         *next += series.step;
         format!("{}{:0width$}", series.prefix, value, width = series.width)
     }
+}
+
+/// `NoSeries.TestManual` of a master record's `No.` OnValidate (customers, items, contacts:
+/// [Base] `Item.Table.al` and `Customer.Table.al` call it on insert and on rename): a number
+/// the client types, new or changed, is refused when the series does not take manual
+/// numbers (message of fixture error.application-dialogexception.manual-nos.json).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn test_manual(
+    data: &CompanyData,
+    settings: &StoreSettings,
+    entity: Entity,
+    id: Uuid,
+    fields: &Map<String, Value>,
+    given: &[String],
+    origin: Origin,
+    series: &Series,
+) -> Outcome<()> {
+    if origin != Origin::Api || !given.iter().any(|g| g == "number") {
+        return Ok(());
+    }
+    let number = text(fields, "number");
+    let unchanged = data
+        .row(entity, id)
+        .is_some_and(|old| text(&old.fields, "number") == number);
+    if number.is_empty() || unchanged || settings.behaviour.manual_allowed(series.code, true) {
+        return Ok(());
+    }
+    Err(manual_refused(series))
+}
+
+/// BC's refusal of a typed number (fixture error.application-dialogexception.manual-nos.json).
+pub(super) fn manual_refused(series: &Series) -> BcFault {
+    BcFault::dialog(format!(
+        "You may not enter numbers manually. If you want to enter numbers manually, please activate Manual Nos. in No. Series {}.",
+        series.code
+    ))
 }

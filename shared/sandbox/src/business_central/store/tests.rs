@@ -15,6 +15,13 @@ fn store() -> (Store, Uuid, Timestamp) {
         vat: super::vat::VatSetup::default(),
         posting: super::posting::PostingSetup::default(),
         ledger: super::ledger::LedgerSequence::default(),
+        behaviour: {
+            let mut behaviour = BcBehaviour::default();
+            behaviour
+                .codes
+                .insert(crate::business_central::CodeTable::TaxGroup, "STANDARD");
+            behaviour
+        },
     });
     let company = Uuid::new_v4();
     store

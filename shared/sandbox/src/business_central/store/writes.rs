@@ -6,10 +6,10 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::documents::{document_rules, line_rules};
-use super::fields::reference;
-use super::fields::{required_name, unique};
-use super::series::{CONTACTS, CUSTOMERS, ITEMS};
+use super::fields::{email, known_code, reference, required_name, unique};
+use super::series::{CONTACTS, CUSTOMERS, ITEMS, test_manual};
 use super::{CompanyData, Origin, StoreSettings, guid, text};
+use crate::business_central::behaviour::CodeTable;
 use crate::business_central::errors::{BcFault, Outcome};
 use crate::business_central::schema::{Entity, NIL_GUID};
 
@@ -32,6 +32,21 @@ pub(super) fn on_write(
     match entity {
         Entity::Customer => {
             required_name(fields, given, creating)?;
+            test_manual(
+                data, settings, entity, id, fields, given, origin, &CUSTOMERS,
+            )?;
+            email(fields, given)?;
+            for (key, related, caption) in [
+                ("country", CodeTable::CountryRegion, "Country/Region Code"),
+                ("currencyCode", CodeTable::Currency, "Currency Code"),
+                (
+                    "salespersonCode",
+                    CodeTable::Salesperson,
+                    "Salesperson Code",
+                ),
+            ] {
+                known_code(settings, fields, key, related, caption, "Customer")?;
+            }
             if text(fields, "number").is_empty() {
                 fields.insert("number".into(), json!(data.next_number(&CUSTOMERS)));
             }
@@ -56,6 +71,16 @@ pub(super) fn on_write(
         }
         Entity::Contact => {
             required_name(fields, given, creating)?;
+            test_manual(data, settings, entity, id, fields, given, origin, &CONTACTS)?;
+            email(fields, given)?;
+            known_code(
+                settings,
+                fields,
+                "country",
+                CodeTable::CountryRegion,
+                "Country/Region Code",
+                "Contact",
+            )?;
             if text(fields, "number").is_empty() {
                 fields.insert("number".into(), json!(data.next_number(&CONTACTS)));
             }
@@ -83,6 +108,7 @@ pub(super) fn on_write(
         }
         Entity::Item => {
             required_name(fields, given, creating)?;
+            test_manual(data, settings, entity, id, fields, given, origin, &ITEMS)?;
             if text(fields, "number").is_empty() {
                 fields.insert("number".into(), json!(data.next_number(&ITEMS)));
             }
@@ -115,22 +141,41 @@ pub(super) fn on_write(
                     fields.insert("itemCategoryId".into(), json!(category.to_string()));
                 }
             }
-            for (code_field, id_field, default) in [
-                ("baseUnitOfMeasureCode", "baseUnitOfMeasureId", "PCS"),
+            for (code_field, id_field, default, related, caption) in [
+                (
+                    "baseUnitOfMeasureCode",
+                    "baseUnitOfMeasureId",
+                    "PCS",
+                    CodeTable::UnitOfMeasure,
+                    "Base Unit of Measure",
+                ),
                 (
                     "generalProductPostingGroupCode",
                     "generalProductPostingGroupId",
                     "RETAIL",
+                    CodeTable::GenProductPostingGroup,
+                    "Gen. Prod. Posting Group",
                 ),
                 (
                     "inventoryPostingGroupCode",
                     "inventoryPostingGroupId",
                     "RESALE",
+                    CodeTable::InventoryPostingGroup,
+                    "Inventory Posting Group",
                 ),
-                ("taxGroupCode", "taxGroupId", ""),
+                (
+                    "taxGroupCode",
+                    "taxGroupId",
+                    "",
+                    CodeTable::TaxGroup,
+                    "Tax Group Code",
+                ),
             ] {
                 if creating && text(fields, code_field).is_empty() && !default.is_empty() {
                     fields.insert(code_field.into(), json!(default));
+                }
+                if given_has(code_field) {
+                    known_code(settings, fields, code_field, related, caption, "Item")?;
                 }
                 let code = text(fields, code_field);
                 if !code.is_empty() && guid(fields, id_field).is_none() {

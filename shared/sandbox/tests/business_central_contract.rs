@@ -963,3 +963,254 @@ fn the_comparison_sees_an_empty_answer_for_a_filled_fixture() {
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(problems[0].starts_with("$.value:"), "{problems:?}");
 }
+
+/// FIDELITY #5: table relations refuse unknown codes with `Internal_InvalidTableRelation`
+/// ("…cannot be found in the related table", D: webservices/dynamics-error-codes.md); a new
+/// company's codes pass, and a code the tenant adds passes after.
+#[tokio::test]
+async fn unknown_codes_are_refused_through_their_table_relations() {
+    let api = Api::start(|_| {}).await;
+    let items = api.c("items");
+    let known = api
+        .post(
+            &items,
+            json!({"displayName": "Chair", "baseUnitOfMeasureCode": "PCS",
+                   "generalProductPostingGroupCode": "RETAIL",
+                   "inventoryPostingGroupCode": "RESALE"}),
+        )
+        .await;
+    assert_eq!(known["baseUnitOfMeasureCode"], "PCS");
+    for (field, code) in [
+        ("baseUnitOfMeasureCode", "EACH"),
+        ("generalProductPostingGroupCode", "RETIAL"),
+        ("inventoryPostingGroupCode", "STOCK"),
+        ("taxGroupCode", "VAT21"),
+    ] {
+        let (status, body) = api
+            .call(
+                reqwest::Method::POST,
+                &items,
+                Some(json!({"displayName": "Desk", field: code})),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{field}: {body}");
+        assert_eq!(body["error"]["code"], "Internal_InvalidTableRelation");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!(
+                "contains a value ({code}) that cannot be found in the related table"
+            )),
+            "{message}"
+        );
+    }
+    let customers = api.c("customers");
+    for (field, code) in [
+        ("country", "XX"),
+        ("currencyCode", "ZZZ"),
+        ("salespersonCode", "NOBODY"),
+    ] {
+        let (status, body) = api
+            .call(
+                reqwest::Method::POST,
+                &customers,
+                Some(json!({"displayName": "Ann", field: code})),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{field}: {body}");
+        assert_eq!(body["error"]["code"], "Internal_InvalidTableRelation");
+    }
+    // The local currency and a new company's countries pass; an added code passes after.
+    api.post(
+        &customers,
+        json!({"displayName": "Bea", "country": "US", "currencyCode": "USD"}),
+    )
+    .await;
+    api.sandbox.add_code(
+        lsbc_sandbox::business_central::CodeTable::UnitOfMeasure,
+        "each",
+    );
+    let added = api
+        .post(
+            &items,
+            json!({"displayName": "Desk", "baseUnitOfMeasureCode": "EACH"}),
+        )
+        .await;
+    assert_eq!(added["baseUnitOfMeasureCode"], "EACH");
+}
+
+/// FIDELITY #6: `Item."No."` and `Customer."No."` call `NoSeries.TestManual` on insert and
+/// rename ([Base] Item.Table.al, Customer.Table.al); the refusal is fixture
+/// error.application-dialogexception.manual-nos.json's. A series with Manual Nos. numbers
+/// what the client leaves blank and takes what it types.
+#[tokio::test]
+async fn master_data_series_take_or_refuse_manual_numbers() {
+    let expected = fixture("error.application-dialogexception.manual-nos.json");
+    let prefix = expected["error"]["message"]
+        .as_str()
+        .unwrap()
+        .split(" in No. Series")
+        .next()
+        .unwrap()
+        .to_owned();
+    let api = Api::start(|config| {
+        config.behaviour.manual_nos.insert("ITEM".into(), false);
+    })
+    .await;
+    let items = api.c("items");
+    let (status, body) = api
+        .call(
+            reqwest::Method::POST,
+            &items,
+            Some(json!({"displayName": "Chair", "number": "SKU-1"})),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], expected["error"]["code"]);
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with(&prefix), "{message}");
+    assert!(message.contains("No. Series ITEM."), "{message}");
+    // Numbered by the series; a rename is refused, the same number is not a rename.
+    let item = api.post(&items, json!({"displayName": "Chair"})).await;
+    let number = item["number"].as_str().unwrap().to_owned();
+    let path = api.c(&format!("items({})", item["id"].as_str().unwrap()));
+    let tag = item["@odata.etag"].as_str().unwrap();
+    let (status, _) = api
+        .call(
+            reqwest::Method::PATCH,
+            &path,
+            Some(json!({"number": "SKU-1"})),
+            Some(tag),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    api.patch(
+        &path,
+        json!({"number": number, "displayName": "Chair 2"}),
+        tag,
+    )
+    .await;
+    // Customers' series still takes typed numbers (a new company's setup).
+    let customer = api
+        .post(
+            &api.c("customers"),
+            json!({"displayName": "Ann", "number": "LS-1"}),
+        )
+        .await;
+    assert_eq!(customer["number"], "LS-1");
+    api.sandbox.set_manual_nos("CUST", false);
+    let (status, body) = api
+        .call(
+            reqwest::Method::POST,
+            &api.c("customers"),
+            Some(json!({"displayName": "Bea", "number": "LS-2"})),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("No. Series CUST.")
+    );
+}
+
+/// FIDELITY #14: Customer and Contact E-Mail OnValidate call
+/// `MailManagement.ValidateEmailAddressField` (microsoft/BCApps, Base Application
+/// MailManagement.Codeunit.al): trimmed, blank allowed, one `@`, a mailbox address.
+#[tokio::test]
+async fn e_mail_addresses_follow_mail_management() {
+    let api = Api::start(|_| {}).await;
+    let customers = api.c("customers");
+    for bad in [
+        "ann",
+        "ann@",
+        "@example.com",
+        "ann@@example.com",
+        "ann@b@example.com",
+        "ann smith@example.com",
+        "ann@example..com",
+        "ann@example.com; bea@example.com",
+        "<ann@example.com>",
+    ] {
+        let (status, body) = api
+            .call(
+                reqwest::Method::POST,
+                &customers,
+                Some(json!({"displayName": "Ann", "email": bad})),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert_eq!(body["error"]["code"], "Application_DialogException");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!(
+                    "The email address \"{}\" is not valid.",
+                    bad.trim()
+                )),
+            "{body}"
+        );
+    }
+    let ok = api
+        .post(
+            &customers,
+            json!({"displayName": "Ann", "email": " ann.o'neil+shop@example.co.uk "}),
+        )
+        .await;
+    assert_eq!(ok["email"], "ann.o'neil+shop@example.co.uk");
+    let blank = api
+        .post(&customers, json!({"displayName": "Bea", "email": ""}))
+        .await;
+    assert_eq!(blank["email"], "");
+    let (status, _) = api
+        .call(
+            reqwest::Method::POST,
+            &api.c("contacts"),
+            Some(json!({"displayName": "Cy", "email": "cy@"})),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+/// FIDELITY #13: BC documents a 429 and "retry logic with a cool off period", and
+/// `Retry-After` only for 502/503 ([MS] api-reference/v2.0/dynamics-rate-limits): whether a
+/// 429 carries the header is a setting, and both answers are served.
+#[tokio::test]
+async fn a_429_carries_retry_after_or_not_as_set() {
+    for with_header in [true, false] {
+        let api = Api::start(|config| {
+            config.rate_limit.requests = 1;
+            config.behaviour.retry_after_on_429 = with_header;
+        })
+        .await;
+        let url = format!("{}/{}", api.root, api.c("items"));
+        let first = api
+            .http
+            .get(&url)
+            .bearer_auth(&api.token)
+            .send()
+            .await
+            .unwrap();
+        assert!(first.status().is_success());
+        let second = api
+            .http
+            .get(&url)
+            .bearer_auth(&api.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(second.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            second.headers().contains_key("retry-after"),
+            with_header,
+            "with_header = {with_header}"
+        );
+    }
+}

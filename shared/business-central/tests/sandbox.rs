@@ -717,6 +717,44 @@ async fn throttling_with_retry_after_is_waited_out_and_counted() {
 }
 
 #[tokio::test]
+async fn throttling_without_retry_after_backs_off_and_is_counted() {
+    // BC documents no `Retry-After` on 429 (FIDELITY #13): the sandbox set to omit it, the
+    // client falls back to its own exponential backoff and still gets through.
+    let sb = sandbox(|c| {
+        c.time_scale = 20.0;
+        c.behaviour.retry_after_on_429 = false;
+    })
+    .await;
+    sb.faults().add(
+        FaultRule::always(FaultKind::TooManyRequests)
+            .on_path("/items")
+            .times(3),
+    );
+    let bc = client(&sb, 1);
+    let page = bc.list_page(EntitySet::Items, &Query::new()).await.unwrap();
+    assert!(page.records.is_empty());
+    let stats = &bc.stats()[0];
+    assert_eq!((stats.requests, stats.throttled, stats.retries), (4, 3, 3));
+    assert_eq!(sb.stats().principals["app-1"].throttled, 3);
+
+    // Beyond the retry budget the 429 surfaces as throttling, not as a success.
+    sb.faults().add(
+        FaultRule::always(FaultKind::TooManyRequests)
+            .on_path("/customers")
+            .times(10),
+    );
+    let err = bc
+        .list_page(EntitySet::Customers, &Query::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.api().map(|api| api.status), Some(429), "{err}");
+    assert!(
+        matches!(err.class(), ErrorClass::RateLimited { retry_after: None }),
+        "{err}"
+    );
+}
+
+#[tokio::test]
 async fn pacing_keeps_a_principal_under_the_window() {
     // 20 requests per 0.5 s window per principal; 50 requests take two window turns.
     let sb = sandbox(|c| {

@@ -1094,3 +1094,85 @@ async fn filters_and_existing_categories_only() {
         [Outcome::Created]
     );
 }
+
+/// An item series without Manual Nos. refuses the SKU as item number (BC's
+/// `NoSeries.TestManual`, FIDELITY #6): the record fails at once, naming `item.number`, the
+/// SKU and the fix. With `item_numbers = business_central`, BC numbers the item, the SKU is
+/// kept in Description 2 and found there again: a SKU change updates it, no duplicate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_item_series_without_manual_numbers_is_named_and_business_central_numbering_works() {
+    let refused = Home::start(Options::default()).await;
+    refused.bc().set_manual_nos("ITEM", false);
+    let tee = refused
+        .ls()
+        .add_item(&seed("tee-1", "Organic Tee"))
+        .unwrap();
+    refused.sync_items().await;
+    assert!(refused.bc().items().is_empty(), "nothing created");
+    let key = format!("item:{tee}");
+    let log = refused.activity(&key).await;
+    assert_eq!(log[0].outcome, Outcome::Failed, "{log:?}");
+    assert_eq!(log.len(), 1, "failed at once, not retried: {log:?}");
+    let message = &log[0].message;
+    for part in [
+        "item.number",
+        "TEE-1",
+        "series ITEM does not take manual numbers",
+        "item_numbers = business_central",
+        "Manual Nos.",
+    ] {
+        assert!(message.contains(part), "{part} in {message}");
+    }
+
+    let numbered = Home::start(Options {
+        settings: json!({"item_numbers": "business_central"}),
+        mapping: None,
+    })
+    .await;
+    numbered.bc().set_manual_nos("ITEM", false);
+    let tee = numbered
+        .ls()
+        .add_item(&ItemSeed {
+            price_cents: 2500,
+            ..seed("tee-1", "Organic Tee")
+        })
+        .unwrap();
+    numbered.sync_items().await;
+    let items = numbered.bc().items();
+    assert_eq!(items.len(), 1, "{items:?}");
+    let item = &items[0];
+    assert_ne!(item["number"], "TEE-1", "numbered by Business Central");
+    assert!(!item["number"].as_str().unwrap().is_empty());
+    assert_eq!(
+        item["displayName2"], "TEE-1",
+        "the SKU kept in Description 2"
+    );
+    assert_eq!(item["unitPrice"], 25.0);
+    let key = format!("item:{tee}");
+    assert_eq!(numbered.outcomes(&key).await, vec![Outcome::Created]);
+
+    // A SKU change follows into Description 2; the item keeps its number.
+    numbered.change(Entity::Item, tee, "customSku", "tee-2");
+    numbered.sync_items().await;
+    let items = numbered.bc().items();
+    assert_eq!(items.len(), 1, "no duplicate: {items:?}");
+    assert_eq!(items[0]["number"], item["number"]);
+    assert_eq!(items[0]["displayName2"], "TEE-2");
+
+    // First run: an item already in Business Central with the SKU in Description 2 is
+    // matched, never duplicated.
+    let existing = numbered
+        .bc()
+        .add_item(json!({"displayName": "Gift wrap", "displayName2": "WRAP"}))
+        .unwrap();
+    numbered
+        .ls()
+        .add_item(&seed("wrap", "Gift wrapping"))
+        .unwrap();
+    numbered.sync_items().await;
+    let items = numbered.bc().items();
+    assert_eq!(items.len(), 2, "no duplicate: {items:?}");
+    let wrap = items.iter().find(|i| i["displayName2"] == "WRAP").unwrap();
+    assert_eq!(wrap["id"], existing["id"]);
+    assert_eq!(wrap["number"], existing["number"]);
+}

@@ -25,10 +25,15 @@ pub enum ProductCommand {
 pub struct ItemCommand {
     /// The Lightspeed record: `item:<itemID>` or `matrix:<itemMatrixID>`.
     pub source: String,
-    /// The BC item number (= the SKU), upper-case.
+    /// The BC item number (= the SKU), upper-case; with `bc_numbers`, the SKU kept in
+    /// `displayName2`.
     pub number: String,
-    /// Fields of the BC item (`number` included).
+    /// Fields of the BC item (`number`, or with `bc_numbers` `displayName2`, included).
     pub item: Map<String, Value>,
+    /// Business Central numbers the item (setting `item_numbers = business_central`): the
+    /// SKU is found in `displayName2`, never sent as the number.
+    #[serde(default)]
+    pub bc_numbers: bool,
     /// `item.x` fields sent only on create.
     #[serde(default)]
     pub create_only: Vec<String>,

@@ -23,6 +23,23 @@ pub enum SkuField {
     ManufacturerSku,
 }
 
+/// Who numbers new Business Central items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemNumbers {
+    /// The SKU is the item number (the item series must take manual numbers: *Manual Nos.*
+    /// on the No. Series of Inventory Setup's *Item Nos.*).
+    #[default]
+    Sku,
+    /// Business Central's item series numbers new items, and the SKU is kept in the item's
+    /// `displayName2` (*Description 2*), where the sync finds it again. Description 2 because
+    /// the items API v2.0 writes it, while the other homes of a second key are not on that
+    /// page (*Search Description* is not exposed; item references have no v2.0 page:
+    /// api-notes/BUSINESS-CENTRAL.md, the `items` field list); it is shown on item cards and
+    /// lists and found by their search. It holds 50 characters.
+    BusinessCentral,
+}
+
 /// The Business Central item type of Lightspeed's virtual items (`non_inventory`, and the
 /// assemblies, whose stock is kept on their components).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -91,6 +108,10 @@ pub struct ProductSettings {
     /// The Lightspeed field used as SKU = Business Central item number (default
     /// `custom_sku`; an empty value falls back to `systemSku`).
     pub sku_field: SkuField,
+    /// Who numbers new items: `sku` (the SKU is the item number; default) or
+    /// `business_central` (BC's item series numbers them and the SKU goes to
+    /// `displayName2`), for tenants whose item series refuses manual numbers.
+    pub item_numbers: ItemNumbers,
     /// Item number of a matrix (Lightspeed matrices have no SKU): this prefix and the
     /// `itemMatrixID` (default `MATRIX-`, e.g. `MATRIX-42`).
     pub matrix_number_prefix: String,
@@ -133,6 +154,7 @@ impl Default for ProductSettings {
     fn default() -> Self {
         Self {
             sku_field: SkuField::default(),
+            item_numbers: ItemNumbers::default(),
             matrix_number_prefix: "MATRIX-".into(),
             virtual_item_type: VirtualItemType::default(),
             publish: Publish::default(),
@@ -209,6 +231,7 @@ mod tests {
             filled,
             json!({
                 "sku_field": "custom_sku",
+                "item_numbers": "sku",
                 "matrix_number_prefix": "MATRIX-",
                 "virtual_item_type": "non_inventory",
                 "publish": "active",

@@ -97,7 +97,7 @@ impl ProductSink {
             return Ok(Some((r, true)));
         }
         let derived = owner.item_system_id();
-        if let Some(r) = self.item_numbered(key, &cmd.number).await? {
+        if let Some(r) = self.item_with_sku(key, cmd).await? {
             let ours = r.id() == Some(derived);
             return Ok(Some((r, ours)));
         }
@@ -106,6 +106,26 @@ impl ProductSink {
             .get(key, EntitySet::Items, derived)
             .await?
             .map(|r| (r, true)))
+    }
+
+    /// The BC item holding the command's SKU: numbered with it, or (setting
+    /// `item_numbers = business_central`) with it as `displayName2`.
+    async fn item_with_sku(
+        &self,
+        key: &RecordKey,
+        cmd: &ItemCommand,
+    ) -> Result<Option<Record>, StageError> {
+        if cmd.bc_numbers {
+            self.writer
+                .find(
+                    key,
+                    EntitySet::Items,
+                    Filter::eq("displayName2", cmd.number.as_str()),
+                )
+                .await
+        } else {
+            self.item_numbered(key, &cmd.number).await
+        }
     }
 
     /// The BC item with this number, if any.
@@ -133,7 +153,7 @@ impl ProductSink {
         let Some(old) = current.str("number") else {
             return Ok(());
         };
-        if old == cmd.number || !cmd.sends("number", false) {
+        if cmd.bc_numbers || old == cmd.number || !cmd.sends("number", false) {
             return Ok(());
         }
         let Some(taken) = self.item_numbered(key, &cmd.number).await? else {
@@ -384,7 +404,8 @@ impl ProductSink {
             (
                 self.writer
                     .update(key, EntitySet::Items.into(), current, &desired, &mut log)
-                    .await?,
+                    .await
+                    .map_err(|e| manual_numbers_refused(key, cmd, e))?,
                 false,
             )
         } else {
@@ -413,7 +434,8 @@ impl ProductSink {
                         body,
                         &mut log,
                     )
-                    .await?;
+                    .await
+                    .map_err(|e| manual_numbers_refused(key, cmd, e))?;
                 // Made by an earlier attempt: bring it up to date.
                 let desired = if created.action == Action::Created {
                     Map::new()
@@ -520,5 +542,33 @@ impl Sink for ProductSink {
             ProductCommand::Variants(variants) => self.upsert_variants(request, variants).await,
             ProductCommand::Picture(picture) => self.upsert_picture(request, picture).await,
         }
+    }
+}
+
+/// BC's refusal of a typed number when the item series has no *Manual Nos.* (`Item."No."`
+/// OnValidate calls `NoSeries.TestManual`; fixture
+/// error.application-dialogexception.manual-nos.json has its wording). Retrying cannot
+/// help: the record fails at once naming `item.number`, the SKU and both fixes.
+fn manual_numbers_refused(key: &RecordKey, cmd: &ItemCommand, error: StageError) -> StageError {
+    let StageError::External(external) = &error else {
+        return error;
+    };
+    let message = external.to_string();
+    if cmd.bc_numbers || !message.contains("You may not enter numbers manually") {
+        return error;
+    }
+    let series = message
+        .split("Manual Nos. in No. Series ")
+        .nth(1)
+        .and_then(|rest| rest.split('.').next())
+        .filter(|code| !code.is_empty())
+        .unwrap_or("of items");
+    StageError::InvalidRecord {
+        key: key.clone(),
+        field: "item.number".into(),
+        reason: format!(
+            "Business Central refuses the SKU {sku} as item number: its item number series {series} does not take manual numbers. Either set the products setting item_numbers = business_central (Business Central numbers new items and the sync keeps the SKU in Description 2), or turn on Manual Nos. for series {series} in Business Central (No. Series page); then redrive the record",
+            sku = cmd.number,
+        ),
     }
 }

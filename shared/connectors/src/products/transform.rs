@@ -29,7 +29,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::settings::{ArchivedItems, CategorySync, ImageSync, ProductSettings, Publish};
+use super::settings::{
+    ArchivedItems, CategorySync, ImageSync, ItemNumbers, ProductSettings, Publish,
+};
 use async_trait::async_trait;
 use lsbc_business_central::EntitySet;
 use lsbc_core::ports::{Transformed, Transformer};
@@ -188,8 +190,17 @@ impl Ctx<'_> {
                 "no SKU: the SKU field of the setting sku_field and systemSku are empty",
             ));
         }
+        let bc_numbers = self.settings.item_numbers == ItemNumbers::BusinessCentral;
         let count = number.chars().count();
-        if count > 20 {
+        if bc_numbers && count > 50 {
+            return Err(self.invalid(
+                "item.number",
+                format!(
+                    "SKU `{number}` has {count} characters; Business Central's Description 2, which keeps the SKU under item_numbers = business_central, holds 50"
+                ),
+            ));
+        }
+        if !bc_numbers && count > 20 {
             return Err(self.invalid(
                 "item.number",
                 format!(
@@ -197,7 +208,12 @@ impl Ctx<'_> {
                 ),
             ));
         }
-        fields.insert("number".into(), Value::String(number.clone()));
+        if bc_numbers {
+            fields.remove("number");
+            fields.insert("displayName2".into(), Value::String(number.clone()));
+        } else {
+            fields.insert("number".into(), Value::String(number.clone()));
+        }
 
         if fields
             .get("displayName")
@@ -273,8 +289,21 @@ impl Ctx<'_> {
             source: src.owner.to_string(),
             number: number.clone(),
             item: fields,
-            create_only: src.eval.fields_with(&["item"], Policy::CreateOnly),
-            update_only: src.eval.fields_with(&["item"], Policy::UpdateOnly),
+            bc_numbers,
+            // The SKU in Description 2 follows every SKU change, whatever the mapping's
+            // policy for the field.
+            create_only: src
+                .eval
+                .fields_with(&["item"], Policy::CreateOnly)
+                .into_iter()
+                .filter(|f| !(bc_numbers && f == "item.displayName2"))
+                .collect(),
+            update_only: src
+                .eval
+                .fields_with(&["item"], Policy::UpdateOnly)
+                .into_iter()
+                .filter(|f| !(bc_numbers && f == "item.displayName2"))
+                .collect(),
             draft: self.settings.publish == Publish::Draft,
             archived: src.archived,
             category,

@@ -21,7 +21,9 @@ use lsbc_core::ports::{
     SystemClock,
 };
 use lsbc_embedded::{Embedded, LocalRunner, QueueOptions, RunnerOptions};
-use lsbc_sandbox::business_central::{BusinessCentralSandboxConfig, ClientIds, WriteRecord};
+use lsbc_sandbox::business_central::{
+    BusinessCentralSandboxConfig, ClientIds, CodeTable, WriteRecord,
+};
 use lsbc_sandbox::lightspeed::{
     AttributeSet, CategorySeed, CustomFieldSeed, EcommerceSeed, Entity, ImageSeed, ItemSeed,
     LightspeedSandboxConfig, MatrixSeed, ShopSeed, StockSeed,
@@ -1175,4 +1177,33 @@ async fn an_item_series_without_manual_numbers_is_named_and_business_central_num
     let wrap = items.iter().find(|i| i["displayName2"] == "WRAP").unwrap();
     assert_eq!(wrap["id"], existing["id"]);
     assert_eq!(wrap["number"], existing["number"]);
+}
+
+/// A code the tenant does not have (a settings typo) is refused by BC's table relation
+/// (`Internal_InvalidTableRelation`, FIDELITY #5): the record fails with BC's message; once
+/// the code exists in Business Central, the next item goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_unknown_unit_of_measure_fails_with_business_centrals_message() {
+    let h = Home::start(Options {
+        settings: json!({"base_unit_of_measure_code": "EACH"}),
+        mapping: None,
+    })
+    .await;
+    let tee = h.ls().add_item(&seed("tee-1", "Organic Tee")).unwrap();
+    h.sync_items().await;
+    assert!(h.bc().items().is_empty(), "nothing created");
+    let log = h.activity(&format!("item:{tee}")).await;
+    assert_eq!(log[0].outcome, Outcome::Failed, "{log:?}");
+    let message = &log[0].message;
+    assert!(
+        message.contains("InvalidTableRelation")
+            && message
+                .contains("(EACH) that cannot be found in the related table (Unit of Measure)"),
+        "{message}"
+    );
+
+    h.bc().add_code(CodeTable::UnitOfMeasure, "EACH");
+    h.ls().add_item(&seed("tee-2", "Organic Tee 2")).unwrap();
+    h.sync_items().await;
+    assert_eq!(h.item("TEE-2")["baseUnitOfMeasureCode"], "EACH");
 }

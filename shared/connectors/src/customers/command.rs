@@ -42,13 +42,18 @@ impl CustomerCommand {
     }
 }
 
-/// A plausible e-mail address: one `@`, a local part, a dotted domain, no spaces, at most
-/// 80 characters (BC's limit).
+/// A plausible e-mail address that Business Central takes: one `@`, a local part, a dotted
+/// domain, no spaces, at most 80 characters (BC's limit), and what BC's `Mail Management`
+/// also refuses ruled out (microsoft/BCApps, Base Application `MailManagement.Codeunit.al`,
+/// `CheckValidEmailAddress` and the mailbox check it calls): no address delimiters
+/// `()<>,;:"[]\`, no empty dot-separated label in the local part.
 pub fn is_valid_email(address: &str) -> bool {
     let Some((local, domain)) = address.split_once('@') else {
         return false;
     };
     !local.is_empty()
+        && local.split('.').all(|label| !label.is_empty())
+        && !address.chars().any(|c| "()<>,;:\"[]\\".contains(c))
         && !domain.contains('@')
         && domain.contains('.')
         && !domain.starts_with('.')
@@ -78,6 +83,12 @@ mod tests {
             "a@.com",
             "a@b.com.",
             "a@@b.com",
+            "a..b@c.com",
+            ".a@c.com",
+            "a.@c.com",
+            "<a@c.com>",
+            "a@c.com; b@c.com",
+            "a,b@c.com",
             "[email protected]",
         ] {
             assert!(!is_valid_email(bad), "{bad}");

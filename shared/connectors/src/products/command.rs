@@ -32,7 +32,7 @@ pub struct ItemCommand {
     pub item: Map<String, Value>,
     /// Business Central numbers the item (setting `item_numbers = business_central`): the
     /// SKU is found in `displayName2`, never sent as the number.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub bc_numbers: bool,
     /// `item.x` fields sent only on create.
     #[serde(default)]

@@ -147,7 +147,10 @@ impl Home {
     async fn start(options: Options) -> Self {
         let s = Sandboxes::start_with(
             LightspeedSandboxConfig {
+                // The leaky bucket's drip (real time) is left out for speed; the burst
+                // limiter, always on at Lightspeed, stays on as in every suite.
                 rate_limit: false,
+                burst_limit: Some(lsbc_cli::sandboxes::LIGHTSPEED_BURST_LIMIT),
                 ..LightspeedSandboxConfig::default()
             },
             BusinessCentralSandboxConfig {

@@ -299,10 +299,17 @@ impl BusinessCentralSandbox {
             posting: config.posting.clone(),
             ledger: config.ledger,
             behaviour: {
-                // A tax group given a rate exists in the tenant.
+                // A tax group given a rate exists in the tenant, and so does each VAT
+                // product posting group of the VAT Posting Setup (in VAT countries an
+                // item's `taxGroupCode` is its VAT Prod. Posting Group).
                 let mut behaviour = config.behaviour.clone();
                 for group in config.tax_rates.keys() {
                     behaviour.codes.insert(CodeTable::TaxGroup, group);
+                }
+                for setup in &config.vat.posting_setup {
+                    behaviour
+                        .codes
+                        .insert(CodeTable::TaxGroup, &setup.product_group);
                 }
                 behaviour
             },

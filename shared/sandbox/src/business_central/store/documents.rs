@@ -262,32 +262,13 @@ impl Store {
                     seq,
                 },
             );
-        for (_, line) in &lines {
-            let line_id = Uuid::new_v4();
-            let mut copy = Map::new();
-            for field in Entity::SalesCreditMemoLine.fields() {
-                copy.insert(
-                    field.name.to_owned(),
-                    line.fields
-                        .get(field.name)
-                        .cloned()
-                        .unwrap_or_else(|| field.kind.blank()),
-                );
-            }
-            copy.insert("id".into(), json!(line_id.to_string()));
-            copy.insert("documentId".into(), json!(memo_id.to_string()));
-            data.tables
-                .entry(Entity::SalesCreditMemoLine)
-                .or_default()
-                .insert(
-                    line_id,
-                    Row {
-                        fields: copy,
-                        version,
-                        seq,
-                    },
-                );
-        }
+        insert_lines(
+            data,
+            Entity::SalesCreditMemoLine,
+            memo_id,
+            &lines,
+            (version, seq),
+        );
         self.touch_document(company, Entity::SalesCreditMemo, memo_id, now)?;
         self.record_change(
             company,
@@ -522,32 +503,13 @@ impl Store {
             },
         );
         data.posted.insert(invoice_id, true);
-        for (_, line) in &lines {
-            let line_id = Uuid::new_v4();
-            let mut copy = Map::new();
-            for field in Entity::SalesInvoiceLine.fields() {
-                copy.insert(
-                    field.name.to_owned(),
-                    line.fields
-                        .get(field.name)
-                        .cloned()
-                        .unwrap_or_else(|| field.kind.blank()),
-                );
-            }
-            copy.insert("id".into(), json!(line_id.to_string()));
-            copy.insert("documentId".into(), json!(invoice_id.to_string()));
-            data.tables
-                .entry(Entity::SalesInvoiceLine)
-                .or_default()
-                .insert(
-                    line_id,
-                    Row {
-                        fields: copy,
-                        version,
-                        seq,
-                    },
-                );
-        }
+        insert_lines(
+            data,
+            Entity::SalesInvoiceLine,
+            invoice_id,
+            &lines,
+            (version, seq),
+        );
         if let Some(t) = data.tables.get_mut(&Entity::SalesOrder) {
             t.remove(&id);
         }
@@ -563,6 +525,37 @@ impl Store {
             now,
         );
         Ok(invoice_id)
+    }
+}
+
+/// Copies `lines` (of another document) as lines of `entity` under `document`, each with a
+/// new id; fields `entity` has and a line lacks are blank.
+fn insert_lines(
+    data: &mut CompanyData,
+    entity: Entity,
+    document: Uuid,
+    lines: &[(Uuid, Row)],
+    (version, seq): (u64, u64),
+) {
+    for (_, line) in lines {
+        let line_id = Uuid::new_v4();
+        let mut fields = Map::new();
+        for field in entity.fields() {
+            let value = line
+                .fields
+                .get(field.name)
+                .cloned()
+                .unwrap_or_else(|| field.kind.blank());
+            fields.insert(field.name.to_owned(), value);
+        }
+        fields.insert("id".into(), json!(line_id.to_string()));
+        fields.insert("documentId".into(), json!(document.to_string()));
+        let row = Row {
+            fields,
+            version,
+            seq,
+        };
+        data.tables.entry(entity).or_default().insert(line_id, row);
     }
 }
 

@@ -81,6 +81,28 @@ enum Fetched {
 }
 
 impl ProductSink {
+    /// Uploads `bytes` (hashed `sha256`) as the picture of item `item_id`, noting the request.
+    pub(super) async fn upload_picture(
+        &self,
+        key: &RecordKey,
+        item_id: Uuid,
+        bytes: Bytes,
+        sha256: &str,
+        log: &mut Trail,
+    ) -> Result<(), StageError> {
+        log.sent.push(json!({
+            "method": "PATCH",
+            "path": format!("items({item_id})/picture/pictureContent"),
+            "bytes": bytes.len(),
+            "sha256": sha256,
+        }));
+        self.writer
+            .client()
+            .upload_item_picture(item_id, bytes, None)
+            .await
+            .map_err(|e| external(Some(key), e))
+    }
+
     async fn fetch(&self, url: &str) -> Fetched {
         match self.images.fetch(url).await {
             Ok(bytes) => Fetched::Bytes(bytes),
@@ -182,17 +204,8 @@ impl ProductSink {
         if known.get("sha256").and_then(Value::as_str) == Some(sha256.as_str()) {
             return Ok(unchanged(extra, log.sent));
         }
-        log.sent.push(json!({
-            "method": "PATCH",
-            "path": format!("items({item_id})/picture/pictureContent"),
-            "bytes": bytes.len(),
-            "sha256": sha256,
-        }));
-        self.writer
-            .client()
-            .upload_item_picture(item_id, bytes, None)
-            .await
-            .map_err(|e| external(Some(key), e))?;
+        self.upload_picture(key, item_id, bytes, &sha256, &mut log)
+            .await?;
         // The item's first picture is created; a later one updates it.
         let action = if uploaded_before {
             Action::Updated

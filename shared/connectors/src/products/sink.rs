@@ -40,7 +40,7 @@ use uuid::Uuid;
 use super::command::{CategoryTarget, ImageRef, ItemCommand, ProductCommand};
 use super::images::{ImageError, ImageFetcher};
 use super::keys::{ProductKey, category_system_id};
-use crate::business_central::{ClientIds, Trail, Writer, external};
+use crate::business_central::{ClientIds, Trail, Writer};
 
 /// On an item's link: the sync created the item.
 pub(super) const CREATED_BY_SYNC: &str = "created_by_sync";
@@ -347,17 +347,8 @@ impl ProductSink {
             extra.insert("image".into(), remembered);
             return Ok(false);
         }
-        log.sent.push(json!({
-            "method": "PATCH",
-            "path": format!("items({item_id})/picture/pictureContent"),
-            "bytes": bytes.len(),
-            "sha256": sha256,
-        }));
-        self.writer
-            .client()
-            .upload_item_picture(item_id, bytes, None)
-            .await
-            .map_err(|e| external(Some(key), e))?;
+        self.upload_picture(key, item_id, bytes, &sha256, log)
+            .await?;
         extra.insert("image".into(), remembered);
         Ok(true)
     }

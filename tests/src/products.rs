@@ -384,7 +384,12 @@ pub async fn catalogue(kind: HomeKind) {
         format!("item:{wrap}"),
         format!("matrix:{m}"),
     ] {
-        assert_eq!(c.outcomes(&key).await, [Outcome::Created], "{key}");
+        assert_eq!(
+            c.outcomes(&key).await,
+            [Outcome::Created],
+            "{key}: {:#?}",
+            c.all_activity(&key).await
+        );
     }
 
     let requests = c.bc().api_requests();

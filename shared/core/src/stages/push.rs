@@ -103,14 +103,8 @@ async fn push_claimed(stage: &PushStage<'_>, c: &Claimed<'_>) -> Result<Outcome,
     let env = c.env;
     let link = stage.links.get(env.flow, &env.key).await?;
     if let Some(link) = &link {
-        if link.source_version.is_newer_than(&env.source_version) {
-            let message = format!(
-                "stale: version {} is older than {} already pushed",
-                env.source_version, link.source_version
-            );
-            record(stage, c, Outcome::Skipped, message, None).await;
-            return Ok(Outcome::Skipped);
-        }
+        // The same content is unchanged whatever its version: a record read by two streams
+        // (a matrix through its variants and itself) may come newest first.
         if link.content_hash == c.content_hash {
             if env.source_version.is_newer_than(&link.source_version) {
                 let mut newer = link.clone();
@@ -127,6 +121,14 @@ async fn push_claimed(stage: &PushStage<'_>, c: &Claimed<'_>) -> Result<Outcome,
             )
             .await;
             return Ok(Outcome::Unchanged);
+        }
+        if link.source_version.is_newer_than(&env.source_version) {
+            let message = format!(
+                "stale: version {} is older than {} already pushed",
+                env.source_version, link.source_version
+            );
+            record(stage, c, Outcome::Skipped, message, None).await;
+            return Ok(Outcome::Skipped);
         }
     }
     let outcome = stage

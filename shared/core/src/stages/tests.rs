@@ -685,6 +685,45 @@ async fn an_older_version_never_overwrites_a_newer_one() {
 }
 
 #[tokio::test]
+async fn an_older_version_with_the_same_content_is_unchanged_not_stale() {
+    let w = World::new(10);
+    let push_stage = PushStage {
+        sink: &w.sink,
+        links: &w.store,
+        claims: &w.store,
+        activity: &w.store,
+        clock: &w.clock,
+        policy: ActivityPolicy::default(),
+    };
+    let command = |at: &str| {
+        Envelope::command(
+            Flow::Customers,
+            RecordKey::parse("9").unwrap(),
+            at.parse().unwrap(),
+            TraceId::new(),
+            MatchKey::parse("n@x.test").unwrap(),
+            json!({"displayName": "same"}),
+            vec![],
+        )
+    };
+    let newer = command("2024-06-01T11:00:00Z");
+    let older = command("2024-06-01T10:00:00Z");
+    assert_eq!(push(&push_stage, &newer).await.unwrap(), Outcome::Created);
+    assert_eq!(push(&push_stage, &older).await.unwrap(), Outcome::Unchanged);
+    let link = w
+        .store
+        .get(Flow::Customers, &RecordKey::parse("9").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        link.source_version, newer.source_version,
+        "the version stays the newest"
+    );
+    assert_eq!(*w.sink.calls.lock().unwrap(), 1);
+}
+
+#[tokio::test]
 async fn a_held_match_key_claim_makes_the_push_wait() {
     let w = World::new(10);
     let push_stage = PushStage {

@@ -16,7 +16,7 @@ use crate::flow::{Flow, QueueName};
 use crate::ports::{
     ActivityEntry, ActivityLog, ActivityQuery, ClaimKey, ClaimStore, ConfigDoc, ConfigKind,
     ConfigStore, CursorStore, Freshness, Link, LinkStore, LinkWrite, OutboundMessage, Queue,
-    ReceivedMessage, SecretStore,
+    ReceivedMessage, RecordState, SecretStore, StateStore,
 };
 use crate::record::RecordKey;
 
@@ -29,6 +29,7 @@ struct State {
     cursors: HashMap<(Flow, String), StoredCursor>,
     configs: HashMap<(Flow, ConfigKind), Vec<ConfigDoc>>,
     links: HashMap<(Flow, RecordKey), Link>,
+    states: HashMap<(Flow, RecordKey), RecordState>,
     claims: HashMap<String, (String, Timestamp)>,
     activity: Vec<ActivityEntry>,
     secrets: HashMap<String, String>,
@@ -147,6 +148,52 @@ impl LinkStore for MemoryStore {
             .filter(|l| l.flow == flow && l.target_id == target_id)
             .cloned()
             .collect())
+    }
+}
+
+#[async_trait]
+impl StateStore for MemoryStore {
+    async fn get_state(
+        &self,
+        flow: Flow,
+        key: &RecordKey,
+    ) -> Result<Option<RecordState>, StoreError> {
+        Ok(lock(&self.state).states.get(&(flow, key.clone())).cloned())
+    }
+
+    async fn put_state(&self, state: &RecordState) -> Result<RecordState, StoreError> {
+        let mut all = lock(&self.state);
+        let slot = (state.flow, state.key.clone());
+        let stored = all.states.get(&slot).map_or(0, |s| s.version);
+        if stored != state.version {
+            return Err(StoreError::Conflict(format!(
+                "state of {}/{} is at version {stored}, not {}",
+                state.flow, state.key, state.version
+            )));
+        }
+        let written = RecordState {
+            version: stored + 1,
+            ..state.clone()
+        };
+        all.states.insert(slot, written.clone());
+        Ok(written)
+    }
+
+    async fn list_states(
+        &self,
+        flow: Flow,
+        state: &str,
+        limit: usize,
+    ) -> Result<Vec<RecordState>, StoreError> {
+        let mut found: Vec<RecordState> = lock(&self.state)
+            .states
+            .values()
+            .filter(|s| s.flow == flow && s.state == state)
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| a.since.cmp(&b.since).then_with(|| a.key.cmp(&b.key)));
+        found.truncate(limit);
+        Ok(found)
     }
 }
 

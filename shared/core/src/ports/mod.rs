@@ -12,6 +12,7 @@ mod links;
 mod queue;
 mod secrets;
 mod source;
+mod states;
 
 pub use activity::{ActivityEntry, ActivityLog, ActivityQuery, Outcome};
 pub use claims::{ClaimKey, ClaimStore};
@@ -25,6 +26,7 @@ pub use source::{
     Action, FlowParts, PageToken, PushRequest, ReadRange, Rejected, Sink, SinkOutcome, Source,
     SourcePage, Transformed, Transformer,
 };
+pub use states::{RecordState, StateStore};
 
 impl std::fmt::Debug for dyn Source + '_ {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -50,5 +52,6 @@ opaque_debug!(
     Sink,
     Transformer,
     ConfigStore,
-    SecretStore
+    SecretStore,
+    StateStore
 );

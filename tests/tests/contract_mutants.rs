@@ -16,10 +16,11 @@ use lsbc_core::cursor::StoredCursor;
 use lsbc_core::memory::{MemoryQueue, MemoryStore};
 use lsbc_core::ports::{
     ActivityEntry, ActivityLog, ActivityQuery, ClaimKey, ClaimStore, CursorStore, Freshness, Link,
-    LinkStore, LinkWrite, OutboundMessage, Queue, ReceivedMessage, SecretStore,
+    LinkStore, LinkWrite, OutboundMessage, Queue, ReceivedMessage, RecordState, SecretStore,
+    StateStore,
 };
 use lsbc_core::{Cursor, Flow, QueueError, QueueName, RecordKey, StoreError};
-use lsbc_tests::contract::{activity, claims, cursors, links, queue, secrets};
+use lsbc_tests::contract::{activity, claims, cursors, links, queue, secrets, states};
 use secrecy::SecretString;
 
 const Q: QueueName = QueueName::Poll;
@@ -162,6 +163,72 @@ async fn link_suite_rejects_a_check_then_write_race() {
         ..BrokenLinks::default()
     };
     links::concurrent_versioned_puts_keep_the_newest(Arc::new(store), 20).await;
+}
+
+/// States: checks the version, pauses, then writes (two writers can both pass the check).
+#[derive(Default)]
+struct RacyStates(Mutex<HashMap<(Flow, RecordKey), RecordState>>);
+
+#[async_trait]
+impl StateStore for RacyStates {
+    async fn get_state(
+        &self,
+        flow: Flow,
+        key: &RecordKey,
+    ) -> Result<Option<RecordState>, StoreError> {
+        Ok(self.0.lock().unwrap().get(&(flow, key.clone())).cloned())
+    }
+
+    async fn put_state(&self, state: &RecordState) -> Result<RecordState, StoreError> {
+        let stored = self
+            .get_state(state.flow, &state.key)
+            .await?
+            .map_or(0, |s| s.version);
+        if stored != state.version {
+            return Err(StoreError::Conflict("stale".into()));
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        let written = RecordState {
+            version: state.version + 1,
+            ..state.clone()
+        };
+        self.0
+            .lock()
+            .unwrap()
+            .insert((state.flow, state.key.clone()), written.clone());
+        Ok(written)
+    }
+
+    async fn list_states(
+        &self,
+        flow: Flow,
+        state: &str,
+        limit: usize,
+    ) -> Result<Vec<RecordState>, StoreError> {
+        let mut found: Vec<RecordState> = self
+            .0
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|s| s.flow == flow && s.state == state)
+            .cloned()
+            .collect();
+        found.sort_by_key(|s| s.since);
+        found.truncate(limit);
+        Ok(found)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[should_panic(expected = "exactly one writer wins")]
+async fn state_suite_rejects_a_check_then_write_race() {
+    states::concurrent_puts_one_wins(Arc::new(RacyStates::default()), 20).await;
+}
+
+#[tokio::test]
+async fn state_suite_accepts_the_racy_store_when_nobody_races() {
+    states::stale_version_conflicts(&RacyStates::default()).await;
+    states::listed_by_state_oldest_first(&RacyStates::default()).await;
 }
 
 /// Returns the oldest entries first.

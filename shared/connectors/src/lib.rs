@@ -21,7 +21,8 @@ use std::sync::Arc;
 
 use lsbc_business_central::BusinessCentral;
 use lsbc_core::ports::{
-    ClaimStore, Clock, ConfigStore, FlowParts, LinkStore, SecretStore, Sink, Source, Transformer,
+    ClaimStore, Clock, ConfigStore, FlowParts, LinkStore, SecretStore, Sink, Source, StateStore,
+    Transformer,
 };
 use lsbc_core::{Flow, StageError};
 use lsbc_lightspeed::LightspeedClient;
@@ -45,6 +46,9 @@ pub struct ConnectorContext {
     pub config: Arc<dyn ConfigStore>,
     /// Links (a sink recognises a target record another source record already owns).
     pub links: Arc<dyn LinkStore>,
+    /// Record states (flows whose records have a life of their own: a sale waiting for
+    /// its items, created, posted, voided, …).
+    pub states: Arc<dyn StateStore>,
     /// The time.
     pub clock: Arc<dyn Clock>,
     /// Name of the secret holding the Lightspeed connection.
@@ -146,6 +150,16 @@ impl Connectors {
         self.ctx.links.clone()
     }
 
+    /// The record state store.
+    pub fn states(&self) -> Arc<dyn StateStore> {
+        self.ctx.states.clone()
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.ctx.clock.clone()
+    }
+
     /// Every stream of `flow`, the main one first (connects the API the flow reads).
     pub async fn sources(&self, flow: Flow) -> Result<Vec<Arc<dyn Source>>, StageError> {
         kit(flow)?.sources(self).await
@@ -189,7 +203,8 @@ mod tests {
             secrets: store.clone(),
             claims: store.clone(),
             config: store.clone(),
-            links: store,
+            links: store.clone(),
+            states: store,
             clock: Arc::new(SystemClock),
             lightspeed_secret: "ls".into(),
             business_central_secret: "bc".into(),

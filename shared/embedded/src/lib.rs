@@ -51,6 +51,16 @@ CREATE TABLE IF NOT EXISTS links (
     PRIMARY KEY (flow, key)
 );
 CREATE INDEX IF NOT EXISTS links_by_target ON links (flow, target_id);
+CREATE TABLE IF NOT EXISTS record_states (
+    flow TEXT NOT NULL,
+    key TEXT NOT NULL,
+    state TEXT NOT NULL,
+    since_ms INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (flow, key)
+);
+CREATE INDEX IF NOT EXISTS record_states_by_state ON record_states (flow, state, since_ms, key);
 CREATE TABLE IF NOT EXISTS claims (
     key TEXT PRIMARY KEY,
     owner TEXT NOT NULL,

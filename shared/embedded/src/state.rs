@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use lsbc_core::cursor::StoredCursor;
 use lsbc_core::ports::{
     ActivityEntry, ActivityLog, ActivityQuery, ClaimKey, ClaimStore, ConfigDoc, ConfigKind,
-    ConfigStore, CursorStore, Link, LinkStore, LinkWrite,
+    ConfigStore, CursorStore, Link, LinkStore, LinkWrite, RecordState, StateStore,
 };
 use lsbc_core::{Cursor, Flow, RecordKey, StoreError};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
@@ -222,6 +222,105 @@ impl LinkStore for Embedded {
         rows.map(|row| {
             let (key, body) = row.map_err(sqlite)?;
             decode_link(&body, flow, &key)
+        })
+        .collect()
+    }
+}
+
+fn decode_state(body: &str, flow: Flow, key: &str) -> Result<RecordState, StoreError> {
+    serde_json::from_str(body).map_err(|e| corrupt(format!("state {flow}/{key}"), &e))
+}
+
+#[async_trait]
+impl StateStore for Embedded {
+    async fn get_state(
+        &self,
+        flow: Flow,
+        key: &RecordKey,
+    ) -> Result<Option<RecordState>, StoreError> {
+        let body: Option<String> = self
+            .db()
+            .query_row(
+                "SELECT body FROM record_states WHERE flow = ?1 AND key = ?2",
+                params![flow.as_str(), key.as_str()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sqlite)?;
+        body.map(|b| decode_state(&b, flow, key.as_str()))
+            .transpose()
+    }
+
+    async fn put_state(&self, state: &RecordState) -> Result<RecordState, StoreError> {
+        let written = RecordState {
+            version: state.version + 1,
+            ..state.clone()
+        };
+        let body = to_json("state", &written)?;
+        let mut db = self.db();
+        let tx = db
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sqlite)?;
+        let stored: i64 = tx
+            .query_row(
+                "SELECT version FROM record_states WHERE flow = ?1 AND key = ?2",
+                params![state.flow.as_str(), state.key.as_str()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sqlite)?
+            .unwrap_or(0);
+        if stored.unsigned_abs() != state.version {
+            return Err(StoreError::Conflict(format!(
+                "state of {}/{} is at version {stored}, not {}",
+                state.flow, state.key, state.version
+            )));
+        }
+        let version = i64::try_from(written.version).map_err(|_| StoreError::Corrupt {
+            key: format!("state {}/{}", state.flow, state.key),
+            message: "version out of range".into(),
+        })?;
+        tx.execute(
+            "INSERT INTO record_states (flow, key, state, since_ms, version, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (flow, key) DO UPDATE SET state = excluded.state,
+                 since_ms = excluded.since_ms, version = excluded.version, body = excluded.body",
+            params![
+                state.flow.as_str(),
+                state.key.as_str(),
+                state.state,
+                state.since.as_millisecond(),
+                version,
+                body
+            ],
+        )
+        .map_err(sqlite)?;
+        tx.commit().map_err(sqlite)?;
+        Ok(written)
+    }
+
+    async fn list_states(
+        &self,
+        flow: Flow,
+        state: &str,
+        limit: usize,
+    ) -> Result<Vec<RecordState>, StoreError> {
+        let db = self.db();
+        let mut stmt = db
+            .prepare(
+                "SELECT key, body FROM record_states WHERE flow = ?1 AND state = ?2
+                 ORDER BY since_ms, key LIMIT ?3",
+            )
+            .map_err(sqlite)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt
+            .query_map(params![flow.as_str(), state, limit], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(sqlite)?;
+        rows.map(|row| {
+            let (key, body) = row.map_err(sqlite)?;
+            decode_state(&body, flow, &key)
         })
         .collect()
     }

@@ -21,6 +21,7 @@
 //! | [`config`] | `ConfigStore` (and its `MappingStore` / `SettingsStore` views) |
 //! | [`links`] | `LinkStore` |
 //! | [`claims`] | `ClaimStore` |
+//! | [`states`] | `StateStore` |
 //! | [`activity`] | `ActivityLog` (+ an adapter-specific [`activity::ExpiryProbe`]) |
 //! | [`secrets`] | `SecretStore` |
 //! | [`queue`] | `Queue` |
@@ -32,6 +33,7 @@ pub mod cursors;
 pub mod links;
 pub mod queue;
 pub mod secrets;
+pub mod states;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -43,7 +45,7 @@ use tokio::sync::Barrier;
 use tokio::task::JoinSet;
 
 /// Invokes `$m! { name => check, ... }` with every store check that takes the store as
-/// `&dyn Trait` (cursors, config, links, claims, activity): the one list each home runs.
+/// `&dyn Trait` (cursors, config, links, claims, states, activity): the one list each home runs.
 /// `name` is the test's name, `check` the path of the check.
 ///
 /// ```ignore
@@ -78,6 +80,10 @@ macro_rules! for_each_store_check {
             claim_reacquire_extends => $crate::contract::claims::owner_reacquires_and_extends,
             claim_release_only_by_owner => $crate::contract::claims::release_only_by_owner,
             claim_keys_are_independent => $crate::contract::claims::keys_are_independent,
+            state_missing_is_none => $crate::contract::states::missing_state_is_none,
+            state_round_trips => $crate::contract::states::put_then_get_round_trips,
+            state_stale_version_conflicts => $crate::contract::states::stale_version_conflicts,
+            state_listed_oldest_first => $crate::contract::states::listed_by_state_oldest_first,
             activity_round_trips => $crate::contract::activity::entries_round_trip,
             activity_by_flow => $crate::contract::activity::query_by_flow_newest_first,
             activity_default_limit => $crate::contract::activity::default_limit_is_100,
@@ -99,6 +105,7 @@ macro_rules! for_each_race_check {
             config_concurrent_saves => $crate::contract::config::concurrent_saves_one_wins,
             link_concurrent_puts => $crate::contract::links::concurrent_versioned_puts_keep_the_newest,
             claim_concurrent_acquires => $crate::contract::claims::concurrent_acquire_one_wins,
+            state_concurrent_puts => $crate::contract::states::concurrent_puts_one_wins,
         }
     };
 }

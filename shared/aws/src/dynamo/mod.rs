@@ -16,6 +16,7 @@
 //! | config version | `config#<flow>#<kind>` | `v#<version, 12 digits>` | `body` (S, JSON), `author` (S), `saved_at` (S, RFC 3339), `comment` (S, optional) |
 //! | link | `link#<flow>` | `<record key>` | `target_id`, `etag`?, `source_version` (S: RFC 3339 or the sequence), `content_hash` (S, hex), `match_key`?, `extra` (S, JSON object), `updated_at` (S), `vorder` (N), `gsi1pk` = `target#<flow>#<target_id>`, `gsi1sk` = `<record key>` |
 //! | claim | `claim#<claim key>` | `claim` | `owner` (S), `until` (N, epoch ms), `ttl` (N, epoch s, a minute after `until`) |
+//! | record state | `state#<flow>` | `<record key>` | `state` (S), `version` (N), `body` (S, the `RecordState` as JSON), `gsi1pk` = `states#<flow>#<state>`, `gsi1sk` = `<since, epoch ms, 20 digits>#<record key>` |
 //!
 //! - A cursor save is conditional: `attribute_not_exists(pk)` when the expected revision is
 //!   0, else `revision = :expected`; a lost race is `StoreError::Conflict`.
@@ -28,6 +29,10 @@
 //!   sequence for sequences. A link put is conditional,
 //!   `attribute_not_exists(pk) OR vorder <= :vorder`; a failed condition is
 //!   `LinkWrite::Stale`. `find_by_target` queries `gsi1` (eventually consistent on AWS).
+//! - A record state put is conditional: `attribute_not_exists(pk)` when the expected
+//!   version is 0, else `version = :expected`; a lost race is `StoreError::Conflict`.
+//!   `list_states` queries `gsi1` (eventually consistent: items whose body has moved to
+//!   another state are left out).
 //! - A claim is acquired by a conditional put,
 //!   `attribute_not_exists(pk) OR owner = :owner OR until <= :now`, and released by a
 //!   conditional delete, `owner = :owner` (a failed condition is not an error).
@@ -56,6 +61,7 @@ mod claims;
 mod config;
 mod cursors;
 mod links;
+mod states;
 
 use std::collections::HashMap;
 use std::fmt::{self, Display};

@@ -155,6 +155,29 @@ pub struct BcBehaviour {
     /// seen on throttled SaaS answers in public client reports); clients are tested both
     /// ways.
     pub retry_after_on_429: bool,
+    /// The chart of accounts that document lines of type `Account` may post to, by number.
+    /// An account not listed is refused with `Internal_InvalidTableRelation`. Default: none
+    /// (a test or the demo names the accounts its lines use).
+    pub gl_accounts: BTreeMap<String, GlAccount>,
+}
+
+/// A G/L account as a sales line sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GlAccount {
+    /// Its name (the line's default description).
+    pub name: String,
+    /// Its VAT Prod. Posting Group (the line's default `taxCode`); empty: no VAT.
+    pub vat_product_group: String,
+}
+
+impl GlAccount {
+    /// An account named `name` with VAT product group `vat` (empty: none).
+    pub fn new(name: &str, vat: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            vat_product_group: vat.to_owned(),
+        }
+    }
 }
 
 impl Default for BcBehaviour {
@@ -166,6 +189,7 @@ impl Default for BcBehaviour {
                 .map(|(code, allowed)| (code.to_owned(), allowed))
                 .collect(),
             retry_after_on_429: true,
+            gl_accounts: BTreeMap::new(),
         }
     }
 }

@@ -28,7 +28,7 @@ use uuid::Uuid;
 
 use crate::common::{FaultPlan, Faults, RequestStats, RunningServer, SimClock, StatsSnapshot};
 
-pub use behaviour::{BcBehaviour, CodeTable, KnownCodes};
+pub use behaviour::{BcBehaviour, CodeTable, GlAccount, KnownCodes};
 pub use client_ids::{ClientIdAnswer, ClientIds, UnknownAnswer};
 pub use limits::{PrincipalCounters, RateLimit};
 pub use store::ledger::LedgerSequence;

@@ -851,6 +851,23 @@ pub(super) fn line_rules(
             }
         }
     }
+    if text(fields, "lineType") == "Account" {
+        let number = text(fields, "lineObjectNumber");
+        let account = settings.behaviour.gl_accounts.get(&number).ok_or_else(|| {
+            // Standard table-relation error (text inferred, as for items).
+            BcFault::new(
+                400,
+                "Internal_InvalidTableRelation",
+                format!("The field No. of table Sales Line contains a value ({number}) that cannot be found in the related table (G/L Account)."),
+            )
+        })?;
+        if creating && !given_has("description") {
+            fields.insert("description".into(), json!(account.name));
+        }
+        if creating && !given_has("taxCode") {
+            fields.insert("taxCode".into(), json!(account.vat_product_group));
+        }
+    }
     reference(
         data,
         Entity::Location,
@@ -919,7 +936,8 @@ fn line_rate(
     line: &Map<String, Value>,
 ) -> Outcome<LineRate> {
     let tax_code = text(line, "taxCode");
-    if text(line, "lineType") == "Comment" {
+    let no_vat = text(line, "lineType") == "Account" && tax_code.is_empty();
+    if text(line, "lineType") == "Comment" || no_vat {
         return Ok(LineRate {
             percent: 0.0,
             identifier: tax_code,

@@ -11,5 +11,6 @@ pub mod aws;
 pub mod contract;
 pub mod customers;
 pub mod esm;
+pub mod orders;
 pub mod pipeline;
 pub mod products;

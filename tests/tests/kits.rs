@@ -138,7 +138,10 @@ fn every_flow_is_registered_and_every_kit_is_its_flow() {
             }
         }
     }
-    assert_eq!(available_flows(), [Flow::Customers, Flow::Products]);
+    assert_eq!(
+        available_flows(),
+        [Flow::Customers, Flow::Products, Flow::Orders]
+    );
     // Stock runs the other way.
     assert_eq!(
         registered(Flow::Stock).direction(),
@@ -281,7 +284,7 @@ fn a_new_kit_gets_its_whole_part_of_the_template_in_either_direction() {
     assert!(bc_poll.contains("LSBC_FLOWS: stock\n"), "{bc_poll}");
     let ls_poll = resource(&rendered, "LightspeedPollFunction").expect("LS poll");
     assert!(
-        ls_poll.contains("LSBC_FLOWS: customers,products,shops\n"),
+        ls_poll.contains("LSBC_FLOWS: customers,products,orders,shops\n"),
         "{ls_poll}"
     );
     let webhook = resource(&rendered, "WebhookFunction").expect("webhook");

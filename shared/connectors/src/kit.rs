@@ -247,11 +247,7 @@ pub fn registered(flow: Flow) -> Registered {
     match flow {
         Flow::Customers => Registered::Kit(&crate::customers::KIT),
         Flow::Products => Registered::Kit(&crate::products::KIT),
-        Flow::Orders => Registered::Planned(Planned {
-            direction: Direction::TO_BUSINESS_CENTRAL,
-            summary: "Lightspeed sales → Business Central sales documents",
-            wakes_on: &[],
-        }),
+        Flow::Orders => Registered::Kit(&crate::orders::KIT),
         Flow::Stock => Registered::Planned(Planned {
             direction: Direction::TO_LIGHTSPEED,
             summary: "Business Central item ledger → Lightspeed stock per shop",

@@ -12,6 +12,7 @@ pub mod config;
 pub mod customers;
 pub mod kit;
 pub mod lightspeed;
+pub mod orders;
 pub mod products;
 mod requests;
 #[cfg(feature = "example-flow")]
@@ -247,7 +248,7 @@ mod tests {
         assert_eq!(streams, ["Item", "ItemMatrix"]);
         assert!(connectors.sink(Flow::Customers).await.is_err());
 
-        for flow in [Flow::Orders, Flow::Stock] {
+        for flow in [Flow::Stock] {
             let err = connectors.sources(flow).await.err().unwrap().to_string();
             assert!(err.contains("not available in this build"), "{err}");
         }

@@ -9,4 +9,7 @@ pub use connection::{
     CONNECTION_WINDOW, ClaimLease, ConnectionError, LightspeedSecret, PendingConnection,
     SecretTokenStore, StoredTokens, begin_connection, complete_connection, connect, external,
 };
-pub use stream::{changed_since, keyed, read_page, rejected_error, signpost};
+pub use stream::{
+    TIME_STAMP, changed_since, changed_since_by, keyed, keyed_by, read_page, read_page_by,
+    rejected_error, signpost,
+};

@@ -18,13 +18,24 @@ pub fn signpost(now: Timestamp) -> SourceVersion {
 
 /// The query for one entity's records with `timeStamp` in `range`, oldest first.
 pub fn changed_since(range: &ReadRange, relations: &[&str], archived: Archived) -> Query {
+    changed_since_by("timeStamp", range, relations, archived)
+}
+
+/// The query for one entity's records with `stamp` (`timeStamp`, `updatetime`) in
+/// `range`, oldest first.
+pub fn changed_since_by(
+    stamp: &str,
+    range: &ReadRange,
+    relations: &[&str],
+    archived: Archived,
+) -> Query {
     let to = match &range.to {
         SourceVersion::Timestamp(t) => *t,
         SourceVersion::Sequence(_) => Timestamp::MAX,
     };
     let query = match &range.from {
-        Some(SourceVersion::Timestamp(from)) => Query::new().between("timeStamp", *from, to),
-        _ => Query::new().between("timeStamp", Timestamp::UNIX_EPOCH, to),
+        Some(SourceVersion::Timestamp(from)) => Query::new().between(stamp, *from, to),
+        _ => Query::new().between(stamp, Timestamp::UNIX_EPOCH, to),
     };
     let query = if relations.is_empty() {
         query
@@ -32,7 +43,7 @@ pub fn changed_since(range: &ReadRange, relations: &[&str], archived: Archived) 
         query.relations(relations.iter().copied())
     };
     query
-        .sort("timeStamp", Direction::Asc)
+        .sort(stamp, Direction::Asc)
         .archived(archived)
         .limit(100)
 }
@@ -48,6 +59,23 @@ pub async fn read_page(
     first: Query,
     page: Option<&PageToken>,
 ) -> Result<SourcePage, StageError> {
+    read_page_by(client, flow, entity, id_field, TIME_STAMP, first, page).await
+}
+
+/// The version field of most entities.
+pub const TIME_STAMP: &[&str] = &["timeStamp"];
+
+/// Like [`read_page`], with the version read from the first of `stamps` the record has
+/// (a sale's `updatetime`, which the API also spells `updateTime`).
+pub async fn read_page_by(
+    client: &LightspeedClient,
+    flow: Flow,
+    entity: &str,
+    id_field: &str,
+    stamps: &[&str],
+    first: Query,
+    page: Option<&PageToken>,
+) -> Result<SourcePage, StageError> {
     let request = match page {
         Some(token) => PageRequest::Link(token.0.clone()),
         None => PageRequest::First(first),
@@ -58,7 +86,7 @@ pub async fn read_page(
         raw.next.map(PageToken),
     );
     for payload in raw.records {
-        match keyed(flow, entity, id_field, payload) {
+        match keyed_by(flow, entity, id_field, stamps, payload) {
             Ok(record) => out.records.push(record),
             Err(rejected) => out.rejected.push(*rejected),
         }
@@ -72,6 +100,17 @@ pub fn keyed(
     flow: Flow,
     entity: &str,
     id_field: &str,
+    payload: Value,
+) -> Result<Record, Box<Rejected>> {
+    keyed_by(flow, entity, id_field, TIME_STAMP, payload)
+}
+
+/// Like [`keyed`], with the version read from the first of `stamps` the record has.
+pub fn keyed_by(
+    flow: Flow,
+    entity: &str,
+    id_field: &str,
+    stamps: &[&str],
     payload: Value,
 ) -> Result<Record, Box<Rejected>> {
     let id = payload
@@ -108,16 +147,21 @@ pub fn keyed(
             ));
         }
     };
-    let stamp = payload.get("timeStamp").and_then(Value::as_str);
+    let field = stamps
+        .iter()
+        .copied()
+        .find(|f| payload.get(*f).is_some_and(|v| !v.is_null()))
+        .unwrap_or(stamps.first().copied().unwrap_or("timeStamp"));
+    let stamp = payload.get(field).and_then(Value::as_str);
     let version = match stamp.map(|s| (s, s.parse::<Timestamp>())) {
         Some((_, Ok(t))) => SourceVersion::Timestamp(t),
         Some((text, Err(e))) => {
-            let reason = format!("{entity} {id}: `timeStamp` {text}: {e}");
-            return Err(reject(key, "timeStamp", reason, payload));
+            let reason = format!("{entity} {id}: `{field}` {text}: {e}");
+            return Err(reject(key, field, reason, payload));
         }
         None => {
-            let reason = format!("{entity} {id} without `timeStamp`");
-            return Err(reject(key, "timeStamp", reason, payload));
+            let reason = format!("{entity} {id} without `{field}`");
+            return Err(reject(key, field, reason, payload));
         }
     };
     Ok(Record {

@@ -53,6 +53,7 @@ impl RecordState {
     }
 
     /// The same record moved to `state` at `now` (`since` kept when the state is the same).
+    #[must_use]
     pub fn moved(&self, state: &str, now: Timestamp) -> Self {
         Self {
             state: state.to_owned(),

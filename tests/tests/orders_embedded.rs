@@ -1,0 +1,476 @@
+//! The orders flow on the embedded home, against both simulators: the hard cases of
+//! ORDERS-STOCK §9 (1, 2, 4, 5, 9, 10, 11, 12) with their numbers, each checked on what
+//! Business Central holds afterwards.
+
+// Test code: helpers outside `#[test]` fns too must stop the test with their message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use jiff::Timestamp;
+use lsbc_core::ports::Outcome;
+use lsbc_sandbox::lightspeed::SaleSeed;
+use lsbc_tests::orders::{
+    AMS, CARD, CASH, MTL, NYC, OrdersHome, ROUNDING, UTR, add_bc_item, line, payment, sale,
+    settings, world,
+};
+use lsbc_tests::pipeline::LosesTheFirstAnswer;
+use serde_json::{Value, json};
+
+fn num(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+fn cents(v: &Value) -> i64 {
+    (num(v) * 100.0).round() as i64
+}
+
+/// §9 case 1: mixed tax, a line discount and a sale discount; Lightspeed's shares of the
+/// sale discount are taken as they are. A walk-in customer with prices including VAT gets
+/// exactly Lightspeed's total; one with prices excluding VAT gets it too, or a rounding
+/// line of at most 0.02.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn case_1_mixed_tax_and_discounts_to_the_cent() {
+    let s = world().await;
+    let mut a = line(10, 2, 1210);
+    a.discount_percent_ppm = 100_000;
+    for (id, shop) in [(100, AMS), (101, UTR)] {
+        s.lightspeed
+            .add_sale(&SaleSeed {
+                discount_cents: 300,
+                ..sale(
+                    id,
+                    shop,
+                    vec![a.clone(), line(11, 1, 545)],
+                    vec![payment(CARD, 2423)],
+                )
+            })
+            .unwrap();
+    }
+    let h = OrdersHome::new(s.clone(), settings(json!({})), None).await;
+    h.sync().await;
+
+    let docs = h.documents("salesInvoices", 100);
+    assert_eq!(
+        docs.len(),
+        1,
+        "{:#?} {:?}",
+        h.activity(100).await,
+        h.state(100).await
+    );
+    let doc = &docs[0];
+    assert_eq!(doc["customerNumber"], "C-POS");
+    assert_eq!(doc["status"], "Draft");
+    assert_eq!(
+        cents(&doc["totalAmountIncludingTax"]),
+        2423,
+        "{doc:#} {:?} {:#?}",
+        h.state(100).await,
+        h.activity(100)
+            .await
+            .iter()
+            .map(|e| (&e.message, &e.target))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(cents(&doc["totalTaxAmount"]), 376);
+    let lines = h.lines("salesInvoiceLines", &doc["id"]);
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert_eq!(lines[0]["lineObjectNumber"], "A");
+    assert_eq!(cents(&lines[0]["quantity"]), 200);
+    assert_eq!(cents(&lines[0]["unitPrice"]), 1210);
+    assert_eq!(cents(&lines[0]["discountAmount"]), 482);
+    assert_eq!(cents(&lines[1]["discountAmount"]), 60);
+    assert_eq!(lines[0]["taxCode"], "STANDARD");
+    assert_eq!(lines[1]["taxCode"], "REDUCED");
+    let state = h.state(100).await.unwrap();
+    assert_eq!(state.state, "created");
+
+    // Net prices: the same total, a rounding line of at most 0.02 allowed.
+    let docs = h.documents("salesInvoices", 101);
+    assert_eq!(
+        docs.len(),
+        1,
+        "one document: the first, made in the other basis, deleted"
+    );
+    let doc = &docs[0];
+    assert_eq!(doc["customerNumber"], "C-NET");
+    assert_eq!(doc["pricesIncludeTax"], false);
+    assert_eq!(cents(&doc["totalAmountIncludingTax"]), 2423);
+    let lines = h.lines("salesInvoiceLines", &doc["id"]);
+    let rounding: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["lineObjectNumber"] == ROUNDING)
+        .collect();
+    assert!(rounding.len() <= 1);
+    for r in rounding {
+        assert!(cents(&r["unitPrice"]).abs() <= 2, "{r}");
+    }
+}
+
+/// §9 case 2: stacked taxes. 29.99 at 5 % + 9.975 % is 34.48 in both; one 10.10 line is
+/// 11.62 in Lightspeed (0.51 + 1.01) and 11.61 in BC (14.975 % at once): a rounding line of
+/// 0.01, logged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn case_2_stacked_taxes_and_a_rounding_line() {
+    let s = world().await;
+    s.lightspeed
+        .add_sale(&sale(
+            277,
+            MTL,
+            vec![line(16, 1, 999), line(17, 1, 2000)],
+            vec![payment(CASH, 3448)],
+        ))
+        .unwrap();
+    s.lightspeed
+        .add_sale(&sale(
+            278,
+            MTL,
+            vec![line(18, 1, 1010)],
+            vec![payment(CASH, 1162)],
+        ))
+        .unwrap();
+    let h = OrdersHome::new(s.clone(), settings(json!({})), None).await;
+    h.sync().await;
+
+    let doc = &h.documents("salesInvoices", 277)[0];
+    assert_eq!(cents(&doc["totalAmountIncludingTax"]), 3448);
+    assert_eq!(h.lines("salesInvoiceLines", &doc["id"]).len(), 2);
+
+    let doc = &h.documents("salesInvoices", 278)[0];
+    assert_eq!(cents(&doc["totalAmountIncludingTax"]), 1162);
+    let lines = h.lines("salesInvoiceLines", &doc["id"]);
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert_eq!(lines[1]["lineType"], "Account");
+    assert_eq!(lines[1]["lineObjectNumber"], ROUNDING);
+    assert_eq!(cents(&lines[1]["unitPrice"]), 1);
+    let log = h.activity(278).await;
+    // The difference is in the activity log, among what the push sent.
+    assert!(
+        log.iter().any(|e| e
+            .target
+            .as_ref()
+            .is_some_and(|t| t.to_string().contains("rounding line of 0.01"))),
+        "{log:#?}"
+    );
+}
+
+/// A difference beyond the tolerance holds the sale with both figures; the draft stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_difference_beyond_the_tolerance_holds_the_sale() {
+    let s = world().await;
+    s.lightspeed
+        .add_sale(&sale(
+            279,
+            MTL,
+            vec![line(18, 1, 1010)],
+            vec![payment(CASH, 1162)],
+        ))
+        .unwrap();
+    let h = OrdersHome::new(
+        s.clone(),
+        settings(json!({"rounding_tolerance": "0.00"})),
+        None,
+    )
+    .await;
+    h.sync().await;
+    let state = h.state(279).await.unwrap();
+    assert_eq!(state.state, "held", "{state:?}");
+    assert!(
+        state.reason.contains("11.61") && state.reason.contains("11.62"),
+        "{}",
+        state.reason
+    );
+    assert_eq!(h.documents("salesInvoices", 279).len(), 1);
+    // Checked again on the next poll: still one draft, still held.
+    h.sync().await;
+    assert_eq!(h.documents("salesInvoices", 279).len(), 1);
+    assert_eq!(h.state(279).await.unwrap().state, "held");
+}
+
+/// §9 case 9: the document date is the completion's day in the shop's time zone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn case_9_dates_in_the_shop_s_time_zone() {
+    let s = world().await;
+    let at = |t: &str| Some(t.parse::<Timestamp>().unwrap());
+    for (id, shop, completed) in [
+        (900, NYC, "2026-02-01T04:30:00Z"),
+        (901, NYC, "2026-08-01T03:30:00Z"),
+        (902, AMS, "2026-01-31T23:30:00Z"),
+    ] {
+        s.lightspeed
+            .add_sale(&SaleSeed {
+                create_time: at(completed),
+                complete_time: at(completed),
+                time_stamp: at(completed),
+                ..sale(id, shop, vec![line(12, 1, 2000)], vec![payment(CARD, 2000)])
+            })
+            .unwrap();
+    }
+    let h = OrdersHome::new(s.clone(), settings(json!({})), None).await;
+    h.sync().await;
+    for (id, day) in [
+        (900, "2026-01-31"),
+        (901, "2026-07-31"),
+        (902, "2026-02-01"),
+    ] {
+        let doc = &h.documents("salesInvoices", id)[0];
+        assert_eq!(doc["invoiceDate"], day, "sale {id}");
+        assert_eq!(doc["postingDate"], day, "sale {id}");
+    }
+}
+
+/// §9 case 12: a sale whose item is not in BC waits, naming it, while the others go on;
+/// once the item exists it is made once, with its original date.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn case_12_a_missing_item_holds_only_its_sale() {
+    let s = world().await;
+    let completed = Some("2026-03-02T10:00:00Z".parse::<Timestamp>().unwrap());
+    s.lightspeed
+        .add_sale(&SaleSeed {
+            complete_time: completed,
+            ..sale(
+                1200,
+                AMS,
+                vec![line(19, 1, 1500), line(12, 1, 2000)],
+                vec![payment(CARD, 3500)],
+            )
+        })
+        .unwrap();
+    s.lightspeed
+        .add_sale(&sale(
+            1201,
+            AMS,
+            vec![line(12, 1, 2000)],
+            vec![payment(CARD, 2000)],
+        ))
+        .unwrap();
+    let h = OrdersHome::new(s.clone(), settings(json!({})), None).await;
+    h.sync().await;
+    assert!(h.documents("salesInvoices", 1200).is_empty());
+    assert_eq!(h.documents("salesInvoices", 1201).len(), 1);
+    let state = h.state(1200).await.unwrap();
+    assert_eq!(state.state, "waiting");
+    assert_eq!(state.reason, "missing items: X");
+    let since = state.since;
+
+    // Another poll: still waiting, tried once, nothing written, `since` kept.
+    h.sync().await;
+    let state = h.state(1200).await.unwrap();
+    assert_eq!((state.state.as_str(), state.since), ("waiting", since));
+    assert!(h.documents("salesInvoices", 1200).is_empty());
+
+    add_bc_item(&s, "X");
+    h.sync().await;
+    let docs = h.documents("salesInvoices", 1200);
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0]["invoiceDate"], "2026-03-02");
+    assert_eq!(cents(&docs[0]["totalAmountIncludingTax"]), 3500);
+    assert_eq!(h.state(1200).await.unwrap().state, "created");
+    h.sync().await;
+    assert_eq!(h.documents("salesInvoices", 1200).len(), 1);
+}
+
+/// §9 case 11: the answer of the create is lost (BC committed, no link written), then the
+/// state store is lost too: exactly one document, and later runs change nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn case_11_never_a_second_document() {
+    let s = world().await;
+    s.lightspeed
+        .add_sale(&sale(
+            1100,
+            AMS,
+            vec![line(12, 2, 2000)],
+            vec![payment(CARD, 4000)],
+        ))
+        .unwrap();
+    let h = OrdersHome::new(
+        s.clone(),
+        settings(json!({})),
+        Some(LosesTheFirstAnswer::wrapper()),
+    )
+    .await;
+    h.sync().await;
+    assert_eq!(h.documents("salesInvoices", 1100).len(), 1);
+    assert_eq!(h.state(1100).await.unwrap().state, "created");
+
+    // The state store wiped: a new home on the same simulators.
+    let writes = s.business_central.writes().len();
+    let fresh = OrdersHome::new(s.clone(), settings(json!({})), None).await;
+    fresh.sync().await;
+    fresh.sync().await;
+    assert_eq!(fresh.documents("salesInvoices", 1100).len(), 1);
+    assert_eq!(s.business_central.writes().len(), writes, "no write at all");
+    assert_eq!(fresh.state(1100).await.unwrap().state, "created");
+}
+
+/// §9 case 10: voids. Voided before the first poll → skipped and logged; a draft at void
+/// time → deleted; a posted invoice → cancelled by a corrective credit memo.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn case_10_voids_before_and_after_sync() {
+    let s = world().await;
+    for id in [1000, 1001, 1002] {
+        s.lightspeed
+            .add_sale(&sale(
+                id,
+                AMS,
+                vec![line(12, 1, 2000)],
+                vec![payment(CARD, 2000)],
+            ))
+            .unwrap();
+    }
+    s.lightspeed.void_sale(1000, "mistake").unwrap();
+    let drafts = OrdersHome::new(s.clone(), settings(json!({})), None).await;
+    drafts.sync().await;
+    assert!(drafts.documents("salesInvoices", 1000).is_empty());
+    let state = drafts.state(1000).await.unwrap();
+    assert_eq!(state.state, "voided");
+    assert!(
+        state.reason.contains("before it reached"),
+        "{}",
+        state.reason
+    );
+    let log = drafts.activity(1000).await;
+    assert_eq!(log[0].outcome, Outcome::Skipped, "{log:#?}");
+
+    assert_eq!(drafts.documents("salesInvoices", 1001).len(), 1);
+    s.lightspeed.void_sale(1001, "wrong card").unwrap();
+    drafts.sync().await;
+    assert!(
+        drafts.documents("salesInvoices", 1001).is_empty(),
+        "draft deleted"
+    );
+    assert_eq!(drafts.state(1001).await.unwrap().state, "voided");
+
+    // Posted invoices, on a home that posts.
+    s.lightspeed
+        .add_sale(&sale(
+            1003,
+            AMS,
+            vec![line(12, 1, 2000)],
+            vec![payment(CARD, 2000)],
+        ))
+        .unwrap();
+    let posting = OrdersHome::new(
+        s.clone(),
+        settings(json!({"document_type": "posted_invoice"})),
+        None,
+    )
+    .await;
+    posting.sync().await;
+    let doc = &posting.documents("salesInvoices", 1003)[0];
+    assert_ne!(doc["status"], "Draft");
+    assert_eq!(posting.state(1003).await.unwrap().state, "posted");
+    s.lightspeed.void_sale(1003, "returned at once").unwrap();
+    posting.sync().await;
+    let doc = &posting.documents("salesInvoices", 1003)[0];
+    assert_eq!(doc["status"], "Canceled");
+    assert_eq!(posting.state(1003).await.unwrap().state, "credited");
+    let memos: Vec<Value> = s
+        .business_central
+        .records("salesCreditMemos")
+        .into_iter()
+        .filter(|m| m["invoiceId"] == doc["id"])
+        .collect();
+    assert_eq!(memos.len(), 1, "one corrective credit memo");
+}
+
+/// §9 cases 4 and 5: a refund is a credit memo of the returned units; an exchange with a
+/// total of at least zero is one invoice with a negative line; one below zero is a credit
+/// memo and an invoice (never a negative invoice).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cases_4_and_5_refunds_and_exchanges() {
+    let s = world().await;
+    s.lightspeed
+        .add_sale(&sale(
+            400,
+            AMS,
+            vec![line(12, 3, 2000)],
+            vec![payment(CARD, 6000)],
+        ))
+        .unwrap();
+    let refund = |sale_id: u64| {
+        let mut l = line(12, -1, 2000);
+        l.refunds = Some(lsbc_sandbox::lightspeed::LineOf { sale_id, line: 0 });
+        l
+    };
+    s.lightspeed
+        .add_sale(&sale(
+            401,
+            AMS,
+            vec![refund(400)],
+            vec![payment(CARD, -2000)],
+        ))
+        .unwrap();
+    // Exchange, net +15: C returned, D taken.
+    s.lightspeed
+        .add_sale(&sale(
+            500,
+            AMS,
+            vec![refund(400), line(13, 1, 3500)],
+            vec![payment(CASH, 1500)],
+        ))
+        .unwrap();
+    let h = OrdersHome::new(s.clone(), settings(json!({})), None).await;
+    h.sync().await;
+
+    let memos = h.documents("salesCreditMemos", 401);
+    assert_eq!(memos.len(), 1, "{memos:#?}");
+    assert_eq!(cents(&memos[0]["totalAmountIncludingTax"]), 2000);
+    let lines = h.lines("salesCreditMemoLines", &memos[0]["id"]);
+    assert_eq!(
+        (
+            lines[0]["lineObjectNumber"].as_str(),
+            cents(&lines[0]["quantity"])
+        ),
+        (Some("C"), 100)
+    );
+    assert_eq!(lines[0]["locationId"].as_str().map(str::len), Some(36));
+    assert!(h.documents("salesInvoices", 401).is_empty());
+
+    let inv = h.documents("salesInvoices", 500);
+    assert_eq!(inv.len(), 1);
+    assert_eq!(cents(&inv[0]["totalAmountIncludingTax"]), 1500);
+    let lines = h.lines("salesInvoiceLines", &inv[0]["id"]);
+    let quantities: Vec<i64> = lines.iter().map(|l| cents(&l["quantity"])).collect();
+    assert_eq!(quantities, [-100, 100]);
+}
+
+/// §9 case 5, the other way: D 12.00 for C 20.00 back is a credit memo of C and an invoice
+/// of D, both found again by their references.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn case_5_an_exchange_below_zero_is_a_credit_memo_and_an_invoice() {
+    let s = world().await;
+    s.lightspeed
+        .add_sale(&sale(
+            510,
+            AMS,
+            vec![line(12, 1, 2000)],
+            vec![payment(CARD, 2000)],
+        ))
+        .unwrap();
+    let mut back = line(12, -1, 2000);
+    back.refunds = Some(lsbc_sandbox::lightspeed::LineOf {
+        sale_id: 510,
+        line: 0,
+    });
+    s.lightspeed
+        .add_sale(&sale(
+            511,
+            AMS,
+            vec![back, line(13, 1, 1200)],
+            vec![payment(CASH, -800)],
+        ))
+        .unwrap();
+    let h = OrdersHome::new(s.clone(), settings(json!({})), None).await;
+    h.sync().await;
+    let memos = h.documents("salesCreditMemos", 511);
+    assert_eq!(memos.len(), 1);
+    assert_eq!(cents(&memos[0]["totalAmountIncludingTax"]), 2000);
+    let second: Vec<Value> = s
+        .business_central
+        .records("salesInvoices")
+        .into_iter()
+        .filter(|d| d["externalDocumentNumber"] == "LS-511-I")
+        .collect();
+    assert_eq!(second.len(), 1);
+    assert_eq!(cents(&second[0]["totalAmountIncludingTax"]), 1200);
+    assert_eq!(h.state(511).await.unwrap().state, "created");
+}

@@ -125,6 +125,41 @@ pub enum Command {
     },
     /// Search the activity log.
     Logs(LogsArgs),
+    /// Where each Lightspeed sale stands in the orders flow (waiting, created, posted,
+    /// held, conflict, …), and making a sale's documents again.
+    Orders {
+        #[command(subcommand)]
+        action: OrdersAction,
+        #[command(flatten)]
+        home: HomeArgs,
+    },
+}
+
+/// `lsbc orders …`.
+#[derive(Subcommand, Debug)]
+pub enum OrdersAction {
+    /// One sale's state: why it is there, since when, its documents and tenders.
+    Show {
+        /// The Lightspeed `saleID`.
+        sale_id: u64,
+    },
+    /// The sales in a state, longest in it first (every state but created, posted and
+    /// voided when none is given); waiting sales past `waiting_alarm_hours` are marked.
+    List {
+        /// waiting, held, conflict, posting, relink, created, posted, voided, credited.
+        #[arg(long)]
+        state: Option<String>,
+        /// At most this many sales per state.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Makes a sale in conflict again from Lightspeed's current version: its draft
+    /// documents are deleted and new ones made on the next poll (a posted invoice is left
+    /// alone and the sale stays in conflict).
+    Relink {
+        /// The Lightspeed `saleID`.
+        sale_id: u64,
+    },
 }
 
 /// `lsbc template`.

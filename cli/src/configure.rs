@@ -370,6 +370,7 @@ mod tests {
             queue: Arc::new(lsbc_core::memory::MemoryQueue::default()),
             config: Arc::new(store.clone()),
             activity: Arc::new(store.clone()),
+            states: Arc::new(store.clone()),
             secrets: Arc::new(store),
             describe: "memory".into(),
         }

@@ -9,7 +9,7 @@ use lsbc_aws::{AwsClients, DynamoStore, SecretsManagerStore, TableNames};
 use lsbc_aws::{QueueUrls, SqsQueue};
 use lsbc_connectors::ConnectorContext;
 use lsbc_core::QueueName;
-use lsbc_core::ports::{ActivityLog, ConfigStore, CursorStore, Queue, SecretStore};
+use lsbc_core::ports::{ActivityLog, ConfigStore, CursorStore, Queue, SecretStore, StateStore};
 use lsbc_embedded::{Embedded, FileSecretStore};
 
 use crate::CliError;
@@ -69,6 +69,8 @@ pub struct StateHandle {
     pub config: Arc<dyn ConfigStore>,
     /// The activity log.
     pub activity: Arc<dyn ActivityLog>,
+    /// Record states (the orders flow's sales).
+    pub states: Arc<dyn StateStore>,
     /// Credentials.
     pub secrets: Arc<dyn SecretStore>,
     /// What it is, for messages.
@@ -113,6 +115,7 @@ impl HomeChoice {
                     queue: Arc::new(home.store.clone()),
                     config: Arc::new(home.store.clone()),
                     activity: Arc::new(home.store.clone()),
+                    states: Arc::new(home.store.clone()),
                     secrets: home.secrets.clone(),
                     describe: format!("embedded state {}", state.display()),
                 })
@@ -134,6 +137,7 @@ impl HomeChoice {
                     cursors: Arc::new(store.clone()),
                     queue: Arc::new(SqsQueue::new(clients.sqs.clone(), queues.clone())),
                     config: Arc::new(store.clone()),
+                    states: Arc::new(store.clone()),
                     activity: Arc::new(store),
                     secrets: Arc::new(SecretsManagerStore::new(clients.secrets.clone())),
                     describe: format!("DynamoDB tables {state_table} and {activity_table}"),

@@ -17,6 +17,7 @@ pub mod demo;
 pub mod home;
 pub mod logs;
 pub mod operate;
+pub mod orders;
 pub mod preview;
 pub mod run;
 pub mod sandboxes;

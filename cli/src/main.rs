@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use lsbc_cli::args::{Cli, Command};
-use lsbc_cli::{CliError, configure, connect, demo, logs, operate, preview, run, status, template};
+use lsbc_cli::{
+    CliError, configure, connect, demo, logs, operate, orders, preview, run, status, template,
+};
 
 async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
@@ -20,6 +22,7 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Cursor(args) => operate::run_cursor(args).await,
         Command::Status { home } => status::run(&home).await,
         Command::Logs(args) => logs::run(args).await,
+        Command::Orders { action, home } => orders::run(action, &home).await,
     }
 }
 

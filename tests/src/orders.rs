@@ -379,6 +379,11 @@ impl OrdersHome {
         panic!("the orders queues did not drain");
     }
 
+    /// The state store.
+    pub fn states(&self) -> &dyn StateStore {
+        &self.store
+    }
+
     /// The sale's state.
     pub async fn state(&self, sale: u64) -> Option<RecordState> {
         self.store

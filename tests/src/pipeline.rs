@@ -273,6 +273,11 @@ impl AwsHome {
         }
     }
 
+    /// The record states.
+    pub fn states(&self) -> &dyn lsbc_core::ports::StateStore {
+        &self.store
+    }
+
     /// The queue's event source mapping (one per queue for the home's life: it remembers
     /// the order of the FIFO groups' messages left in the queue).
     fn mapping(&self, queue: QueueName) -> &EventSourceMapping {

@@ -474,3 +474,47 @@ async fn case_5_an_exchange_below_zero_is_a_credit_memo_and_an_invoice() {
     assert_eq!(cents(&second[0]["totalAmountIncludingTax"]), 1200);
     assert_eq!(h.state(511).await.unwrap().state, "created");
 }
+
+/// A sale edited after its document exists is a conflict, never overwritten; `lsbc orders
+/// relink` replaces its draft with one from the sale as it is now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_edit_after_the_document_is_a_conflict_until_relinked() {
+    let s = world().await;
+    s.lightspeed
+        .add_sale(&sale(
+            1300,
+            AMS,
+            vec![line(12, 1, 2000)],
+            vec![payment(CARD, 2000)],
+        ))
+        .unwrap();
+    let h = OrdersHome::new(s.clone(), settings(json!({})), None).await;
+    h.sync().await;
+    let first = h.documents("salesInvoices", 1300);
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0]["customerPurchaseOrderReference"], "");
+
+    s.lightspeed
+        .set_field(
+            lsbc_sandbox::lightspeed::Entity::Sale,
+            1300,
+            "referenceNumber",
+            "WEB-77",
+        )
+        .unwrap();
+    h.sync().await;
+    let state = h.state(1300).await.unwrap();
+    assert_eq!(state.state, "conflict", "{state:?}");
+    let now = h.documents("salesInvoices", 1300);
+    assert_eq!(now, first, "left as it was");
+
+    let moved = lsbc_cli::orders::relink(h.states(), 1300, Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(moved, "conflict");
+    h.sync().await;
+    let again = h.documents("salesInvoices", 1300);
+    assert_eq!(again.len(), 1, "{again:#?}");
+    assert_eq!(again[0]["customerPurchaseOrderReference"], "WEB-77");
+    assert_eq!(h.state(1300).await.unwrap().state, "created");
+}

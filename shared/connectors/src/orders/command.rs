@@ -205,4 +205,7 @@ pub struct OrderCommand {
     pub rounding_account: Option<String>,
     /// The largest difference a rounding line may make up.
     pub rounding_tolerance: Decimal,
+    /// A sale waiting longer than this many hours raises the alarm.
+    #[serde(default)]
+    pub waiting_alarm_hours: u32,
 }

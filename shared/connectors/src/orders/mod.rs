@@ -37,7 +37,7 @@ pub use keys::{REFERENCE_MAX, document_reference, document_system_id};
 pub use settings::{DocumentType, OrderSettings, ShopSettings};
 pub use sink::{OrderSink, states};
 pub use source::{
-    HELD, RELATIONS, SALE_STAMPS, SaleSource, UPDATE_TIME, WAITING, WAITING_PER_POLL,
+    HELD, RELATIONS, RELINK, SALE_STAMPS, SaleSource, UPDATE_TIME, WAITING, WAITING_PER_POLL,
     WaitingSaleSource,
 };
 pub use transform::{OrderTransformer, business_date, command, map};

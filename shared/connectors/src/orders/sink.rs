@@ -43,7 +43,7 @@ use super::command::{
     SaleStatus,
 };
 use super::keys::document_system_id;
-use super::source::{HELD, WAITING};
+use super::source::{HELD, RELINK, WAITING};
 use crate::business_central::{Trail, Writer, external, is_not_found};
 use crate::config::ConfigCache;
 use crate::customers::CustomerSink;
@@ -68,9 +68,12 @@ pub mod states {
     pub const CREDITED: &str = "credited";
     /// Changed in Lightspeed after its documents were made: left as they are.
     pub const CONFLICT: &str = "conflict";
+    /// Asked by `lsbc orders relink` to be made again (its drafts replaced on the next
+    /// poll).
+    pub const RELINK: &str = super::RELINK;
     /// Every state, for the CLI.
-    pub const ALL: [&str; 8] = [
-        WAITING, CREATED, POSTED, POSTING, HELD, VOIDED, CREDITED, CONFLICT,
+    pub const ALL: [&str; 9] = [
+        WAITING, CREATED, POSTED, POSTING, HELD, VOIDED, CREDITED, CONFLICT, RELINK,
     ];
 }
 
@@ -657,7 +660,36 @@ impl OrderSink {
     ) -> Result<SinkOutcome, StageError> {
         let key = request.key;
         let mut trail = Trail::default();
-        if request.link.is_some() {
+        let relinking = request.link.is_some()
+            && self
+                .states
+                .get_state(Flow::Orders, key)
+                .await?
+                .is_some_and(|s| s.state == states::RELINK);
+        if relinking {
+            // `lsbc orders relink`: the documents made from the earlier version go (drafts
+            // only: a posted invoice is the accountant's), then the sale is made again.
+            for doc in &cmd.documents {
+                let Some(found) = self.existing(key, cmd, doc).await? else {
+                    continue;
+                };
+                if !is_draft(&found) {
+                    let reason = format!(
+                        "cannot be made again: {} {} is posted (reverse it in Business Central first)",
+                        doc.kind.entity_set(),
+                        found.str("number").unwrap_or("?")
+                    );
+                    self.set_state(key, states::CONFLICT, reason.clone(), Map::new())
+                        .await?;
+                    return Err(StageError::Skipped {
+                        key: key.clone(),
+                        rule: reason,
+                    });
+                }
+                self.delete(key, doc.kind.entity_set(), &found, &mut trail)
+                    .await?;
+            }
+        } else if request.link.is_some() {
             let state = self.states.get_state(Flow::Orders, key).await?;
             let documents = state
                 .as_ref()
@@ -702,13 +734,23 @@ impl OrderSink {
             }
             if !missing.is_empty() {
                 let reason = format!("missing items: {}", missing.join(", "));
-                self.set_state(
-                    key,
-                    states::WAITING,
-                    reason.clone(),
-                    Map::from_iter([("missing".to_owned(), json!(missing))]),
-                )
-                .await?;
+                let state = self
+                    .set_state(
+                        key,
+                        states::WAITING,
+                        reason.clone(),
+                        Map::from_iter([("missing".to_owned(), json!(missing))]),
+                    )
+                    .await?;
+                let waited = self.clock.now().duration_since(state.since);
+                let alarm = jiff::SignedDuration::from_hours(i64::from(cmd.waiting_alarm_hours));
+                if waited > alarm {
+                    tracing::error!(
+                        flow = %Flow::Orders, record_key = %key, alarm = "order_waiting",
+                        hours = waited.as_hours(), %reason,
+                        "A sale has waited longer than waiting_alarm_hours."
+                    );
+                }
                 return Err(StageError::Skipped {
                     key: key.clone(),
                     rule: format!("waits: {reason} (tried again on every poll)"),

@@ -307,6 +307,7 @@ pub fn command(record: &Record, settings: &OrderSettings) -> Result<OrderCommand
         tenders,
         rounding_account: settings.rounding_account.clone(),
         rounding_tolerance: settings.rounding_tolerance,
+        waiting_alarm_hours: settings.waiting_alarm_hours,
     };
     if let [tender] = command.tenders.as_slice()
         && let Some(terms) = settings.payment_terms.get(&tender.payment_type_id)

@@ -154,6 +154,9 @@ pub async fn preview(
     if flow == Flow::Products {
         return preview_products(input, config).await;
     }
+    if flow == Flow::Orders {
+        return preview_orders(input, config).await;
+    }
     if flow != Flow::Customers {
         return Err(CliError::Usage(format!(
             "preview of {flow} is not available in this build"
@@ -257,6 +260,101 @@ async fn preview_products(
         };
         Ok((
             Map::from_iter([("command".into(), t.command.clone())]),
+            validation,
+        ))
+    })
+    .await
+}
+
+/// Previews a `Sale` with its relations (`SaleLines.Item`, `SalePayments.PaymentType`,
+/// `Customer.Contact`, `Shop`) as the API returns it: per document, its entity set, the
+/// header and line bodies as sent (items by SKU, since their BC ids are looked up when
+/// pushed) and the total Business Central should reach.
+async fn preview_orders(
+    input: &Value,
+    config: Option<Arc<dyn ConfigStore>>,
+) -> Result<Preview, CliError> {
+    use lsbc_connectors::orders::{
+        CustomerRef, LineTarget, OrderCommand, OrderTransformer, line_body,
+    };
+    let sale = entity(input, "Sale");
+    let id = sale.get("saleID").and_then(Value::as_str).unwrap_or("0");
+    let record = record(Flow::Orders, id, sale)?;
+    let transformer = OrderTransformer::new(config_cache(config)?);
+    report(&transformer, &record, |t| {
+        let cmd: OrderCommand = serde_json::from_value(t.command.clone())
+            .map_err(|e| CliError::Usage(format!("unexpected command: {e}")))?;
+        let (customer_field, customer, checked_customer) = match &cmd.customer {
+            CustomerRef::Default { number } => ("customerNumber", json!(number), json!(number)),
+            CustomerRef::Lightspeed { customer_id, .. } => (
+                "customerId",
+                json!(format!(
+                    "(the Business Central customer of Lightspeed customer {customer_id}: its link, or found or created by the customers flow's rules)"
+                )),
+                json!(uuid::Uuid::from_u128(1).to_string()),
+            ),
+        };
+        let mut validation = Vec::new();
+        let mut requests = Vec::new();
+        for doc in &cmd.documents {
+            let set = doc.kind.entity_set();
+            let mut header = doc.header.clone();
+            let mut lines = Vec::new();
+            let mut checked_lines = Vec::new();
+            for l in &doc.lines {
+                let body = line_body(
+                    l,
+                    cmd.prices_include_tax,
+                    cmd.prices_include_tax,
+                    &LineTarget::Preview,
+                );
+                let (mut shown, mut checked) = (body.clone(), body);
+                if let Some(item) = &l.item
+                    && item.sku.is_empty()
+                {
+                    // Read without its `Item` relation: no SKU to show.
+                    shown.insert(
+                        "itemId".into(),
+                        json!(format!("(the BC item of Lightspeed item {})", item.item_id)),
+                    );
+                    checked.insert("itemId".into(), json!(uuid::Uuid::from_u128(1).to_string()));
+                }
+                lines.push(Value::Object(shown));
+                checked_lines.push(Value::Object(checked));
+            }
+            let mut checked = header.clone();
+            checked.insert(customer_field.into(), checked_customer.clone());
+            if let Some(nav) = set.lines() {
+                checked.insert(nav.as_str().into(), Value::Array(checked_lines));
+            }
+            validation.extend(check(set, Operation::Create, &checked));
+            header.insert(customer_field.into(), customer.clone());
+            let locations: Vec<&str> = doc
+                .lines
+                .iter()
+                .filter_map(|l| l.location.as_deref())
+                .collect();
+            requests.push(json!({
+                "entitySet": set.as_str(),
+                "header": header,
+                "lines": lines,
+                "total": doc.expected_total,
+                "post": doc.post,
+                "notes": [
+                    "item lines are sent with itemId (and itemVariantId) found by the products flow's link, SystemId or SKU",
+                    format!("locations (by code, sent as locationId): {}", if locations.is_empty() { "none".to_owned() } else { locations.join(", ") }),
+                    format!("prices as Lightspeed has them (tax {}): converted when the BC customer's documents use the other basis", if cmd.prices_include_tax { "included" } else { "excluded" }),
+                ],
+            }));
+        }
+        Ok((
+            Map::from_iter([
+                ("status".into(), json!(cmd.status)),
+                ("date".into(), json!(cmd.date)),
+                ("sale_total".into(), json!(cmd.total)),
+                ("tenders".into(), json!(cmd.tenders)),
+                ("requests".into(), Value::Array(requests)),
+            ]),
             validation,
         ))
     })

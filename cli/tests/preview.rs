@@ -46,6 +46,60 @@ async fn an_unplaceable_country_is_reported_with_its_field() {
     assert_eq!(out.report["field"], "customer.country");
 }
 
+/// A sale as the API returns it (docs sample 277: two lines at GST 5 % + QST 9.975 %, a
+/// named customer, its shop): one invoice, its header and lines as sent, the total BC
+/// should reach.
+#[tokio::test]
+async fn a_sale_becomes_an_invoice_with_its_lines_and_total() {
+    let input: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!(
+            "{FIXTURES}/rseries_sale_create_response_with_lines_payments.docs.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let out = preview(Flow::Orders, &input, None).await.unwrap();
+    assert!(out.ok, "{:#}", out.report);
+    assert_eq!(out.report["outcome"], "ok");
+    let command = &out.report["commands"][0];
+    assert_eq!(command["match_key"], "LS-277");
+    assert_eq!(command["sale_total"], "34.48");
+    let request = &command["requests"][0];
+    assert_eq!(request["entitySet"], "salesInvoices");
+    assert_eq!(request["header"]["externalDocumentNumber"], "LS-277");
+    assert!(
+        request["header"]["customerId"]
+            .as_str()
+            .unwrap()
+            .contains("Lightspeed customer 8")
+    );
+    assert_eq!(request["total"], "34.48");
+    let lines = request["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert_eq!(lines[0]["lineType"], "Item");
+    assert!(lines[0]["quantity"].as_f64().unwrap() > 0.0);
+    assert!(lines[0].get("unitPrice").is_some() && lines[0].get("discountAmount").is_some());
+    assert_eq!(command["validation_errors"], json!([]));
+}
+
+/// A walk-in sale without a default customer is invalid, naming the setting.
+#[tokio::test]
+async fn a_walk_in_sale_needs_the_default_customer() {
+    let mut input: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!(
+            "{FIXTURES}/rseries_sale_create_response_with_lines_payments.docs.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    input["Sale"]["customerID"] = json!("0");
+    input["Sale"].as_object_mut().unwrap().remove("Customer");
+    let out = preview(Flow::Orders, &input, None).await.unwrap();
+    assert!(!out.ok);
+    assert_eq!(out.report["outcome"], "invalid");
+    assert_eq!(out.report["field"], "default_customer_number");
+}
+
 #[test]
 fn the_binary_prints_json_and_exits_by_outcome() {
     let dir = tempfile::tempdir().unwrap();

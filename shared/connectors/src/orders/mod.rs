@@ -35,7 +35,7 @@ pub use command::{
 };
 pub use keys::{REFERENCE_MAX, document_reference, document_system_id};
 pub use settings::{DocumentType, OrderSettings, ShopSettings};
-pub use sink::{OrderSink, states};
+pub use sink::{LineTarget, OrderSink, line_body, states};
 pub use source::{
     HELD, RELATIONS, RELINK, SALE_STAMPS, SaleSource, UPDATE_TIME, WAITING, WAITING_PER_POLL,
     WaitingSaleSource,

@@ -364,49 +364,28 @@ impl OrderSink {
     ) -> Result<Vec<Value>, StageError> {
         let mut out = Vec::with_capacity(doc.lines.len());
         for line in &doc.lines {
-            let (unit_price, discount) = convert(line, sale_gross, gross);
-            let mut body = Map::new();
-            match line.kind {
-                LineKind::Comment => {
-                    body.insert("lineType".into(), json!("Comment"));
-                    body.insert("description".into(), json!(line.description));
-                    out.push(Value::Object(body));
-                    continue;
-                }
-                LineKind::Account => {
-                    body.insert("lineType".into(), json!("Account"));
-                    body.insert("lineObjectNumber".into(), json!(line.account));
-                    if !line.description.is_empty() {
-                        body.insert("description".into(), json!(line.description));
-                    }
-                }
-                LineKind::Item => {
-                    let item = line.item.as_ref().and_then(|i| items.get(&i.item_id));
-                    let Some((item_id, variant)) = item else {
+            let target = match (&line.kind, &line.item) {
+                (LineKind::Item, Some(item)) => {
+                    let Some((item_id, variant)) = items.get(&item.item_id) else {
                         return Err(StageError::InvalidRecord {
                             key: key.clone(),
                             field: "SaleLines.itemID".into(),
-                            reason: "an item line without its item".into(),
+                            reason: format!("item {} was not found", item.sku),
                         });
                     };
-                    body.insert("lineType".into(), json!("Item"));
-                    body.insert("itemId".into(), json!(item_id.to_string()));
-                    if let Some(v) = variant {
-                        body.insert("itemVariantId".into(), json!(v.to_string()));
-                    }
-                    if let Some(code) = &line.location {
-                        let id = self.location(key, code).await?;
-                        body.insert("locationId".into(), json!(id.to_string()));
+                    let location = match &line.location {
+                        Some(code) => Some(self.location(key, code).await?),
+                        None => None,
+                    };
+                    LineTarget::Found {
+                        item: *item_id,
+                        variant: *variant,
+                        location,
                     }
                 }
-            }
-            if let Some(code) = &line.tax_code {
-                body.insert("taxCode".into(), json!(code));
-            }
-            body.insert("quantity".into(), amount(line.quantity));
-            body.insert("unitPrice".into(), amount(unit_price));
-            body.insert("discountAmount".into(), amount(discount));
-            out.push(Value::Object(body));
+                _ => LineTarget::Preview,
+            };
+            out.push(Value::Object(line_body(line, sale_gross, gross, &target)));
         }
         Ok(out)
     }
@@ -977,6 +956,78 @@ impl OrderSink {
             sent: trail.sent,
         })
     }
+}
+
+/// Where an item line's item, variant and location are in Business Central.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineTarget {
+    /// Found: sent as `itemId`, `itemVariantId`, `locationId`.
+    Found {
+        /// The BC item.
+        item: Uuid,
+        /// Its variant.
+        variant: Option<Uuid>,
+        /// The location of the line's shop.
+        location: Option<Uuid>,
+    },
+    /// Not looked up (a preview): the item by its SKU as `lineObjectNumber`, no location.
+    Preview,
+}
+
+/// The body of one document line as sent, in the document's price basis (`gross`: tax
+/// included) when the sale's is `sale_gross`.
+pub fn line_body(
+    line: &LineCommand,
+    sale_gross: bool,
+    gross: bool,
+    target: &LineTarget,
+) -> Map<String, Value> {
+    let (unit_price, discount) = convert(line, sale_gross, gross);
+    let mut body = Map::new();
+    match line.kind {
+        LineKind::Comment => {
+            body.insert("lineType".into(), json!("Comment"));
+            body.insert("description".into(), json!(line.description));
+            return body;
+        }
+        LineKind::Account => {
+            body.insert("lineType".into(), json!("Account"));
+            body.insert("lineObjectNumber".into(), json!(line.account));
+            if !line.description.is_empty() {
+                body.insert("description".into(), json!(line.description));
+            }
+        }
+        LineKind::Item => {
+            body.insert("lineType".into(), json!("Item"));
+            match target {
+                LineTarget::Found {
+                    item,
+                    variant,
+                    location,
+                } => {
+                    body.insert("itemId".into(), json!(item.to_string()));
+                    if let Some(v) = variant {
+                        body.insert("itemVariantId".into(), json!(v.to_string()));
+                    }
+                    if let Some(l) = location {
+                        body.insert("locationId".into(), json!(l.to_string()));
+                    }
+                }
+                LineTarget::Preview => {
+                    if let Some(item) = line.item.as_ref().filter(|i| !i.sku.is_empty()) {
+                        body.insert("lineObjectNumber".into(), json!(item.sku));
+                    }
+                }
+            }
+        }
+    }
+    if let Some(code) = &line.tax_code {
+        body.insert("taxCode".into(), json!(code));
+    }
+    body.insert("quantity".into(), amount(line.quantity));
+    body.insert("unitPrice".into(), amount(unit_price));
+    body.insert("discountAmount".into(), amount(discount));
+    body
 }
 
 /// A line's unit price and discount in the document's basis.

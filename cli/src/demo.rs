@@ -14,13 +14,14 @@ use std::time::Instant;
 use lsbc_connectors::build_flow;
 use lsbc_connectors::business_central::diff::same;
 use lsbc_connectors::customers::CustomerCommand;
-use lsbc_core::ports::{ActivityLog, ActivityQuery, FlowParts, LinkStore, Outcome};
+use lsbc_core::ports::{ActivityLog, ActivityQuery, FlowParts, LinkStore, Outcome, SettingsStore};
 use lsbc_core::{Flow, Record, RecordKey, SourceVersion, StageError};
 use lsbc_embedded::{LocalRunner, RunnerOptions};
 use lsbc_sandbox::lightspeed::{AddressSeed, Entity, Sizes, generate};
 use serde_json::{Value, json};
 
 use crate::args::DemoArgs;
+use crate::demo_orders;
 use crate::home::{BUSINESS_CENTRAL_SECRET, EmbeddedHome, LIGHTSPEED_SECRET};
 use crate::sandboxes::{SandboxOptions, Sandboxes};
 use crate::summary::{ApiRequests, FlowSummary, Summary};
@@ -52,7 +53,7 @@ impl Default for DemoOptions {
 }
 
 /// The flows the demo runs, in order: every one this build has.
-pub const DEMO_FLOWS: [Flow; 2] = [Flow::Customers, Flow::Products];
+pub const DEMO_FLOWS: [Flow; 3] = [Flow::Customers, Flow::Products, Flow::Orders];
 
 fn stage(error: StageError) -> CliError {
     CliError::Stage(error)
@@ -103,6 +104,13 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode, CliError> {
             "{}",
             notes(&summary.passes, &summary.failures, &summary.activity_log)
         );
+        if let Some(orders) = &summary.orders {
+            println!(
+                "Orders: {} sales documents, {:.1} Business Central requests per sale (every request of the orders passes, lookups included).",
+                orders.documents,
+                orders.requests_per_sale()
+            );
+        }
         println!(
             "Self-check: {} Lightspeed records compared with Business Central in {:.1} s (the whole demo: {:.1} s).",
             summary.checked, summary.check_seconds, summary.elapsed_seconds
@@ -123,12 +131,15 @@ pub async fn run_demo(options: &DemoOptions) -> Result<Summary, CliError> {
     let started = Instant::now();
     let progress = Progress::new(options.progress);
     progress.say("Starting the Lightspeed and Business Central simulators…");
-    let sandboxes = Sandboxes::start(SandboxOptions {
+    let (lightspeed, mut business_central) = Sandboxes::configs(SandboxOptions {
         seed: options.seed,
         ..SandboxOptions::default()
     })
-    .await
     .map_err(|e| CliError::io("127.0.0.1", e))?;
+    demo_orders::company(&mut business_central);
+    let sandboxes = Sandboxes::start_with(lightspeed, business_central)
+        .await
+        .map_err(|e| CliError::io("127.0.0.1", e))?;
     let dataset = generate(
         options.seed,
         Sizes {
@@ -163,6 +174,7 @@ pub async fn run_demo(options: &DemoOptions) -> Result<Summary, CliError> {
     }];
     sandboxes.lightspeed.add_customer(&lost);
     let products = seed_products(&sandboxes, &dataset)?;
+    let sales = demo_orders::seed(&sandboxes, &dataset)?;
     // Some customers exist in Business Central already, with the same e-mail address: the
     // first sync must find them rather than create them again.
     let mut preexisting = BTreeSet::new();
@@ -196,6 +208,7 @@ pub async fn run_demo(options: &DemoOptions) -> Result<Summary, CliError> {
             .map_err(|e| CliError::Usage(format!("seeding Business Central: {e}")))?;
         preexisting.insert(added["id"].as_str().unwrap_or_default().to_owned());
     }
+    preexisting.extend(sales.walk_in_customers.iter().cloned());
 
     std::fs::create_dir_all(&options.dir).map_err(|e| CliError::io(&options.dir, e))?;
     let state = options.dir.join("state.sqlite");
@@ -216,6 +229,15 @@ pub async fn run_demo(options: &DemoOptions) -> Result<Summary, CliError> {
             home.secrets.as_ref(),
             LIGHTSPEED_SECRET,
             BUSINESS_CENTRAL_SECRET,
+        )
+        .await?;
+    home.store
+        .save_settings(
+            Flow::Orders,
+            demo_orders::settings(),
+            0,
+            "demo",
+            jiff::Timestamp::now(),
         )
         .await?;
     let context = home.context(LIGHTSPEED_SECRET, BUSINESS_CENTRAL_SECRET);
@@ -239,6 +261,7 @@ pub async fn run_demo(options: &DemoOptions) -> Result<Summary, CliError> {
         if pass == "after changes" {
             edit_some_customers(&sandboxes, &home, &dataset.customers).await?;
             edit_some_items(&sandboxes, &home, &dataset)?;
+            demo_orders::change(&sandboxes, &sales)?;
         }
         for flow in DEMO_FLOWS {
             progress.say(format!("{pass}: {flow}…"));
@@ -289,7 +312,26 @@ pub async fn run_demo(options: &DemoOptions) -> Result<Summary, CliError> {
         }
     }
     problems.extend(product_problems);
-    summary.checked = checked + checked_products;
+    let (checked_sales, sale_problems, documents) = demo_orders::check(&sandboxes, &home).await?;
+    problems.extend(sale_problems);
+    if !summary
+        .passes
+        .iter()
+        .any(|p| p.flow == Flow::Orders && p.records.created > 0)
+    {
+        problems.push("the orders flow made no document".into());
+    }
+    let order_requests: u64 = summary
+        .passes
+        .iter()
+        .filter(|p| p.flow == Flow::Orders)
+        .map(|p| p.business_central.requests)
+        .sum();
+    summary.orders = Some(crate::summary::OrdersSummary {
+        documents,
+        business_central_requests: order_requests,
+    });
+    summary.checked = checked + checked_products + checked_sales;
     summary.check_problems = problems;
     summary.failures = home
         .store

@@ -14,6 +14,7 @@ pub mod args;
 pub mod configure;
 pub mod connect;
 pub mod demo;
+pub mod demo_orders;
 pub mod home;
 pub mod logs;
 pub mod operate;

@@ -71,6 +71,16 @@ pub struct Sandboxes {
 impl Sandboxes {
     /// Starts both on free ports.
     pub async fn start(options: SandboxOptions) -> std::io::Result<Self> {
+        let (lightspeed, business_central) = Self::configs(options)?;
+        Self::start_with(lightspeed, business_central).await
+    }
+
+    /// The configurations [`start`](Self::start) uses, for a caller that changes the
+    /// company's setup first (the demo's VAT and G/L accounts). Refuses a misspelt
+    /// `LSBC_SANDBOX_BC_IDS`.
+    pub fn configs(
+        options: SandboxOptions,
+    ) -> std::io::Result<(LightspeedSandboxConfig, BusinessCentralSandboxConfig)> {
         if let Ok(value) = std::env::var(BC_IDS_VAR)
             && let Err(e) = value.parse::<ClientIdAnswer>()
         {
@@ -79,7 +89,7 @@ impl Sandboxes {
                 format!("{BC_IDS_VAR}: {e}"),
             ));
         }
-        Self::start_with(
+        Ok((
             LightspeedSandboxConfig {
                 seed: options.seed,
                 time_scale: options.lightspeed_time_scale,
@@ -95,8 +105,7 @@ impl Sandboxes {
                 client_ids: ClientIds::all(options.business_central_ids),
                 ..BusinessCentralSandboxConfig::default()
             },
-        )
-        .await
+        ))
     }
 
     /// Starts both on free ports with their full configurations (e.g. without

@@ -52,6 +52,28 @@ pub struct Summary {
     pub check_seconds: f64,
     /// Wall time of the whole run.
     pub elapsed_seconds: f64,
+    /// The orders flow's documents and what they cost (the demo).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub orders: Option<OrdersSummary>,
+}
+
+/// The orders flow's documents and the Business Central requests of its passes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct OrdersSummary {
+    /// Sales with their document in Business Central.
+    pub documents: usize,
+    /// Business Central requests of every orders pass.
+    pub business_central_requests: u64,
+}
+
+impl OrdersSummary {
+    /// Requests per document.
+    pub fn requests_per_sale(&self) -> f64 {
+        if self.documents == 0 {
+            return 0.0;
+        }
+        self.business_central_requests as f64 / self.documents as f64
+    }
 }
 
 /// What the demo and `lsbc run` print under the table: the records parked in a dead-letter

@@ -91,6 +91,8 @@ pub fn settings() -> Value {
     json!({
         "default_customer_number": "C-AMS",
         "shops_settings": {
+            // Amsterdam posts its invoices; the others leave drafts for the accountant.
+            "1": {"document_type": "posted_invoice"},
             "2": {"default_customer_number": "C-MTL"},
             "3": {"default_customer_number": "C-NYC"},
         },

@@ -377,42 +377,68 @@ async fn case_10_voids_before_and_after_sync() {
 /// memo and an invoice (never a negative invoice).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn cases_4_and_5_refunds_and_exchanges() {
-    let s = world().await;
-    s.lightspeed
-        .add_sale(&sale(
-            400,
-            AMS,
-            vec![line(12, 3, 2000)],
-            vec![payment(CARD, 6000)],
-        ))
-        .unwrap();
-    let refund = |sale_id: u64| {
-        let mut l = line(12, -1, 2000);
-        l.refunds = Some(lsbc_sandbox::lightspeed::LineOf { sale_id, line: 0 });
-        l
+    let seed = |s: &lsbc_cli::sandboxes::Sandboxes| {
+        s.lightspeed
+            .add_sale(&sale(
+                400,
+                AMS,
+                vec![line(12, 3, 2000)],
+                vec![payment(CARD, 6000)],
+            ))
+            .unwrap();
+        let refund = |sale_id: u64| {
+            let mut l = line(12, -1, 2000);
+            l.refunds = Some(lsbc_sandbox::lightspeed::LineOf { sale_id, line: 0 });
+            l
+        };
+        s.lightspeed
+            .add_sale(&sale(
+                401,
+                AMS,
+                vec![refund(400)],
+                vec![payment(CARD, -2000)],
+            ))
+            .unwrap();
+        // Exchange, net +15: C returned, D taken.
+        s.lightspeed
+            .add_sale(&sale(
+                500,
+                AMS,
+                vec![refund(400), line(13, 1, 3500)],
+                vec![payment(CASH, 1500)],
+            ))
+            .unwrap();
     };
-    s.lightspeed
-        .add_sale(&sale(
-            401,
-            AMS,
-            vec![refund(400)],
-            vec![payment(CARD, -2000)],
-        ))
-        .unwrap();
-    // Exchange, net +15: C returned, D taken.
-    s.lightspeed
-        .add_sale(&sale(
-            500,
-            AMS,
-            vec![refund(400), line(13, 1, 3500)],
-            vec![payment(CASH, 1500)],
-        ))
-        .unwrap();
-    let h = OrdersHome::new(s.clone(), settings(json!({})), None).await;
-    h.sync().await;
 
+    // Drafts: the refund waits for the invoice it returns units of to be posted.
+    let s = world().await;
+    seed(&s);
+    let drafts = OrdersHome::new(s.clone(), settings(json!({})), None).await;
+    // A refund handled before its original sale waits for that sale's invoice, and is
+    // tried again on the next poll.
+    drafts.sync().await;
+    drafts.sync().await;
+    assert!(drafts.documents("salesCreditMemos", 401).is_empty());
+    let state = drafts.state(401).await.unwrap();
+    assert_eq!(state.state, "waiting");
+    assert!(state.reason.contains("still a draft"), "{}", state.reason);
+
+    // Posted invoices: the credit memo applies to the invoice of sale 400.
+    let s = world().await;
+    seed(&s);
+    let h = OrdersHome::new(
+        s.clone(),
+        settings(json!({"document_type": "posted_invoice"})),
+        None,
+    )
+    .await;
+    h.sync().await;
+    h.sync().await;
+    let invoice = &h.documents("salesInvoices", 400)[0];
+    assert_ne!(invoice["status"], "Draft");
     let memos = h.documents("salesCreditMemos", 401);
     assert_eq!(memos.len(), 1, "{memos:#?}");
+    assert_eq!(memos[0]["invoiceId"], invoice["id"]);
     assert_eq!(cents(&memos[0]["totalAmountIncludingTax"]), 2000);
     let lines = h.lines("salesCreditMemoLines", &memos[0]["id"]);
     assert_eq!(
@@ -459,7 +485,13 @@ async fn case_5_an_exchange_below_zero_is_a_credit_memo_and_an_invoice() {
             vec![payment(CASH, -800)],
         ))
         .unwrap();
-    let h = OrdersHome::new(s.clone(), settings(json!({})), None).await;
+    let h = OrdersHome::new(
+        s.clone(),
+        settings(json!({"document_type": "posted_invoice"})),
+        None,
+    )
+    .await;
+    h.sync().await;
     h.sync().await;
     let memos = h.documents("salesCreditMemos", 511);
     assert_eq!(memos.len(), 1);
@@ -472,7 +504,7 @@ async fn case_5_an_exchange_below_zero_is_a_credit_memo_and_an_invoice() {
         .collect();
     assert_eq!(second.len(), 1);
     assert_eq!(cents(&second[0]["totalAmountIncludingTax"]), 1200);
-    assert_eq!(h.state(511).await.unwrap().state, "created");
+    assert_eq!(h.state(511).await.unwrap().state, "posted");
 }
 
 /// A sale edited after its document exists is a conflict, never overwritten; `lsbc orders

@@ -208,4 +208,7 @@ pub struct OrderCommand {
     /// A sale waiting longer than this many hours raises the alarm.
     #[serde(default)]
     pub waiting_alarm_hours: u32,
+    /// What document references start with (`LS-`): finds an earlier sale's documents.
+    #[serde(default)]
+    pub document_prefix: String,
 }

@@ -334,6 +334,59 @@ impl OrderSink {
         Ok(variant.and_then(|v| v.id()).map(|v| (parent, Some(v))))
     }
 
+    /// The posted invoice of sale `sale` (reference `reference`): `Err` with the reason to
+    /// wait while it is a draft or not made yet; `None` when BC has it under an id the sync
+    /// cannot read.
+    async fn original_invoice(
+        &self,
+        key: &RecordKey,
+        sale: u64,
+        reference: &str,
+    ) -> Result<Option<Result<Uuid, String>>, StageError> {
+        let Ok(original) = RecordKey::parse(sale.to_string()) else {
+            return Ok(None);
+        };
+        let linked = self
+            .links
+            .get(Flow::Orders, &original)
+            .await?
+            .and_then(|link| {
+                link.extra
+                    .get("documents")
+                    .and_then(Value::as_array)
+                    .and_then(|docs| {
+                        docs.iter()
+                            .find(|d| d.get("kind").and_then(Value::as_str) == Some("invoice"))
+                    })
+                    .and_then(|d| d.get("id").and_then(Value::as_str))
+                    .and_then(|id| id.parse::<Uuid>().ok())
+            });
+        let record = match linked {
+            Some(id) => self.writer.get(key, EntitySet::SalesInvoices, id).await?,
+            // Not linked (yet): the original may be on its way, or made before a lost state.
+            None => {
+                self.writer
+                    .find_document(key, EntitySet::SalesInvoices, reference)
+                    .await?
+            }
+        };
+        let Some(record) = record else {
+            return Ok(Some(Err(format!(
+                "sale {sale}, whose units it returns, has no invoice in Business Central yet: the credit memo waits for it"
+            ))));
+        };
+        let Some(id) = record.id() else {
+            return Ok(None);
+        };
+        if is_draft(&record) {
+            return Ok(Some(Err(format!(
+                "the invoice {} of sale {sale}, whose units it returns, is still a draft: the credit memo waits until it is posted",
+                record.str("number").unwrap_or("?")
+            ))));
+        }
+        Ok(Some(Ok(id)))
+    }
+
     /// The id of location `code`, read once.
     async fn location(&self, key: &RecordKey, code: &str) -> Result<Uuid, StageError> {
         if let Some(id) = lock(&self.locations).get(code) {
@@ -736,6 +789,32 @@ impl OrderSink {
                 });
             }
         }
+        // A credit memo of returned units applies to the invoice of the sale they came from,
+        // once that invoice is posted.
+        let mut documents = cmd.documents.clone();
+        for (doc, existing) in documents.iter_mut().zip(&found) {
+            if doc.kind != DocumentKind::CreditMemo || existing.is_some() {
+                continue;
+            }
+            let Some(&original) = doc.refunds_sales.first() else {
+                continue;
+            };
+            let reference = super::keys::document_reference(&cmd.document_prefix, original, false);
+            match self.original_invoice(key, original, &reference).await? {
+                None => {}
+                Some(Ok(id)) => {
+                    doc.header.insert("invoiceId".into(), json!(id.to_string()));
+                }
+                Some(Err(reason)) => {
+                    self.set_state(key, states::WAITING, reason.clone(), Map::new())
+                        .await?;
+                    return Err(StageError::Skipped {
+                        key: key.clone(),
+                        rule: format!("waits: {reason} (tried again on every poll)"),
+                    });
+                }
+            }
+        }
         let customer = if found.iter().any(Option::is_none) {
             Some(self.customer(key, cmd, request.version).await?)
         } else {
@@ -744,7 +823,7 @@ impl OrderSink {
         let mut made = Vec::new();
         let mut held = Vec::new();
         let mut posting = false;
-        for (doc, existing) in cmd.documents.iter().zip(found) {
+        for (doc, existing) in documents.iter().zip(found) {
             let (record, action) = if let Some(r) = existing {
                 (r, Action::Unchanged)
             } else {

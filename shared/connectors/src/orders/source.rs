@@ -72,6 +72,78 @@ impl SaleSource {
     }
 }
 
+/// The field a sale's record gains when it refunds lines of earlier sales: their `saleID`s
+/// and the `createTime` of the lines refunded, read in one `SaleLine` request per page (a
+/// refund line names only its parent line).
+pub const REFUNDS_SALES: &str = "lsbcRefundsSales";
+
+/// Adds [`REFUNDS_SALES`] to the records that refund earlier sales' lines: one request for
+/// all the parent lines of the page (up to 100; more in further requests).
+async fn annotate_refunds(
+    client: &LightspeedClient,
+    records: &mut [Record],
+) -> Result<(), StageError> {
+    let mut wanted: Vec<(usize, u64)> = Vec::new();
+    for (n, record) in records.iter().enumerate() {
+        let Ok(sale) = lsbc_lightspeed::model::Sale::from_json(&record.payload) else {
+            continue;
+        };
+        for line in &sale.sale_lines {
+            if line.unit_quantity.is_sign_negative()
+                && let Some(parent) = line.parent_sale_line_id
+            {
+                wanted.push((n, parent.get()));
+            }
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let mut ids: Vec<u64> = wanted.iter().map(|(_, id)| *id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut sale_of = std::collections::HashMap::new();
+    for chunk in ids.chunks(100) {
+        let query = Query::new()
+            .filter(
+                "saleLineID",
+                Condition::In(chunk.iter().copied().map(FilterValue::from).collect()),
+            )
+            .limit(100);
+        let page = client
+            .page_raw("SaleLine", PageRequest::First(query))
+            .await
+            .map_err(external)?;
+        for line in page.records {
+            if let (Some(id), Some(sale)) = (
+                line.get("saleLineID").and_then(Value::as_str),
+                line.get("saleID").and_then(Value::as_str),
+            ) {
+                let at = line.get("createTime").cloned().unwrap_or(Value::Null);
+                sale_of.insert(id.to_owned(), (sale.to_owned(), at));
+            }
+        }
+    }
+    for (n, parent) in wanted {
+        let Some((sale, at)) = sale_of.get(&parent.to_string()) else {
+            continue;
+        };
+        if let Value::Object(o) = &mut records[n].payload {
+            let list = o
+                .entry(REFUNDS_SALES)
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(items) = list
+                && !items
+                    .iter()
+                    .any(|v| v["saleID"].as_str() == Some(sale.as_str()))
+            {
+                items.push(serde_json::json!({"saleID": sale, "createTime": at}));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Reads one sale again by id (`None` when Lightspeed has none).
 async fn fetch_sale(
     client: &LightspeedClient,
@@ -94,12 +166,15 @@ async fn fetch_sale(
         .page_raw("Sale", PageRequest::First(query))
         .await
         .map_err(external)?;
-    match page.records.into_iter().next() {
-        Some(payload) => keyed_by(Flow::Orders, "Sale", "saleID", SALE_STAMPS, payload)
-            .map(Some)
-            .map_err(|r| rejected_error(&r)),
-        None => Ok(None),
-    }
+    let Some(payload) = page.records.into_iter().next() else {
+        return Ok(None);
+    };
+    let record = keyed_by(Flow::Orders, "Sale", "saleID", SALE_STAMPS, payload)
+        .map_err(|r| rejected_error(&r))?;
+    let mut records = [record];
+    annotate_refunds(client, &mut records).await?;
+    let [record] = records;
+    Ok(Some(record))
 }
 
 #[async_trait]
@@ -127,7 +202,7 @@ impl Source for SaleSource {
     ) -> Result<SourcePage, StageError> {
         // Archived (voided) sales too: a void must reach Business Central.
         let query = changed_since_by(UPDATE_TIME, range, &RELATIONS, Archived::Include);
-        read_page_by(
+        let mut out = read_page_by(
             &self.client,
             Flow::Orders,
             "Sale",
@@ -136,7 +211,9 @@ impl Source for SaleSource {
             query,
             page,
         )
-        .await
+        .await?;
+        annotate_refunds(&self.client, &mut out.records).await?;
+        Ok(out)
     }
 
     async fn fetch(&self, key: &RecordKey) -> Result<Option<Record>, StageError> {
@@ -231,6 +308,7 @@ impl Source for WaitingSaleSource {
                 Err(rejected) => out.rejected.push(*rejected),
             }
         }
+        annotate_refunds(&self.client, &mut out.records).await?;
         Ok(out)
     }
 

@@ -202,7 +202,27 @@ pub fn command(record: &Record, settings: &OrderSettings) -> Result<OrderCommand
     let mut all = Vec::new();
     let mut sold = Vec::new();
     let mut returned = Vec::new();
-    let refunds_sales: Vec<u64> = Vec::new();
+    // The sales the returned lines come from (added by the source from their parent lines).
+    // Those sold before the cut-over have no document of the sync's to apply to.
+    let refunds_sales: Vec<u64> = record
+        .payload
+        .get(super::source::REFUNDS_SALES)
+        .and_then(Value::as_array)
+        .map(|ids| {
+            ids.iter()
+                .filter(|v| {
+                    let at = v["createTime"]
+                        .as_str()
+                        .and_then(|t| t.parse::<Timestamp>().ok());
+                    match (settings.since, at) {
+                        (Some(since), Some(at)) => at >= since,
+                        _ => true,
+                    }
+                })
+                .filter_map(|v| v["saleID"].as_str().and_then(|s| s.parse().ok()))
+                .collect()
+        })
+        .unwrap_or_default();
     for (i, line) in sale.sale_lines.iter().enumerate() {
         let lines = lines_of(line, settings, location.as_ref()).map_err(|(field, reason)| {
             invalid(&format!("SaleLines.SaleLine[{i}].{field}"), reason)
@@ -308,6 +328,7 @@ pub fn command(record: &Record, settings: &OrderSettings) -> Result<OrderCommand
         rounding_account: settings.rounding_account.clone(),
         rounding_tolerance: settings.rounding_tolerance,
         waiting_alarm_hours: settings.waiting_alarm_hours,
+        document_prefix: settings.document_prefix.clone(),
     };
     if let [tender] = command.tenders.as_slice()
         && let Some(terms) = settings.payment_terms.get(&tender.payment_type_id)

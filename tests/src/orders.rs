@@ -20,8 +20,8 @@ use lsbc_sandbox::business_central::{
     VatRounding, VatSetup,
 };
 use lsbc_sandbox::lightspeed::{
-    Dataset, EmployeeSeed, ItemSeed, LightspeedSandboxConfig, PaymentTypeSeed, RegisterSeed,
-    SaleLineSeed, SalePaymentSeed, SaleSeed, ShopSeed, StockSeed, TaxCategorySeed,
+    Behaviour, Dataset, EmployeeSeed, ItemSeed, LightspeedSandboxConfig, PaymentTypeSeed,
+    RegisterSeed, SaleLineSeed, SalePaymentSeed, SaleSeed, ShopSeed, StockSeed, TaxCategorySeed,
     TaxClassRateSeed, TaxClassSeed,
 };
 use serde_json::{Value, json};
@@ -197,10 +197,16 @@ fn business_central() -> BusinessCentralSandboxConfig {
 
 /// The simulators, loaded with the world above; every item but `X` in Business Central.
 pub async fn world() -> Arc<Sandboxes> {
+    world_with(Behaviour::default()).await
+}
+
+/// [`world`], with Lightspeed answering as `behaviour` says where its docs leave a choice.
+pub async fn world_with(behaviour: Behaviour) -> Arc<Sandboxes> {
     let s = Sandboxes::start_with(
         LightspeedSandboxConfig {
             rate_limit: false,
             burst_limit: Some(lsbc_cli::sandboxes::LIGHTSPEED_BURST_LIMIT),
+            behaviour,
             ..LightspeedSandboxConfig::default()
         },
         business_central(),

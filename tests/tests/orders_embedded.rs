@@ -550,3 +550,68 @@ async fn an_edit_after_the_document_is_a_conflict_until_relinked() {
     assert_eq!(again[0]["customerPurchaseOrderReference"], "WEB-77");
     assert_eq!(h.state(1300).await.unwrap().state, "created");
 }
+
+/// Where Lightspeed's docs leave a choice (a void moving `timeStamp` or archiving the sale,
+/// `updateTime` spelt either way, inclusive amounts net or gross of tax), the flow does the
+/// same: the discounted sale to the cent, and a void after sync deleting its draft.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_same_under_each_lightspeed_behaviour() {
+    use lsbc_sandbox::lightspeed::{Behaviour, InclusiveAmounts, UpdateTimeKey};
+    let behaviours = [
+        Behaviour::default(),
+        Behaviour {
+            void_moves_timestamp: true,
+            void_archives_sale: true,
+            ..Behaviour::default()
+        },
+        Behaviour {
+            update_time_key: UpdateTimeKey::Camel,
+            inclusive_amounts: InclusiveAmounts::Gross,
+            ..Behaviour::default()
+        },
+    ];
+    for behaviour in behaviours {
+        let s = lsbc_tests::orders::world_with(behaviour).await;
+        let mut a = line(10, 2, 1210);
+        a.discount_percent_ppm = 100_000;
+        s.lightspeed
+            .add_sale(&SaleSeed {
+                discount_cents: 300,
+                ..sale(
+                    1400,
+                    AMS,
+                    vec![a, line(11, 1, 545)],
+                    vec![payment(CARD, 2423)],
+                )
+            })
+            .unwrap();
+        s.lightspeed
+            .add_sale(&sale(
+                1401,
+                AMS,
+                vec![line(12, 1, 2000)],
+                vec![payment(CARD, 2000)],
+            ))
+            .unwrap();
+        let h = OrdersHome::new(s.clone(), settings(json!({})), None).await;
+        h.sync().await;
+        let doc = &h.documents("salesInvoices", 1400)[0];
+        assert_eq!(
+            cents(&doc["totalAmountIncludingTax"]),
+            2423,
+            "{behaviour:?}"
+        );
+        assert_eq!(h.documents("salesInvoices", 1401).len(), 1, "{behaviour:?}");
+        s.lightspeed.void_sale(1401, "mistake").unwrap();
+        h.sync().await;
+        assert!(
+            h.documents("salesInvoices", 1401).is_empty(),
+            "{behaviour:?}"
+        );
+        assert_eq!(
+            h.state(1401).await.unwrap().state,
+            "voided",
+            "{behaviour:?}"
+        );
+    }
+}

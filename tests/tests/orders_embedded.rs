@@ -615,3 +615,190 @@ async fn the_same_under_each_lightspeed_behaviour() {
         );
     }
 }
+
+/// The header's other sources: the shop and register as dimensions, the salesperson from
+/// the employee, payment terms from the one tender; and a sale whose BC customer invoices
+/// in another currency fails, naming both, leaving no document.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dimensions_salesperson_payment_terms_and_currency() {
+    let s = world().await;
+    let terms = s
+        .business_central
+        .add_payment_term(
+            json!({"code": "CARD", "displayName": "Card", "dueDateCalculation": "0D"}),
+        )
+        .unwrap();
+    s.business_central
+        .add_customer(
+            json!({"number": "C-USD", "displayName": "US walk-ins", "currencyCode": "USD"}),
+        )
+        .unwrap();
+    s.lightspeed
+        .add_sale(&sale(
+            1500,
+            AMS,
+            vec![line(12, 1, 2000)],
+            vec![payment(CARD, 2000)],
+        ))
+        .unwrap();
+    s.lightspeed
+        .add_sale(&sale(
+            1501,
+            UTR,
+            vec![line(12, 1, 2000)],
+            vec![payment(CARD, 2000)],
+        ))
+        .unwrap();
+    let h = OrdersHome::new(
+        s.clone(),
+        settings(json!({
+            "shop_dimension": {"dimension": 1, "values": {"1": "SALES"}},
+            "register_dimension": {"dimension": 2, "values": {"1": "SMALL"}},
+            "salespeople": {"1": "PS"},
+            "payment_terms": {"2": terms["id"]},
+            "currency_code": "EUR",
+            "shops_settings": {UTR.to_string(): {"default_customer_number": "C-USD"}},
+        })),
+        None,
+    )
+    .await;
+    h.sync().await;
+    let doc = &h.documents("salesInvoices", 1500)[0];
+    assert_eq!(doc["shortcutDimension1Code"], "SALES");
+    assert_eq!(doc["shortcutDimension2Code"], "SMALL");
+    assert_eq!(doc["salesperson"], "PS");
+    assert_eq!(doc["paymentTermsId"], terms["id"]);
+
+    assert!(
+        h.documents("salesInvoices", 1501).is_empty(),
+        "deleted again"
+    );
+    let log = h.activity(1501).await;
+    assert_eq!(log[0].outcome, Outcome::Failed, "{log:#?}");
+    assert!(
+        log[0].message.contains("currency_code") && log[0].message.contains("USD"),
+        "{}",
+        log[0].message
+    );
+}
+
+/// `document_type = order`: a sales order with its lines at the shop's location; voided,
+/// the open order is deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn orders_as_sales_orders_and_their_void() {
+    let s = world().await;
+    s.lightspeed
+        .add_sale(&sale(
+            1600,
+            AMS,
+            vec![line(12, 2, 2000)],
+            vec![payment(CARD, 4000)],
+        ))
+        .unwrap();
+    let h = OrdersHome::new(s.clone(), settings(json!({"document_type": "order"})), None).await;
+    h.sync().await;
+    let orders = h.documents("salesOrders", 1600);
+    assert_eq!(orders.len(), 1);
+    assert_eq!(cents(&orders[0]["totalAmountIncludingTax"]), 4000);
+    let lines = h.lines("salesOrderLines", &orders[0]["id"]);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["locationId"].as_str().map(str::len), Some(36));
+    assert!(h.documents("salesInvoices", 1600).is_empty());
+    s.lightspeed.void_sale(1600, "changed mind").unwrap();
+    h.sync().await;
+    assert!(h.documents("salesOrders", 1600).is_empty());
+    assert_eq!(h.state(1600).await.unwrap().state, "voided");
+}
+
+/// A posting Business Central refuses holds the sale with BC's message; once the setup is
+/// fixed, the next poll posts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refused_posting_holds_the_sale_until_the_setup_is_fixed() {
+    use lsbc_sandbox::business_central::PostingSetup;
+    let s = world().await;
+    let far = "2030-01-01".parse().unwrap();
+    s.business_central.set_posting(PostingSetup {
+        allowed_posting_dates: Some((far, far)),
+        ..PostingSetup::default()
+    });
+    s.lightspeed
+        .add_sale(&sale(
+            1700,
+            AMS,
+            vec![line(12, 1, 2000)],
+            vec![payment(CARD, 2000)],
+        ))
+        .unwrap();
+    let h = OrdersHome::new(
+        s.clone(),
+        settings(json!({"document_type": "posted_invoice"})),
+        None,
+    )
+    .await;
+    h.sync().await;
+    let state = h.state(1700).await.unwrap();
+    assert_eq!(state.state, "held", "{state:?}");
+    assert!(
+        state.reason.contains("allowed posting dates"),
+        "{}",
+        state.reason
+    );
+    assert_eq!(h.documents("salesInvoices", 1700)[0]["status"], "Draft");
+
+    s.business_central.set_posting(PostingSetup::default());
+    h.sync().await;
+    let docs = h.documents("salesInvoices", 1700);
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0]["status"], "Open");
+    assert_eq!(h.state(1700).await.unwrap().state, "posted");
+}
+
+/// A document someone else made with the sale's reference: where BC keeps the ids the sync
+/// chooses (so ours can be told apart), it is left alone and the sale skipped with an error
+/// in the log; where it does not, it cannot be told apart and is linked as the sale's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_document_someone_else_made_with_our_reference() {
+    use lsbc_cli::sandboxes::SandboxOptions;
+    use lsbc_sandbox::business_central::ClientIdAnswer;
+    let s = world().await;
+    let theirs = s
+        .business_central
+        .add_sales_invoice(json!({"customerNumber": "C-POS", "externalDocumentNumber": "LS-1800"}))
+        .unwrap();
+    s.lightspeed
+        .add_sale(&sale(
+            1800,
+            AMS,
+            vec![line(12, 1, 2000)],
+            vec![payment(CARD, 2000)],
+        ))
+        .unwrap();
+    // A first create teaches the sink how BC answers ids for invoices.
+    s.lightspeed
+        .add_sale(&sale(
+            1801,
+            AMS,
+            vec![line(12, 1, 2000)],
+            vec![payment(CARD, 2000)],
+        ))
+        .unwrap();
+    let h = OrdersHome::new(s.clone(), settings(json!({})), None).await;
+    h.sync().await;
+    h.sync().await;
+    let docs = h.documents("salesInvoices", 1800);
+    assert_eq!(docs.len(), 1, "never a second document");
+    assert_eq!(docs[0]["id"], theirs["id"]);
+    if SandboxOptions::default().business_central_ids == ClientIdAnswer::Honoured {
+        assert!(
+            h.lines("salesInvoiceLines", &theirs["id"]).is_empty(),
+            "left alone"
+        );
+        let log = h.activity(1800).await;
+        assert!(
+            log.iter().any(
+                |e| e.outcome == Outcome::Skipped && e.message.contains("not made by the sync")
+            ),
+            "{log:#?}"
+        );
+    }
+}

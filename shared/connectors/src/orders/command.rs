@@ -208,6 +208,9 @@ pub struct OrderCommand {
     /// A sale waiting longer than this many hours raises the alarm.
     #[serde(default)]
     pub waiting_alarm_hours: u32,
+    /// The currency of the sale (setting `currency_code`); none: not checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency_code: Option<String>,
     /// What document references start with (`LS-`): finds an earlier sale's documents.
     #[serde(default)]
     pub document_prefix: String,

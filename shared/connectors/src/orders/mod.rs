@@ -34,7 +34,7 @@ pub use command::{
     SaleStatus, Tender,
 };
 pub use keys::{REFERENCE_MAX, document_reference, document_system_id};
-pub use settings::{DocumentType, OrderSettings, ShopSettings};
+pub use settings::{DimensionTable, DocumentType, OrderSettings, ShopSettings};
 pub use sink::{LineTarget, OrderSink, line_body, states};
 pub use source::{
     HELD, REFUNDS_SALES, RELATIONS, RELINK, SALE_STAMPS, SaleSource, UPDATE_TIME, WAITING,

@@ -49,6 +49,28 @@ pub struct ShopSettings {
     pub default_customer_number: Option<String>,
 }
 
+/// Dimension values by a Lightspeed id (`shopID`, `registerID`), sent on a global
+/// dimension of the header.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DimensionTable {
+    /// Which global dimension: 1 (`shortcutDimension1Code`) or 2.
+    pub dimension: u8,
+    /// The dimension value code by Lightspeed id.
+    pub values: BTreeMap<String, String>,
+}
+
+impl DimensionTable {
+    /// The header field and value for Lightspeed id `id`, if the table has one.
+    pub fn field_for(&self, id: u64) -> Option<(String, String)> {
+        let value = self.values.get(&id.to_string())?;
+        Some((
+            format!("shortcutDimension{}Code", self.dimension),
+            value.clone(),
+        ))
+    }
+}
+
 /// The default of [`OrderSettings::completed_only`].
 fn yes() -> bool {
     true
@@ -122,6 +144,18 @@ pub struct OrderSettings {
     /// BC tax code (VAT product posting group, or tax group) by Lightspeed `taxClassID`;
     /// a class not listed leaves the item's own.
     pub tax_codes: BTreeMap<String, String>,
+    /// The shop as a dimension of invoices and orders (a global dimension's value by
+    /// `shopID`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_dimension: Option<DimensionTable>,
+    /// The currency of the Lightspeed account's sales (e.g. `EUR`): a document Business
+    /// Central makes in another currency (the customer's) is deleted and the sale fails,
+    /// naming both. Empty: not checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency_code: Option<String>,
+    /// The register as a dimension of invoices and orders (by `registerID`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub register_dimension: Option<DimensionTable>,
 }
 
 impl Default for OrderSettings {
@@ -144,6 +178,9 @@ impl Default for OrderSettings {
             payment_terms: BTreeMap::new(),
             salespeople: BTreeMap::new(),
             tax_codes: BTreeMap::new(),
+            shop_dimension: None,
+            currency_code: None,
+            register_dimension: None,
         }
     }
 }
@@ -180,6 +217,27 @@ impl FlowSettings for OrderSettings {
         }
         if self.rounding_tolerance.is_sign_negative() {
             problems.push("settings of orders: rounding_tolerance must not be negative".into());
+        }
+        for (name, table) in [
+            ("shop_dimension", &self.shop_dimension),
+            ("register_dimension", &self.register_dimension),
+        ] {
+            if let Some(t) = table
+                && !matches!(t.dimension, 1 | 2)
+            {
+                problems.push(format!(
+                    "settings of orders: {name}.dimension must be 1 or 2 (the global dimensions the API exposes)"
+                ));
+            }
+            if let (Some(a), Some(b)) = (&self.shop_dimension, &self.register_dimension)
+                && a.dimension == b.dimension
+                && name == "register_dimension"
+            {
+                problems.push(
+                    "settings of orders: shop_dimension and register_dimension name the same dimension"
+                        .into(),
+                );
+            }
         }
         if self.business_day_end_hour.is_some_and(|h| h > 23) {
             problems.push("settings of orders: business_day_end_hour must be 0–23".into());

@@ -525,6 +525,23 @@ impl OrderSink {
                 )
                 .await?
                 .record;
+            if let Some(wanted) = &cmd.currency_code
+                && let Some(made) = created.str("currencyCode")
+                && !made.is_empty()
+                && !made.eq_ignore_ascii_case(wanted)
+            {
+                // The customer's currency is not the sale's: no document rather than one in
+                // the wrong money.
+                self.delete(key, set, &created, trail).await?;
+                return Err(StageError::InvalidRecord {
+                    key: key.clone(),
+                    field: "currency_code".into(),
+                    reason: format!(
+                        "the sale is in {wanted}; Business Central customer {} invoices in {made}",
+                        created.str("customerNumber").unwrap_or("?")
+                    ),
+                });
+            }
             let basis = created.get("pricesIncludeTax").and_then(Value::as_bool);
             lock(&self.bases).insert(basis_key.clone(), basis.unwrap_or(gross));
             match basis {

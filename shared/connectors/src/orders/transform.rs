@@ -251,6 +251,8 @@ pub fn command(record: &Record, settings: &OrderSettings) -> Result<OrderCommand
             header.insert("postingDate".into(), json!(date.to_string()));
             if kind == DocumentKind::CreditMemo {
                 header.remove("paymentTermsId");
+                header.remove("shortcutDimension1Code");
+                header.remove("shortcutDimension2Code");
             }
             DocumentCommand {
                 kind,
@@ -329,6 +331,10 @@ pub fn command(record: &Record, settings: &OrderSettings) -> Result<OrderCommand
         rounding_tolerance: settings.rounding_tolerance,
         waiting_alarm_hours: settings.waiting_alarm_hours,
         document_prefix: settings.document_prefix.clone(),
+        currency_code: settings
+            .currency_code
+            .clone()
+            .filter(|c| !c.trim().is_empty()),
     };
     if let [tender] = command.tenders.as_slice()
         && let Some(terms) = settings.payment_terms.get(&tender.payment_type_id)
@@ -360,6 +366,18 @@ fn payment_kind(kind: &lsbc_lightspeed::model::PaymentKind) -> String {
 /// The header fields every document of the sale shares (ship-to, salesperson).
 fn header(sale: &Sale, settings: &OrderSettings) -> Map<String, Value> {
     let mut header = Map::new();
+    let shop = sale.shop_id.map_or(0, lsbc_lightspeed::model::ShopId::get);
+    let register = sale
+        .register_id
+        .map_or(0, lsbc_lightspeed::model::RefId::get);
+    for (table, id) in [
+        (&settings.shop_dimension, shop),
+        (&settings.register_dimension, register),
+    ] {
+        if let Some((field, value)) = table.as_ref().and_then(|t| t.field_for(id)) {
+            header.insert(field, json!(value));
+        }
+    }
     if let Some(code) = sale
         .employee_id
         .and_then(|e| settings.salespeople.get(&e.get().to_string()))

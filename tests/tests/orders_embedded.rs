@@ -802,3 +802,58 @@ async fn a_document_someone_else_made_with_our_reference() {
         );
     }
 }
+
+/// "Post with Job Queue": the invoice stays a draft after `post` (and the page may answer
+/// 404 while the posting stays scheduled); the sale is `posting`, never asked to post twice,
+/// and `posted` once the job queue has run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn posting_in_the_background_is_waited_for() {
+    use lsbc_sandbox::business_central::PostingSetup;
+    for lookup_fails in [false, true] {
+        let s = world().await;
+        s.business_central.set_posting(PostingSetup {
+            post_with_job_queue: true,
+            job_queue_lookup_fails: lookup_fails,
+            ..PostingSetup::default()
+        });
+        s.lightspeed
+            .add_sale(&sale(
+                1900,
+                AMS,
+                vec![line(12, 1, 2000)],
+                vec![payment(CARD, 2000)],
+            ))
+            .unwrap();
+        let h = OrdersHome::new(
+            s.clone(),
+            settings(json!({"document_type": "posted_invoice"})),
+            None,
+        )
+        .await;
+        h.sync().await;
+        assert_eq!(
+            h.state(1900).await.unwrap().state,
+            "posting",
+            "{lookup_fails}"
+        );
+        h.sync().await;
+        assert_eq!(
+            h.state(1900).await.unwrap().state,
+            "posting",
+            "{lookup_fails}"
+        );
+        assert_eq!(h.documents("salesInvoices", 1900)[0]["status"], "Draft");
+
+        let ran = s.business_central.run_job_queue();
+        assert_eq!(ran.len(), 1, "posting asked for once: {ran:?}");
+        h.sync().await;
+        let docs = h.documents("salesInvoices", 1900);
+        assert_eq!(docs.len(), 1);
+        assert_eq!(docs[0]["status"], "Open");
+        assert_eq!(
+            h.state(1900).await.unwrap().state,
+            "posted",
+            "{lookup_fails}"
+        );
+    }
+}

@@ -37,7 +37,7 @@ pub use keys::{REFERENCE_MAX, document_reference, document_system_id};
 pub use settings::{DimensionTable, DocumentType, OrderSettings, ShopSettings};
 pub use sink::{LineTarget, OrderSink, line_body, states};
 pub use source::{
-    HELD, REFUNDS_SALES, RELATIONS, RELINK, SALE_STAMPS, SaleSource, UPDATE_TIME, WAITING,
+    HELD, POSTING, REFUNDS_SALES, RELATIONS, RELINK, SALE_STAMPS, SaleSource, UPDATE_TIME, WAITING,
     WAITING_PER_POLL, WaitingSaleSource,
 };
 pub use transform::{OrderTransformer, business_date, command, map};

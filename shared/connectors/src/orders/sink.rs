@@ -43,7 +43,7 @@ use super::command::{
     SaleStatus,
 };
 use super::keys::document_system_id;
-use super::source::{HELD, RELINK, WAITING};
+use super::source::{HELD, POSTING, RELINK, WAITING};
 use crate::business_central::{Trail, Writer, external, is_not_found};
 use crate::config::ConfigCache;
 use crate::customers::CustomerSink;
@@ -57,8 +57,8 @@ pub mod states {
     pub const CREATED: &str = "created";
     /// Its invoice is posted.
     pub const POSTED: &str = "posted";
-    /// Posting was asked for and BC posts in the background: checked again on the next try.
-    pub const POSTING: &str = "posting";
+    /// Posting was asked for and BC posts in the background: checked again on every poll.
+    pub const POSTING: &str = super::POSTING;
     /// Its documents disagree with Lightspeed's total beyond the tolerance, or BC refused
     /// to post: the draft stays, checked again on every poll.
     pub const HELD: &str = super::HELD;
@@ -678,10 +678,16 @@ impl OrderSink {
         key: &RecordKey,
         doc: &DocumentCommand,
         record: Record,
+        scheduled: bool,
         trail: &mut Trail,
     ) -> Result<Result<Option<Record>, String>, StageError> {
         if !doc.post || !is_draft(&record) {
             return Ok(Ok(Some(record)));
+        }
+        if scheduled {
+            // Posting was asked for and runs on BC's job queue: asking again would be
+            // refused ("already scheduled"). Still a draft: still posting.
+            return Ok(Ok(None));
         }
         let set = doc.kind.entity_set();
         let Some(id) = record.id() else {
@@ -690,7 +696,10 @@ impl OrderSink {
         trail.sent.push(json!({"method": "POST", "path": format!("{}/Microsoft.NAV.post", EntityPath::from(set).entity_url(id))}));
         match self.writer.client().action(set, id, "post").await {
             Ok(()) => {}
-            Err(BcError::Api(api)) if api.status == 400 || api.status == 404 => {
+            // With "Post with Job Queue" the page may look the posted document up at once
+            // and not find it, while the posting stays scheduled: read as "maybe scheduled".
+            Err(BcError::Api(api)) if api.status == 404 => return Ok(Ok(None)),
+            Err(BcError::Api(api)) if api.status == 400 => {
                 return Ok(Err(format!(
                     "Business Central refused to post: {}",
                     api.message
@@ -709,6 +718,11 @@ impl OrderSink {
     ) -> Result<SinkOutcome, StageError> {
         let key = request.key;
         let mut trail = Trail::default();
+        let scheduled = self
+            .states
+            .get_state(Flow::Orders, key)
+            .await?
+            .is_some_and(|s| s.state == states::POSTING);
         let relinking = request.link.is_some()
             && self
                 .states
@@ -872,7 +886,10 @@ impl OrderSink {
             } else {
                 record
             };
-            let record = match self.post(key, doc, record.clone(), &mut trail).await? {
+            let record = match self
+                .post(key, doc, record.clone(), scheduled, &mut trail)
+                .await?
+            {
                 Ok(Some(r)) => r,
                 Ok(None) => {
                     posting = true;
@@ -908,17 +925,25 @@ impl OrderSink {
             });
         }
         if posting {
-            self.set_state(
-                key,
-                states::POSTING,
-                "posting in the background".into(),
-                detail,
-            )
-            .await?;
-            return Err(StageError::NotReady {
+            let state = self
+                .set_state(
+                    key,
+                    states::POSTING,
+                    "Business Central posts it in the background (job queue)".into(),
+                    detail,
+                )
+                .await?;
+            let waited = self.clock.now().duration_since(state.since);
+            if waited > jiff::SignedDuration::from_hours(i64::from(cmd.waiting_alarm_hours)) {
+                tracing::error!(
+                    flow = %Flow::Orders, record_key = %key, alarm = "order_posting",
+                    hours = waited.as_hours(),
+                    "A sale's invoice is still a draft long after posting was asked for: see the job queue's log in Business Central."
+                );
+            }
+            return Err(StageError::Skipped {
                 key: key.clone(),
-                reason: "Business Central posts it in the background".into(),
-                retry_after: std::time::Duration::from_mins(1),
+                rule: "posting in the background: checked again on every poll".into(),
             });
         }
         let posted = made

@@ -5,8 +5,8 @@
 //!   `updatetime`, not the legacy `timeStamp`: a void does not move `timeStamp`
 //!   (api-notes ORDERS-STOCK §6), so voids are seen whenever they happen.
 //! - **`SaleWaiting`**: the sales the state store says are `waiting` (for their items) or
-//!   `held` (a total BC disagrees with, a posting BC refused) or to be made again
-//!   (`relink`), read again by id, up to 100
+//!   `held` (a total BC disagrees with, a posting BC refused), posted in the background
+//!   (`posting`) or to be made again (`relink`), read again by id, up to 100
 //!   in one request, on every poll — so a waiting sale is
 //!   tried once per poll: no busy loop, no dead letter, and nothing else held back. Their
 //!   records carry the time of the read under `lsbcWaitingPoll`, so each poll hands them
@@ -51,6 +51,9 @@ pub const WAITING: &str = "waiting";
 
 /// The state of sales whose documents BC disagrees with (checked again on every poll).
 pub const HELD: &str = "held";
+
+/// The state of sales whose invoice BC posts in the background (checked on every poll).
+pub const POSTING: &str = "posting";
 
 /// The state of sales an operator asked to be made again (`lsbc orders relink`).
 pub const RELINK: &str = "relink";
@@ -268,7 +271,7 @@ impl Source for WaitingSaleSource {
             .states
             .list_states(Flow::Orders, WAITING, WAITING_PER_POLL)
             .await?;
-        for state in [HELD, RELINK] {
+        for state in [HELD, POSTING, RELINK] {
             let room = WAITING_PER_POLL.saturating_sub(waiting.len());
             if room > 0 {
                 waiting.extend(self.states.list_states(Flow::Orders, state, room).await?);

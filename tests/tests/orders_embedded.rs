@@ -857,3 +857,143 @@ async fn posting_in_the_background_is_waited_for() {
         );
     }
 }
+
+/// The other line and customer rules: a named customer not synced yet is found or created
+/// by the customers flow's own rules; a matrix variant is the BC item with its variant; a
+/// line without an item goes to the fee account; a line note is a comment line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn named_customers_variants_fees_and_notes() {
+    use lsbc_connectors::products::{matrix_system_id, variant_system_id};
+    use lsbc_sandbox::lightspeed::{AttributeSet, CustomerSeed, EmailSeed, ItemSeed, MatrixSeed};
+    let s = world().await;
+    let ls = &s.lightspeed;
+    let customer = ls.add_customer(&CustomerSeed {
+        first_name: "Fleur".into(),
+        last_name: "de Vries".into(),
+        emails: vec![EmailSeed {
+            address: "fleur@example.nl".into(),
+            use_type: "Primary".into(),
+        }],
+        ..CustomerSeed::default()
+    });
+    let matrix = ls
+        .add_matrix(&MatrixSeed {
+            description: "Tee".into(),
+            attribute_set: AttributeSet::ColorSize,
+            price_cents: 2500,
+            attribute1_values: vec!["Red".into()],
+            attribute2_values: vec!["M".into()],
+            ..MatrixSeed::default()
+        })
+        .unwrap();
+    let variant = ls
+        .add_item(&ItemSeed {
+            description: "Tee Red M".into(),
+            matrix_id: Some(matrix),
+            attributes: vec!["Red".into(), "M".into()],
+            price_cents: 2500,
+            tax: true,
+            ..ItemSeed::default()
+        })
+        .unwrap();
+    // As the products flow made them (SystemIds derived from the Lightspeed ids).
+    let bc = &s.business_central;
+    let item = bc
+        .add_item(
+            json!({"id": matrix_system_id(matrix).to_string(), "number": "MATRIX-1",
+            "displayName": "Tee", "taxGroupCode": "STANDARD"}),
+        )
+        .unwrap();
+    let bc_variant = bc
+        .add_item_variant(json!({"id": variant_system_id(variant).to_string(),
+            "itemId": item["id"], "code": "RED-M"}))
+        .unwrap();
+    let mut noted = line(12, 1, 2000);
+    noted.note = "Gift wrap, please".into();
+    let fee = lsbc_sandbox::lightspeed::SaleLineSeed {
+        quantity: 1,
+        unit_price_cents: 1050,
+        tax: true,
+        note: "Environmental Fee".into(),
+        line_type: "item_fee".into(),
+        item_fee_id: Some(1),
+        ..Default::default()
+    };
+    ls.add_sale(&SaleSeed {
+        customer_id: Some(customer),
+        ship_to: Some(lsbc_sandbox::lightspeed::ShipToSeed {
+            first_name: "Fleur".into(),
+            last_name: "de Vries".into(),
+            address: lsbc_sandbox::lightspeed::AddressSeed {
+                address1: "Prinsengracht 263".into(),
+                city: "Amsterdam".into(),
+                zip: "1016 GV".into(),
+                country: "Netherlands".into(),
+                country_code: "NL".into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        }),
+        ..sale(
+            2100,
+            AMS,
+            vec![
+                lsbc_sandbox::lightspeed::SaleLineSeed {
+                    item_id: Some(variant),
+                    quantity: 1,
+                    unit_price_cents: 2500,
+                    tax: true,
+                    ..Default::default()
+                },
+                noted,
+                fee,
+            ],
+            vec![payment(CARD, 5550)],
+        )
+    })
+    .unwrap();
+    let h = OrdersHome::new(s.clone(), settings(json!({})), None).await;
+    h.sync().await;
+
+    let docs = h.documents("salesInvoices", 2100);
+    assert_eq!(docs.len(), 1, "{:#?}", h.activity(2100).await);
+    let doc = &docs[0];
+    let made: Vec<Value> = bc
+        .customers()
+        .into_iter()
+        .filter(|c| c["email"] == "fleur@example.nl")
+        .collect();
+    assert_eq!(
+        made.len(),
+        1,
+        "the customer, made by the customers flow's rules"
+    );
+    assert_eq!(doc["customerId"], made[0]["id"]);
+    assert_eq!(cents(&doc["totalAmountIncludingTax"]), 5550);
+    let lines = h.lines("salesInvoiceLines", &doc["id"]);
+    let kinds: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["lineType"].as_str().unwrap(),
+                l["lineObjectNumber"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("Item", "MATRIX-1"),
+            ("Item", "C"),
+            ("Comment", ""),
+            ("Account", "8100")
+        ],
+        "{lines:#?}"
+    );
+    assert_eq!(lines[0]["itemVariantId"], bc_variant["id"]);
+    assert_eq!(lines[2]["description"], "Gift wrap, please");
+    assert_eq!(doc["shipToName"], "Fleur de Vries");
+    assert_eq!(doc["shipToAddressLine1"], "Prinsengracht 263");
+    assert_eq!(doc["shipToCity"], "Amsterdam");
+    assert_eq!(doc["shipToCountry"], "NL");
+}

@@ -27,13 +27,15 @@ use crate::lightspeed::{
 };
 
 /// Relations every sale is read with.
-pub const RELATIONS: [&str; 8] = [
+pub const RELATIONS: [&str; 10] = [
     "SaleLines",
     "SaleLines.Item",
     "SaleLines.Note",
     "SalePayments",
     "SalePayments.PaymentType",
+    "Customer",
     "Customer.Contact",
+    "ShipTo",
     "ShipTo.Contact",
     "Shop",
 ];

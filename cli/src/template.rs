@@ -79,6 +79,7 @@ pub fn render(head: &str, kits: &[&dyn FlowKit]) -> String {
     }
     for kit in kits {
         stuck_alarm(&mut out, *kit);
+        log_alarms(&mut out, *kit);
     }
     outputs(&mut out, &readers);
     out
@@ -655,6 +656,54 @@ fn stuck_alarm(out: &mut String, kit: &dyn FlowKit) {
         1,
         1800,
     );
+}
+
+/// A metric filter on the push function's log group for each of the kit's log alarms
+/// (error lines with `"alarm": "<name>"` among their fields), and an alarm on it.
+fn log_alarms(out: &mut String, kit: &dyn FlowKit) {
+    let p = pascal(kit.flow());
+    for a in kit.log_alarms() {
+        let id: String = a
+            .name
+            .split('_')
+            .map(|w| {
+                let mut c = w.chars();
+                c.next().map_or_else(String::new, |f| {
+                    f.to_uppercase().chain(c).collect::<String>()
+                })
+            })
+            .collect();
+        let _ = write!(
+            out,
+            "
+  {p}{id}MetricFilter:
+    Type: AWS::Logs::MetricFilter
+    Properties:
+      LogGroupName: !Ref {p}PushFunctionLogs
+      FilterPattern: '{{ $.fields.alarm = \"{name}\" }}'
+      MetricTransformations:
+        - MetricNamespace: lsbc
+          MetricName: !Sub \"${{AWS::StackName}}-{name}\"
+          MetricValue: \"1\"
+
+  {p}{id}Alarm:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      AlarmDescription: {description}
+      Namespace: lsbc
+      MetricName: !Sub \"${{AWS::StackName}}-{name}\"
+      Statistic: Sum
+      Period: 300
+      EvaluationPeriods: 1
+      Threshold: 0
+      ComparisonOperator: GreaterThanThreshold
+      TreatMissingData: notBreaching
+      AlarmActions: [!Ref AlarmTopic]
+",
+            name = a.name,
+            description = a.description,
+        );
+    }
 }
 
 fn outputs(out: &mut String, readers: &[Api]) {

@@ -410,3 +410,34 @@ fn every_function_logs_into_an_expiring_group_and_retries_agree_with_the_redrive
         );
     }
 }
+
+/// A kit's log alarms become a metric filter on its push function's log group (the JSON
+/// lines Lambda's runtime writes keep an event's fields under `fields`) and an alarm: the
+/// orders flow's held, waiting and posting sales.
+#[test]
+fn log_alarms_become_metric_filters_and_alarms() {
+    let file = template_file();
+    for (id, name) in [
+        ("OrdersOrderHeld", "order_held"),
+        ("OrdersOrderWaiting", "order_waiting"),
+        ("OrdersOrderPosting", "order_posting"),
+    ] {
+        let filter = resource(&file, &format!("{id}MetricFilter")).expect("metric filter");
+        assert!(
+            filter.contains(&format!(
+                "FilterPattern: '{{ $.fields.alarm = \"{name}\" }}'"
+            )),
+            "{filter}"
+        );
+        assert!(
+            filter.contains("LogGroupName: !Ref OrdersPushFunctionLogs"),
+            "{filter}"
+        );
+        let alarm = resource(&file, &format!("{id}Alarm")).expect("alarm");
+        assert!(
+            alarm.contains(&format!("${{AWS::StackName}}-{name}")),
+            "{alarm}"
+        );
+        assert!(alarm.contains("AlarmActions: [!Ref AlarmTopic]"), "{alarm}");
+    }
+}

@@ -100,6 +100,17 @@ pub struct Nouns {
     pub target_records: &'static str,
 }
 
+/// A condition a flow's push function logs as an error with an `alarm` field (`alarm =
+/// "order_held"`): the template turns each into a metric filter on that function's log
+/// group and an alarm on the metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogAlarm {
+    /// The `alarm` field's value.
+    pub name: &'static str,
+    /// What it means and what to do, for the alarm's description.
+    pub description: &'static str,
+}
+
 /// A flow's typed settings: defaults for everything, unknown keys refused.
 pub trait FlowSettings: Serialize + DeserializeOwned + Default {
     /// The flow they belong to.
@@ -170,6 +181,11 @@ pub trait FlowKit: Send + Sync {
     /// The Business Central entity sets whose webhook notifications make this flow poll now
     /// (none by default).
     fn wakes_on(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// The alarms its push function raises through its log (none by default).
+    fn log_alarms(&self) -> &'static [LogAlarm] {
         &[]
     }
 

@@ -31,7 +31,7 @@ use tokio::sync::OnceCell;
 
 use crate::config::ConfigCache;
 pub use crate::kit::{
-    Api, Direction, FlowKit, FlowSettings, Registered, available_flows, check_settings,
+    Api, Direction, FlowKit, FlowSettings, LogAlarm, Registered, available_flows, check_settings,
     default_mapper, default_mapping, kit, registered, woken_by,
 };
 pub use crate::requests::{Answered, RequestCounts};

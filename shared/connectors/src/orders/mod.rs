@@ -44,7 +44,7 @@ pub use transform::{OrderTransformer, business_date, command, map};
 
 use crate::Connectors;
 use crate::customers::CustomerSink;
-use crate::kit::{Direction, FlowKit, FlowSettings, Nouns};
+use crate::kit::{Direction, FlowKit, FlowSettings, LogAlarm, Nouns};
 
 /// How far back every sales poll re-reads before its cursor (late commits).
 pub const OVERLAP: SignedDuration = SignedDuration::from_mins(5);
@@ -84,6 +84,23 @@ impl FlowKit for Kit {
 
     fn default_mapping(&self) -> Option<&'static str> {
         Some(include_str!("mapping.json"))
+    }
+
+    fn log_alarms(&self) -> &'static [LogAlarm] {
+        &[
+            LogAlarm {
+                name: "order_held",
+                description: "A sale is held - its document's total differs from Lightspeed's beyond the tolerance, or Business Central refused to post or cancel it; lsbc orders list --state held says which and why.",
+            },
+            LogAlarm {
+                name: "order_waiting",
+                description: "A sale has waited for its items longer than waiting_alarm_hours; lsbc orders list --state waiting names the missing SKUs.",
+            },
+            LogAlarm {
+                name: "order_posting",
+                description: "A sale's invoice is still a draft long after posting was asked for; see the job queue log in Business Central and lsbc orders list --state posting.",
+            },
+        ]
     }
 
     fn check_settings(&self, body: &Value) -> Result<Value, MappingError> {

@@ -1016,6 +1016,8 @@ impl OrderSink {
                             found.str("number").unwrap_or("?"),
                             api.message
                         );
+                        tracing::error!(flow = %Flow::Orders, record_key = %key, alarm = "order_held", %reason, "A voided sale's invoice could not be cancelled.");
+                        tracing::error!(flow = %Flow::Orders, record_key = %key, alarm = "order_held", %reason, "A voided sale's posted document must be reversed by hand.");
                         self.set_state(key, states::HELD, reason.clone(), Map::new())
                             .await?;
                         return Err(StageError::Skipped {

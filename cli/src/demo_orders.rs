@@ -126,6 +126,18 @@ fn line(item: &ItemSeed, quantity: i64) -> SaleLineSeed {
     }
 }
 
+/// A walk-in sale of `lines` at `shop`'s first register, rung up by employee 1.
+fn walk_in(id: u64, shop: u64, lines: Vec<SaleLineSeed>) -> SaleSeed {
+    SaleSeed {
+        id: Some(id),
+        shop_id: shop,
+        register_id: shop,
+        employee_id: 1,
+        lines,
+        ..SaleSeed::default()
+    }
+}
+
 /// Adds `seed` as an open sale, then completes it with one card payment of its total (as a
 /// till does: the total is Lightspeed's).
 fn ring_up(sandboxes: &Sandboxes, seed: SaleSeed) -> Result<u64, CliError> {
@@ -256,17 +268,7 @@ pub fn seed(sandboxes: &Sandboxes, dataset: &Dataset) -> Result<DemoSales, CliEr
     }
     let ls = &sandboxes.lightspeed;
     // Completed at 23:30 in New York in winter: the document date is that day, not UTC's.
-    let late = ring_up(
-        sandboxes,
-        SaleSeed {
-            id: Some(take_id()),
-            shop_id: 3,
-            register_id: 3,
-            employee_id: 1,
-            lines: vec![line(sellable[0], 1)],
-            ..SaleSeed::default()
-        },
-    )?;
+    let late = ring_up(sandboxes, walk_in(take_id(), 3, vec![line(sellable[0], 1)]))?;
     ls.set_field(
         Entity::Sale,
         late,
@@ -284,17 +286,7 @@ pub fn seed(sandboxes: &Sandboxes, dataset: &Dataset) -> Result<DemoSales, CliEr
         ..line(first_item(ls, sale, &sellable), -1)
     };
     if let (Some(a), Some(b)) = (sold.first().copied(), sold.get(1).copied()) {
-        ring_up(
-            sandboxes,
-            SaleSeed {
-                id: Some(take_id()),
-                shop_id: 1,
-                register_id: 1,
-                employee_id: 1,
-                lines: vec![refunds(a)],
-                ..SaleSeed::default()
-            },
-        )?;
+        ring_up(sandboxes, walk_in(take_id(), 1, vec![refunds(a)]))?;
         let dearest = sellable
             .iter()
             .max_by_key(|i| i.price_cents)
@@ -302,53 +294,19 @@ pub fn seed(sandboxes: &Sandboxes, dataset: &Dataset) -> Result<DemoSales, CliEr
             .unwrap_or(sellable[0]);
         ring_up(
             sandboxes,
-            SaleSeed {
-                id: Some(take_id()),
-                shop_id: 1,
-                register_id: 1,
-                employee_id: 1,
-                lines: vec![refunds(b), line(dearest, 2)],
-                ..SaleSeed::default()
-            },
+            walk_in(take_id(), 1, vec![refunds(b), line(dearest, 2)]),
         )?;
     }
     // Voided before the first poll: nothing reaches Business Central.
-    let void_before = ring_up(
-        sandboxes,
-        SaleSeed {
-            id: Some(take_id()),
-            shop_id: 1,
-            register_id: 1,
-            employee_id: 1,
-            lines: vec![line(sellable[1], 1)],
-            ..SaleSeed::default()
-        },
-    )?;
+    let void_before = ring_up(sandboxes, walk_in(take_id(), 1, vec![line(sellable[1], 1)]))?;
     ls.void_sale(void_before, "Rang up twice")
         .map_err(|e| usage("voiding a sale", e))?;
     // Voided after the first sync: its draft is deleted.
-    let void_after = ring_up(
-        sandboxes,
-        SaleSeed {
-            id: Some(take_id()),
-            shop_id: 2,
-            register_id: 2,
-            employee_id: 1,
-            lines: vec![line(sellable[2], 1)],
-            ..SaleSeed::default()
-        },
-    )?;
+    let void_after = ring_up(sandboxes, walk_in(take_id(), 2, vec![line(sellable[2], 1)]))?;
     // An item sold, then archived: the products flow skips it until it is restored.
     let waiting_sale = ring_up(
         sandboxes,
-        SaleSeed {
-            id: Some(take_id()),
-            shop_id: 1,
-            register_id: 1,
-            employee_id: 1,
-            lines: vec![line(archived, 1), line(sellable[3], 1)],
-            ..SaleSeed::default()
-        },
+        walk_in(take_id(), 1, vec![line(archived, 1), line(sellable[3], 1)]),
     )?;
     let waiting_item = archived.id.unwrap_or_default();
     ls.set_field(Entity::Item, waiting_item, "archived", "true")

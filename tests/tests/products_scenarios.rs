@@ -118,6 +118,8 @@ struct Home {
 struct Options {
     settings: Value,
     mapping: Option<Value>,
+    /// Where Lightspeed's docs leave a choice.
+    behaviour: lsbc_sandbox::lightspeed::Behaviour,
 }
 
 impl Default for Options {
@@ -125,6 +127,7 @@ impl Default for Options {
         Self {
             settings: json!({}),
             mapping: None,
+            behaviour: lsbc_sandbox::lightspeed::Behaviour::default(),
         }
     }
 }
@@ -151,6 +154,7 @@ impl Home {
                 // limiter, always on at Lightspeed, stays on as in every suite.
                 rate_limit: false,
                 burst_limit: Some(lsbc_cli::sandboxes::LIGHTSPEED_BURST_LIMIT),
+                behaviour: options.behaviour,
                 ..LightspeedSandboxConfig::default()
             },
             BusinessCentralSandboxConfig {
@@ -1136,7 +1140,7 @@ async fn an_item_series_without_manual_numbers_is_named_and_business_central_num
 
     let numbered = Home::start(Options {
         settings: json!({"item_numbers": "business_central"}),
-        mapping: None,
+        ..Options::default()
     })
     .await;
     numbered.bc().set_manual_nos("ITEM", false);
@@ -1194,7 +1198,7 @@ async fn an_item_series_without_manual_numbers_is_named_and_business_central_num
 async fn an_unknown_unit_of_measure_fails_with_business_centrals_message() {
     let h = Home::start(Options {
         settings: json!({"base_unit_of_measure_code": "EACH"}),
-        mapping: None,
+        ..Options::default()
     })
     .await;
     let tee = h.ls().add_item(&seed("tee-1", "Organic Tee")).unwrap();
@@ -1214,4 +1218,84 @@ async fn an_unknown_unit_of_measure_fails_with_business_centrals_message() {
     h.ls().add_item(&seed("tee-2", "Organic Tee 2")).unwrap();
     h.sync_items().await;
     assert_eq!(h.item("TEE-2")["baseUnitOfMeasureCode"], "EACH");
+}
+
+/// Whether a stock move (a sale, a void) moves `Item.timeStamp` is not documented (a
+/// simulator setting): either way the products flow writes nothing to Business Central for
+/// it — when it does move, the item is read again and found unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sale_moving_stock_writes_no_item_whether_or_not_it_moves_the_time_stamp() {
+    for moves in [false, true] {
+        let h = Home::start(Options {
+            behaviour: lsbc_sandbox::lightspeed::Behaviour {
+                stock_moves_item_timestamp: moves,
+                ..lsbc_sandbox::lightspeed::Behaviour::default()
+            },
+            ..Options::default()
+        })
+        .await;
+        let shop = h.ls().add_shop(&ShopSeed {
+            name: "Gent".into(),
+            ..ShopSeed::default()
+        });
+        let mut item = seed("STOCK-1", "Mug");
+        item.stock = vec![lsbc_sandbox::lightspeed::StockSeed {
+            shop_id: shop,
+            qoh: 10,
+        }];
+        let mug = h.ls().add_item(&item).unwrap();
+        let cash = h
+            .ls()
+            .add_payment_type(&lsbc_sandbox::lightspeed::PaymentTypeSeed {
+                name: "Cash".into(),
+                kind: "cash".into(),
+                ..Default::default()
+            });
+        h.sync().await;
+        let before = h.ls().record(Entity::Item, mug).unwrap()["timeStamp"].clone();
+        let writes = h.bc().writes().len();
+        // A later second (Lightspeed's stamps are whole seconds).
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+
+        let sale = h
+            .ls()
+            .add_sale(&lsbc_sandbox::lightspeed::SaleSeed {
+                shop_id: shop,
+                lines: vec![lsbc_sandbox::lightspeed::SaleLineSeed {
+                    item_id: Some(mug),
+                    quantity: 2,
+                    unit_price_cents: 1000,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+            .unwrap();
+        h.ls()
+            .complete_sale(
+                sale,
+                &[lsbc_sandbox::lightspeed::SalePaymentSeed {
+                    payment_type_id: cash,
+                    amount_cents: 2000,
+                    ..Default::default()
+                }],
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(h.ls().stock(mug, shop), Some(8));
+        let after = h.ls().record(Entity::Item, mug).unwrap()["timeStamp"].clone();
+        assert_eq!(before != after, moves, "the setting decides");
+        // Past the poll's signpost (a second back).
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        h.sync().await;
+        assert_eq!(
+            h.bc().writes().len(),
+            writes,
+            "moves={moves}: nothing written"
+        );
+        let pushes = h.all_activity(&format!("item:{mug}")).await.len();
+        assert_eq!(
+            pushes,
+            if moves { 2 } else { 1 },
+            "moves={moves}: read again and found unchanged only when the stamp moved"
+        );
+    }
 }

@@ -964,6 +964,73 @@ fn the_comparison_sees_an_empty_answer_for_a_filled_fixture() {
     assert!(problems[0].starts_with("$.value:"), "{problems:?}");
 }
 
+/// FIDELITY #5 on documents: the Sales Header's salesperson, currency, global dimensions
+/// and countries, and a line's unit of measure, are checked through their table relations
+/// (the same `Internal_InvalidTableRelation`, naming table Sales Header or Sales Line); a new
+/// company's codes pass.
+#[tokio::test]
+async fn document_code_fields_are_refused_through_their_table_relations() {
+    let api = Api::start(|_| {}).await;
+    let customer = api
+        .post(&api.c("customers"), json!({"displayName": "Ann"}))
+        .await;
+    let invoices = api.c("salesInvoices");
+    let ok = api
+        .post(
+            &invoices,
+            json!({"customerId": customer["id"], "salesperson": "PS",
+                   "shortcutDimension1Code": "SALES", "shortcutDimension2Code": "SMALL",
+                   "shipToCountry": "NL"}),
+        )
+        .await;
+    assert_eq!(ok["salesperson"], "PS");
+    for (field, code) in [
+        ("salesperson", "NOBODY"),
+        ("currencyCode", "ZZZ"),
+        ("shortcutDimension1Code", "NOWHERE"),
+        ("shortcutDimension2Code", "HUGE"),
+        ("shipToCountry", "XX"),
+    ] {
+        let (status, body) = api
+            .call(
+                reqwest::Method::POST,
+                &invoices,
+                Some(json!({"customerId": customer["id"], field: code})),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{field}: {body}");
+        assert_eq!(body["error"]["code"], "Internal_InvalidTableRelation");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("of table Sales Header") && message.contains(&format!("({code})")),
+            "{message}"
+        );
+    }
+    let item = api
+        .post(&api.c("items"), json!({"displayName": "Chair"}))
+        .await;
+    let (status, body) = api
+        .call(
+            reqwest::Method::POST,
+            &format!(
+                "{invoices}({})/salesInvoiceLines",
+                ok["id"].as_str().unwrap()
+            ),
+            Some(json!({"itemId": item["id"], "quantity": 1, "unitOfMeasureCode": "EACH"})),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("of table Sales Line"),
+        "{body}"
+    );
+}
+
 /// FIDELITY #5: table relations refuse unknown codes with `Internal_InvalidTableRelation`
 /// ("…cannot be found in the related table", D: webservices/dynamics-error-codes.md); a new
 /// company's codes pass, and a code the tenant adds passes after.

@@ -7,8 +7,8 @@ use jiff::civil::Date;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::fields::reference;
 use super::fields::unique;
+use super::fields::{known_code, reference};
 use super::posting::{JobQueueOutcome, QueuedPost, check_posting, not_a_draft};
 use super::series::{
     CREDIT_MEMOS, INVOICES, ORDERS, POSTED_CREDIT_MEMOS, POSTED_INVOICES, SHIPMENTS,
@@ -18,6 +18,7 @@ use super::{
     ChangeKind, CompanyData, LedgerPost, Origin, Row, Store, StoreSettings, guid, num, number,
     round2, stamp, text,
 };
+use crate::business_central::CodeTable;
 use crate::business_central::errors::{BcFault, Outcome};
 use crate::business_central::schema::{BLANK_DATE, Entity};
 
@@ -674,6 +675,36 @@ pub(super) fn document_rules(
     if text(fields, "currencyCode").is_empty() {
         fields.insert("currencyCode".into(), json!(settings.lcy));
     }
+    // The header's code fields through their table relations (FIDELITY #5), as the Sales
+    // Header table validates them.
+    for (key, related, caption) in [
+        ("salesperson", CodeTable::Salesperson, "Salesperson Code"),
+        ("currencyCode", CodeTable::Currency, "Currency Code"),
+        (
+            "shortcutDimension1Code",
+            CodeTable::GlobalDimension1,
+            "Shortcut Dimension 1 Code",
+        ),
+        (
+            "shortcutDimension2Code",
+            CodeTable::GlobalDimension2,
+            "Shortcut Dimension 2 Code",
+        ),
+        (
+            "sellToCountry",
+            CodeTable::CountryRegion,
+            "Sell-to Country/Region Code",
+        ),
+        (
+            "shipToCountry",
+            CodeTable::CountryRegion,
+            "Ship-to Country/Region Code",
+        ),
+    ] {
+        if given_has(key) {
+            known_code(settings, fields, key, related, caption, "Sales Header")?;
+        }
+    }
     reference(
         data,
         Entity::PaymentTerm,
@@ -867,6 +898,16 @@ pub(super) fn line_rules(
         if creating && !given_has("taxCode") {
             fields.insert("taxCode".into(), json!(account.vat_product_group));
         }
+    }
+    if given_has("unitOfMeasureCode") {
+        known_code(
+            settings,
+            fields,
+            "unitOfMeasureCode",
+            CodeTable::UnitOfMeasure,
+            "Unit of Measure Code",
+            "Sales Line",
+        )?;
     }
     reference(
         data,

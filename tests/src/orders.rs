@@ -202,9 +202,14 @@ pub async fn world() -> Arc<Sandboxes> {
 
 /// [`world`], with Lightspeed answering as `behaviour` says where its docs leave a choice.
 pub async fn world_with(behaviour: Behaviour) -> Arc<Sandboxes> {
+    world_metered(behaviour, false).await
+}
+
+/// [`world_with`], with Lightspeed's leaky bucket on when `metered` (its costs counted).
+pub async fn world_metered(behaviour: Behaviour, metered: bool) -> Arc<Sandboxes> {
     let s = Sandboxes::start_with(
         LightspeedSandboxConfig {
-            rate_limit: false,
+            rate_limit: metered,
             burst_limit: Some(lsbc_cli::sandboxes::LIGHTSPEED_BURST_LIMIT),
             behaviour,
             ..LightspeedSandboxConfig::default()

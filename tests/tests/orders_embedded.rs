@@ -997,3 +997,31 @@ async fn named_customers_variants_fees_and_notes() {
     assert_eq!(doc["shipToCity"], "Amsterdam");
     assert_eq!(doc["shipToCountry"], "NL");
 }
+
+/// FIDELITY #10: what one poll of sales costs in Lightspeed's bucket, pinned. A list GET is
+/// one drip, and each relation adds 0.1 (to-one) or 0.2 (to-many), doubled on a list or
+/// under a to-many (docs introduction/relations, changelog 2026.03.17): `SaleLines` and
+/// `SalePayments` 0.4 each, the eight others 0.2 each — 3.4 drips per page of up to 100
+/// sales, whatever the page holds. With nothing waiting, the waiting stream costs nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_poll_of_sales_costs_what_the_docs_say() {
+    let s = lsbc_tests::orders::world_metered(Default::default(), true).await;
+    for id in 2200..2230 {
+        s.lightspeed
+            .add_sale(&sale(
+                id,
+                AMS,
+                vec![line(12, 1, 2000)],
+                vec![payment(CARD, 2000)],
+            ))
+            .unwrap();
+    }
+    let h = OrdersHome::new(s.clone(), settings(json!({})), None).await;
+    let before = s.lightspeed.stats();
+    h.sync().await;
+    let after = s.lightspeed.stats();
+    let requests = after.requests.requests - before.requests.requests;
+    let drips = after.drips_used - before.drips_used;
+    assert_eq!(requests, 1, "one request for the page");
+    assert!((drips - 3.4).abs() < 1e-9, "{drips} drips");
+}

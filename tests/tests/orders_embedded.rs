@@ -1005,7 +1005,8 @@ async fn named_customers_variants_fees_and_notes() {
 /// sales, whatever the page holds. With nothing waiting, the waiting stream costs nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_poll_of_sales_costs_what_the_docs_say() {
-    let s = lsbc_tests::orders::world_metered(Default::default(), true).await;
+    let s = lsbc_tests::orders::world_metered(lsbc_sandbox::lightspeed::Behaviour::default(), true)
+        .await;
     for id in 2200..2230 {
         s.lightspeed
             .add_sale(&sale(

@@ -920,3 +920,47 @@ async fn make_corrective_credit_memo_leaves_a_draft_applied_to_the_invoice() {
     // The invoice stays open until the credit memo is posted.
     assert_eq!(api.status(&invoice).await, "Open");
 }
+
+/// Sales orders have no `release` action in API v2.0: the standard page's only bound action
+/// is `shipAndInvoice` (microsoft/BCApps, APIV2 `APIV2SalesOrders.Page.al`, `ShipAndInvoice`
+/// only; Sales-Post releases an open order itself). `Microsoft.NAV.release` is answered as
+/// any unknown segment; `shipAndInvoice` posts the open order and it is gone, its posted
+/// invoice carrying the order number.
+#[tokio::test]
+async fn a_sales_order_is_shipped_and_invoiced_without_a_release_action() {
+    let api = seeded(VatRounding::Nearest).await;
+    api.sandbox.post_adjustment("A", 10.0, None).unwrap();
+    let order = api
+        .post("salesOrders", json!({"customerNumber": "C-POS"}))
+        .await;
+    let id = order["id"].as_str().unwrap().to_owned();
+    api.post(
+        &format!("salesOrders({id})/salesOrderLines"),
+        item("A", 1.0, 12.10, 0.0),
+    )
+    .await;
+    let (status, body) = api
+        .call(
+            reqwest::Method::POST,
+            &format!("salesOrders({id})/Microsoft.NAV.release"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["error"]["code"], "BadRequest_NotFound", "{body}");
+    let (status, body) = api
+        .call(
+            reqwest::Method::POST,
+            &format!("salesOrders({id})/Microsoft.NAV.shipAndInvoice"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let invoices = api
+        .get(&format!(
+            "salesInvoices?$filter=orderNumber eq '{}'",
+            order["number"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(invoices["value"].as_array().unwrap().len(), 1, "{invoices}");
+}

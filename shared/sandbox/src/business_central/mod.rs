@@ -427,7 +427,10 @@ impl BusinessCentralSandbox {
     /// Commits the item ledger entries held by [`LedgerSequence::hold_commits`], oldest
     /// first; answers their entry numbers.
     pub fn commit_ledger(&self) -> Vec<i64> {
-        self.shared.store().commit_held_entries()
+        let now = self.shared.clock.now();
+        let numbers = self.shared.store().commit_held_entries(now);
+        self.shared.publish_changes();
+        numbers
     }
 
     /// Company ids, in configuration order.
@@ -701,8 +704,7 @@ impl BusinessCentralSandboxView<'_> {
     ) -> Result<i64, SandboxError> {
         let now = self.shared.clock.now();
         let company = self.company_id();
-        let mut store = self.shared.store();
-        let number = store.post_ledger(
+        let number = self.shared.store().post_ledger(
             company,
             &LedgerPost {
                 item_number: item_number.to_uppercase(),
@@ -722,6 +724,7 @@ impl BusinessCentralSandboxView<'_> {
             },
             now,
         )?;
+        self.shared.publish_changes();
         Ok(number)
     }
 

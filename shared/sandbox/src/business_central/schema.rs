@@ -684,13 +684,16 @@ impl Entity {
         }
     }
 
-    /// Sets the webhook service accepts subscriptions for (api-notes §5 list; contacts as in
-    /// the R: example).
+    /// Whether the set is on the documented "List of supported entities" of API v2.0 webhooks
+    /// ([MS] `api-reference/v2.0/dynamics-subscriptions` § Supported entities: accounts,
+    /// companyInformation, …, customers, …, itemCategories, items, …, paymentMethods,
+    /// paymentTerms, …, salesCreditMemos, salesInvoices, salesOrders, …). Of this
+    /// simulator's sets, contacts, itemVariants, locations, itemLedgerEntries and the line
+    /// sets are not on it.
     pub(crate) fn webhooks_supported(self) -> bool {
         matches!(
             self,
             Self::Customer
-                | Self::Contact
                 | Self::Item
                 | Self::ItemCategory
                 | Self::PaymentMethod
@@ -699,6 +702,23 @@ impl Entity {
                 | Self::SalesInvoice
                 | Self::SalesOrder
         )
+    }
+
+    /// Whether the set's API page passes the rules the same docs page gives for when webhooks
+    /// are not supported (temporary source table, composite key, system table, API query, Job
+    /// Queue Entry), which a tenant's `webhookSupportedResources` reflects: the listed sets,
+    /// and also contacts, itemVariants, locations and itemLedgerEntries (BCApps
+    /// `APIV2Contacts`/`APIV2ItemVariants`/`APIV2Locations`/`APIV2ItemLedgerEntries.Page.al`:
+    /// a real source table, `ODataKeyFields = SystemId`). Never the line sets: their pages
+    /// have `SourceTableTemporary = true` (`APIV2SalesOrderLines.Page.al`,
+    /// `APIV2SalesInvoiceLines.Page.al`, source "Sales Invoice Line Aggregate"); a line's
+    /// change notifies its header instead (same docs page).
+    pub(crate) fn webhooks_supported_by_page_rules(self) -> bool {
+        self.webhooks_supported()
+            || matches!(
+                self,
+                Self::Contact | Self::ItemVariant | Self::Location | Self::ItemLedgerEntry
+            )
     }
 }
 

@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use serde_json::{Map, json};
 use uuid::Uuid;
 
-use super::{CompanyData, LedgerPost, Row, Store, num, number, round2, stamp, text};
+use super::{ChangeKind, CompanyData, LedgerPost, Row, Store, num, number, round2, stamp, text};
 use crate::business_central::errors::{BcFault, Outcome};
 use crate::business_central::schema::Entity;
 
@@ -157,15 +157,31 @@ impl Store {
             .or_default()
             .insert(id, row);
         data.ledger_locations.insert(id, post.location.clone());
+        // An inserted entry is a `created` change; only a subscription to itemLedgerEntries
+        // hears of it, and the docs' list does not have that set (`Entity::webhooks_supported`).
+        self.record_change(
+            company,
+            Entity::ItemLedgerEntry,
+            id,
+            ChangeKind::Created,
+            now,
+        );
         Ok(entry_number)
     }
 
     /// Commits the held entries, oldest first; answers their entry numbers.
-    pub(crate) fn commit_held_entries(&mut self) -> Vec<i64> {
+    pub(crate) fn commit_held_entries(&mut self, now: Timestamp) -> Vec<i64> {
         let held = std::mem::take(&mut self.held_entries);
         let mut numbers = Vec::with_capacity(held.len());
         for entry in held {
             let (version, seq) = self.bump();
+            self.record_change(
+                entry.company,
+                Entity::ItemLedgerEntry,
+                entry.id,
+                ChangeKind::Created,
+                now,
+            );
             if let Ok(data) = self.company_mut(entry.company) {
                 numbers.push(entry.row.fields["entryNumber"].as_i64().unwrap_or(0));
                 let row = Row {

@@ -520,6 +520,29 @@ const LEDGER_ENTRY: &[Field] = &[
     r("lastModifiedDateTime", DateTime),
 ];
 
+/// Page 38 "Item Ledger Entries" published as an OData V4 web service: the controls a stock
+/// reader needs, named as OData V4 names page controls (the control name with spaces and
+/// periods turned into `_`: `Entry No.` → `Entry_No`, [MS] `webservices/use-filter-expressions-in-odata-uris`
+/// `$filter=Entry_No gt 610` on page 20, `VAT_Bus_Posting_Group` on page 21). Controls from
+/// BCApps `ItemLedgerEntries.Page.al` (`field("Entry No."; Rec."Entry No.")`, …); lengths
+/// from `ItemLedgerEntry.Table.al` (`Location Code`/`Variant Code` Code[10]). Enum values
+/// are rendered as API v2.0 renders them (`Positive_x0020_Adjmt_x002E_`): not confirmed
+/// for OData V4 pages.
+pub(crate) const ITEM_LEDGER_PAGE: &[Field] = &[
+    r("Entry_No", Int),
+    r("Posting_Date", Date),
+    r("Entry_Type", Enum(ENTRY_TYPE)),
+    r("Document_Type", Enum(DOCUMENT_TYPE)),
+    r("Document_No", Code(20)),
+    r("Item_No", Code(20)),
+    r("Variant_Code", Code(10)),
+    r("Description", Text(100)),
+    r("Location_Code", Code(10)),
+    r("Quantity", Decimal),
+    r("Remaining_Quantity", Decimal),
+    r("Open", Bool),
+];
+
 /// The simulated entity sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum Entity {

@@ -707,6 +707,131 @@ async fn subscriptions_and_notifications_match() {
     );
 }
 
+/// Webhooks only for the documented entities ([MS] `api-reference/v2.0/dynamics-subscriptions`
+/// § "List of supported entities": customers, items, salesOrders, … are on it; contacts,
+/// itemVariants, locations, itemLedgerEntries and the line sets are not). The refusal's
+/// status and text are inferred. With `listed_entities_only` off, the sets whose API page
+/// passes the same page's exclusion rules are taken too, never a line set (temporary source
+/// table). A posted movement notifies no `items` subscription: the item record is not
+/// modified, its inventory is a FlowField over the ledger.
+#[tokio::test]
+async fn subscriptions_only_for_supported_entities() {
+    let api = Api::start(|c| {
+        c.time_scale = 100.0;
+        c.webhooks = WebhookSettings::default();
+    })
+    .await;
+    let (url, mut bodies) = receiver().await;
+    let subscribe = |set: &str| json!({"notificationUrl": url, "resource": format!("/api/v2.0/{}/{set}", api.company), "clientState": "s"});
+    for set in [
+        "customers",
+        "items",
+        "itemCategories",
+        "paymentTerms",
+        "paymentMethods",
+        "salesOrders",
+        "salesInvoices",
+        "salesCreditMemos",
+    ] {
+        api.post("subscriptions", subscribe(set)).await;
+    }
+    for set in [
+        "contacts",
+        "itemVariants",
+        "locations",
+        "itemLedgerEntries",
+        "salesOrderLines",
+        "salesInvoiceLines",
+        "noSuchSet",
+    ] {
+        let (status, body) = api
+            .call(
+                reqwest::Method::POST,
+                "subscriptions",
+                Some(subscribe(set)),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{set}: {body}");
+        assert_eq!(body["error"]["code"], "BadRequest", "{set}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("is not supported for subscriptions"),
+            "{set}: {body}"
+        );
+    }
+    assert_eq!(api.sandbox.subscriptions().len(), 8);
+
+    // Stock moves: ledger entries only; no `items` notification.
+    let item = api
+        .sandbox
+        .add_item(json!({"displayName": "Desk"}))
+        .unwrap();
+    let created = tokio::time::timeout(std::time::Duration::from_secs(5), bodies.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(created["value"][0]["changeType"], "created");
+    let number = item["number"].as_str().unwrap();
+    api.sandbox.post_adjustment(number, 5.0, None).unwrap();
+    api.sandbox.post_purchase(number, 2.0, None).unwrap();
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(800), bodies.recv())
+            .await
+            .is_err(),
+        "a stock move must not notify items"
+    );
+
+    let api = Api::start(|c| {
+        c.time_scale = 100.0;
+        c.webhooks = WebhookSettings {
+            listed_entities_only: false,
+            ..WebhookSettings::default()
+        };
+    })
+    .await;
+    let subscribe = |set: &str| json!({"notificationUrl": url, "resource": format!("/api/v2.0/{}/{set}", api.company), "clientState": "s"});
+    for set in ["contacts", "itemVariants", "locations", "itemLedgerEntries"] {
+        api.post("subscriptions", subscribe(set)).await;
+    }
+    for set in [
+        "salesOrderLines",
+        "salesInvoiceLines",
+        "salesCreditMemoLines",
+    ] {
+        let (status, _) = api
+            .call(
+                reqwest::Method::POST,
+                "subscriptions",
+                Some(subscribe(set)),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{set}");
+    }
+    // There, a posted movement is a created ledger entry.
+    let item = api
+        .sandbox
+        .add_item(json!({"displayName": "Chair"}))
+        .unwrap();
+    api.sandbox
+        .post_adjustment(item["number"].as_str().unwrap(), 1.0, None)
+        .unwrap();
+    let body = tokio::time::timeout(std::time::Duration::from_secs(5), bodies.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(body["value"][0]["changeType"], "created");
+    assert!(
+        body["value"][0]["resource"]
+            .as_str()
+            .unwrap()
+            .contains("/itemLedgerEntries(")
+    );
+}
+
 async fn receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<Value>) {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let app = axum::Router::new().fallback(move |request: axum::extract::Request| {

@@ -159,6 +159,19 @@ pub struct BcBehaviour {
     /// An account not listed is refused with `Internal_InvalidTableRelation`. Default: none
     /// (a test or the demo names the accounts its lines use).
     pub gl_accounts: BTreeMap<String, GlAccount>,
+    /// The service name under which page 38 "Item Ledger Entries" is published as an OData V4
+    /// web service (*Web Services* page), served at `/v2.0/{tenant}/{environment}/ODataV4/
+    /// Company('{name}')/{service}`. `None`: not published; any service name then answers
+    /// `BadRequest_NotFound` "Resource not found for the segment …", as an unknown segment
+    /// does (fixture error.badrequest-notfound.wrong-segment.json). Default
+    /// `ItemLedgerEntries`: a tenant publishes it by hand; whether a new tenant has it is not
+    /// confirmed.
+    pub item_ledger_web_service: Option<String>,
+    /// Without `$orderby`, whether that web service answers in the page's own order: page 38
+    /// has `SourceTableView = sorting("Entry No.") order(descending)` (BCApps
+    /// `ItemLedgerEntries.Page.al`). `false`: ascending `Entry_No`. Which one BC's OData
+    /// layer applies is not documented; default `true`. A reader should send `$orderby`.
+    pub item_ledger_web_service_descending: bool,
 }
 
 /// A G/L account as a sales line sees it.
@@ -190,6 +203,8 @@ impl Default for BcBehaviour {
                 .collect(),
             retry_after_on_429: true,
             gl_accounts: BTreeMap::new(),
+            item_ledger_web_service: Some("ItemLedgerEntries".to_owned()),
+            item_ledger_web_service_descending: true,
         }
     }
 }

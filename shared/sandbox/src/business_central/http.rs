@@ -1,6 +1,7 @@
-//! The simulator's HTTP face: routes (online API, on-premises API, token endpoint, control
-//! API), authentication, fault injection, per-principal admission, OData URL parsing, the
-//! entity/collection/action/picture/subscription handlers, server-driven paging with
+//! The simulator's HTTP face: routes (online API, on-premises API, the OData V4 web service of
+//! item ledger entries, token endpoint, control API), authentication, fault injection,
+//! per-principal admission, OData URL parsing, the entity/collection/action/picture/
+//! subscription handlers, server-driven paging with
 //! `@odata.nextLink` (suppressed by `$top`), JSON `$batch` with `Isolation: snapshot`, and the
 //! wire rendering (`@odata.context`, `@odata.etag`, `$select`, `$expand`). Business rules live
 //! in the store; this module must not decide what BC accepts.
@@ -20,7 +21,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::errors::{BcFault, Outcome};
-use super::odata::{Filter, QueryOptions, decode_component, order_values};
+use super::odata::{Fields, Filter, QueryOptions, decode_component, order_values};
 use super::schema::Entity;
 use super::store::{Origin, Row, Store, etag_of};
 use super::{LedgerEntryView, Shared, WriteRecord};
@@ -276,6 +277,8 @@ enum Target {
         rest: String,
         base: String,
         online: bool,
+        /// An OData V4 web service request (`…/ODataV4/…`) rather than API v2.0.
+        odata_v4: bool,
     },
     NotFound(String),
 }
@@ -314,14 +317,39 @@ fn route(shared: &Shared, path: &str, headers: &HeaderMap) -> Target {
                 rest: rest.first().copied().unwrap_or("").to_owned(),
                 base: format!("http://{host}/v2.0/{tenant}/{env}/api/v2.0"),
                 online: true,
+                odata_v4: false,
             }
         }
+        // OData V4 web services online: `https://api.businesscentral.dynamics.com/v2.0/
+        // {tenant}/{environment}/ODataV4/Company('{name}')/{service}` ([MS] training module
+        // "work-with-web-services", request records with OData).
+        ["v2.0", tenant, env, "ODataV4", rest @ ..] => {
+            if *tenant != cfg.tenant {
+                return Target::NotFound((*tenant).to_owned());
+            }
+            if *env != cfg.environment {
+                return Target::NotFound((*env).to_owned());
+            }
+            Target::Api {
+                rest: rest.join("/"),
+                base: format!("http://{host}/v2.0/{tenant}/{env}/ODataV4"),
+                online: true,
+                odata_v4: true,
+            }
+        }
+        [instance, "ODataV4", rest @ ..] if *instance == cfg.server_instance => Target::Api {
+            rest: rest.join("/"),
+            base: format!("http://{host}/{instance}/ODataV4"),
+            online: false,
+            odata_v4: true,
+        },
         [instance, "api", "v2.0", rest @ ..] if *instance == cfg.server_instance => {
             let rest = rest.join("/");
             Target::Api {
                 rest,
                 base: format!("http://{host}/{instance}/api/v2.0"),
                 online: false,
+                odata_v4: false,
             }
         }
         [first, ..] => Target::NotFound((*first).to_owned()),
@@ -347,7 +375,12 @@ async fn api(
             }
         },
         Target::NotFound(segment) => BcFault::segment_not_found(&segment).into_response(),
-        Target::Api { rest, base, online } => {
+        Target::Api {
+            rest,
+            base,
+            online,
+            odata_v4,
+        } => {
             api_request(
                 &shared,
                 method,
@@ -355,8 +388,7 @@ async fn api(
                 uri.query(),
                 &headers,
                 body,
-                &base,
-                online,
+                (&base, online, odata_v4),
             )
             .await
         }
@@ -466,8 +498,7 @@ async fn api_request(
     query: Option<&str>,
     headers: &HeaderMap,
     body: Bytes,
-    base: &str,
-    online: bool,
+    (base, online, odata_v4): (&str, bool, bool),
 ) -> Response {
     let auth = headers
         .get(header::AUTHORIZATION)
@@ -519,6 +550,7 @@ async fn api_request(
         shared: Arc::clone(shared),
         principal,
         base: base.to_owned(),
+        odata_v4,
     };
     let reply = if let Some(requests) = batch_requests {
         let atomic = headers
@@ -562,6 +594,8 @@ struct Ctx {
     shared: Arc<Shared>,
     principal: String,
     base: String,
+    /// Requests go to the OData V4 web services, not API v2.0.
+    odata_v4: bool,
 }
 
 struct Request {
@@ -671,6 +705,9 @@ async fn dispatch(ctx: &Ctx, request: Request) -> Outcome<Reply> {
     let Some(first) = segs.first() else {
         return Err(BcFault::segment_not_found(""));
     };
+    if ctx.odata_v4 {
+        return web_service(ctx, &request, &query, &segs);
+    }
     match first.name.as_str() {
         "$batch" => Err(BcFault::new(
             400,
@@ -709,6 +746,188 @@ async fn dispatch(ctx: &Ctx, request: Request) -> Outcome<Reply> {
             }
         }
     }
+}
+
+/// An OData V4 web service request: `Company('{name}')/{service}` (or `{service}?company=`).
+/// Only page 38 "Item Ledger Entries" is published, under
+/// [`BcBehaviour::item_ledger_web_service`](super::BcBehaviour); any other service name
+/// answers like an unknown segment (fixture error.badrequest-notfound.wrong-segment.json).
+/// `$filter` (as for API v2.0, [MS] `webservices/use-filter-expressions-in-odata-uris`),
+/// `$orderby` on one field, `$top`, `$skip`, and server-driven paging with
+/// `@odata.nextLink` at the configured page size or `Prefer: odata.maxpagesize` ([MS]
+/// `webservices/Server-Driven-Paging-in-OData-Web-Services`: 20,000 online).
+fn web_service(
+    ctx: &Ctx,
+    request: &Request,
+    query: &QueryOptions,
+    segs: &[Segment],
+) -> Outcome<Reply> {
+    let (company_key, service) = match segs {
+        [company, service] if company.name == "Company" && company.key.is_some() => {
+            (company.key.clone(), service)
+        }
+        [service] => (
+            query.company.clone().or_else(|| request.company.clone()),
+            service,
+        ),
+        [first, ..] => return Err(BcFault::segment_not_found(&first.name)),
+        [] => return Err(BcFault::segment_not_found("")),
+    };
+    let (published, descending_default) = {
+        let store = ctx.shared.store();
+        let behaviour = &store.settings.behaviour;
+        (
+            behaviour.item_ledger_web_service.clone(),
+            behaviour.item_ledger_web_service_descending,
+        )
+    };
+    if published.as_deref() != Some(service.name.as_str()) || service.key.is_some() {
+        return Err(BcFault::segment_not_found(&service.name));
+    }
+    let store = ctx.shared.store();
+    let Some(company) = company_key.as_deref().and_then(|k| store.company_by_key(k)) else {
+        return Err(match company_key {
+            // An unknown company names a missing `Company` entity (inferred).
+            Some(key) => BcFault::segment_not_found(&format!("Company({key})")),
+            // Fixture error.internal-companynotfound.json.
+            None => BcFault::new(
+                400,
+                "Internal_CompanyNotFound",
+                "Cannot process the request because the default company cannot be found. You can specify a default company in the service configuration file, or specify one for each tenant, or you can add a query string in the form of \"company=[name]\". You can see the available companies by accessing the default OData web service, Company. For more information, see \"OData Web Services\" in Help.",
+            ),
+        });
+    };
+    if request.method != "GET" {
+        // Page 38 is `Editable = false`.
+        return Err(BcFault::method_not_allowed(
+            &request.method,
+            &service.name,
+            "Collection",
+        ));
+    }
+    let fields = Fields::Page("NAV.ItemLedgerEntries", super::schema::ITEM_LEDGER_PAGE);
+    let company_name = store
+        .company(company)
+        .map(|c| c.name.clone())
+        .unwrap_or_default();
+    let mut rows = store.item_ledger_page(company);
+    drop(store);
+    if let Some(text) = &query.filter {
+        let filter = Filter::parse_over(text, fields, query.schema_21)?;
+        rows.retain(|(row, _)| filter.matches_over(row, fields));
+    }
+    let (order_field, descending) = match &query.order_by {
+        Some((field, descending)) => {
+            if !super::schema::ITEM_LEDGER_PAGE
+                .iter()
+                .any(|f| f.name == field)
+            {
+                return Err(BcFault::bad_query(format!(
+                    "Could not find a property named '{field}' on type '{}'.",
+                    fields.type_name()
+                )));
+            }
+            (field.clone(), *descending)
+        }
+        None => ("Entry_No".to_owned(), descending_default),
+    };
+    // Ties broken by the key, in the same direction.
+    let position = |row: &Map<String, Value>| {
+        json!([
+            row.get(&order_field).cloned().unwrap_or(Value::Null),
+            row["Entry_No"]
+        ])
+    };
+    let compare = |a: &Value, b: &Value| {
+        let o = order_values(a.get(0), b.get(0)).then_with(|| order_values(a.get(1), b.get(1)));
+        if descending { o.reverse() } else { o }
+    };
+    rows.sort_by(|a, b| compare(&position(&a.0), &position(&b.0)));
+    if let Some(token) = &query.skip_token {
+        let last: Value = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .ok_or_else(|| BcFault::bad_query("The skip token is not valid."))?;
+        rows.retain(|(row, _)| compare(&position(row), &last) == std::cmp::Ordering::Greater);
+    }
+    if let Some(skip) = query.skip {
+        rows = rows.into_iter().skip(skip).collect();
+    }
+    let preferred = request
+        .prefer
+        .as_deref()
+        .and_then(|p| {
+            p.split(',')
+                .find_map(|part| part.trim().strip_prefix("odata.maxpagesize="))
+        })
+        .and_then(|n| n.trim().parse::<usize>().ok());
+    let page_size = preferred
+        .unwrap_or(ctx.shared.config.page_size)
+        .min(ctx.shared.config.page_size)
+        .max(1);
+    // `$top` cuts the answer and suppresses the next link, as in API v2.0.
+    let more = query.top.is_none() && rows.len() > page_size;
+    let take = query.top.map_or(page_size, |top| top.min(page_size));
+    let page: Vec<_> = rows.into_iter().take(take).collect();
+    let mut value = Vec::with_capacity(page.len());
+    for (row, version) in &page {
+        let mut out = Map::new();
+        out.insert("@odata.etag".into(), json!(etag_of(*version)));
+        for (key, field) in row {
+            if query
+                .select
+                .as_ref()
+                .is_none_or(|select| select.iter().any(|s| s == key))
+            {
+                out.insert(key.clone(), field.clone());
+            }
+        }
+        value.push(Value::Object(out));
+    }
+    let company_segment = format!("Company('{}')", company_name.replace('\'', "''"));
+    let mut out = Map::new();
+    out.insert(
+        "@odata.context".into(),
+        json!(format!(
+            "{}/$metadata#{}/{}",
+            ctx.base,
+            encode_query_value(&company_segment),
+            service.name
+        )),
+    );
+    out.insert("value".into(), Value::Array(value));
+    if more && let Some((last, _)) = page.last() {
+        let mut pairs: Vec<String> = query
+            .raw
+            .iter()
+            .filter(|(k, _)| k != "$skiptoken")
+            .map(|(k, v)| format!("{k}={}", encode_query_value(v)))
+            .collect();
+        let token =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(position(last).to_string());
+        pairs.push(format!("$skiptoken={token}"));
+        let path = segs
+            .iter()
+            .map(|s| match &s.key {
+                Some(key) => encode_query_value(&format!("{}({key})", s.name)),
+                None => s.name.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        out.insert(
+            "@odata.nextLink".into(),
+            json!(format!("{}/{path}?{}", ctx.base, pairs.join("&"))),
+        );
+    }
+    let mut reply = Reply::json(200, Value::Object(out));
+    if preferred.is_some() {
+        reply = reply.header(
+            "Preference-Applied",
+            format!("odata.maxpagesize={page_size}"),
+        );
+    }
+    Ok(reply)
 }
 
 fn companies(ctx: &Ctx, request: &Request, one: Option<Uuid>) -> Outcome<Reply> {

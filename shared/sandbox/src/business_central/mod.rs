@@ -427,7 +427,10 @@ impl BusinessCentralSandbox {
     /// Commits the item ledger entries held by [`LedgerSequence::hold_commits`], oldest
     /// first; answers their entry numbers.
     pub fn commit_ledger(&self) -> Vec<i64> {
-        self.shared.store().commit_held_entries()
+        let now = self.shared.clock.now();
+        let numbers = self.shared.store().commit_held_entries(now);
+        self.shared.publish_changes();
+        numbers
     }
 
     /// Company ids, in configuration order.
@@ -581,6 +584,28 @@ impl BusinessCentralSandbox {
         self.view()
             .post_purchase(item_number, quantity, location_code)
     }
+    /// Posts an inventory adjustment of an item variant (by its code), optionally at a
+    /// location; returns the new entry number. The variant code shows on the OData V4 page
+    /// of item ledger entries, not through API v2.0.
+    pub fn post_variant_adjustment(
+        &self,
+        item_number: &str,
+        variant_code: &str,
+        quantity: f64,
+        location_code: Option<&str>,
+    ) -> Result<i64, SandboxError> {
+        self.view()
+            .post_variant_adjustment(item_number, variant_code, quantity, location_code)
+    }
+    /// The OData V4 web services root online: `{base}/v2.0/{tenant}/{environment}/ODataV4`.
+    pub fn odata_v4_root(&self) -> String {
+        format!(
+            "{}/v2.0/{}/{}/ODataV4",
+            self.base_url(),
+            self.shared.config.tenant,
+            self.shared.config.environment
+        )
+    }
     /// Every record of a set (first company), as the API renders them, in key order.
     pub fn records(&self, set: &str) -> Vec<Value> {
         self.view().records(set)
@@ -695,33 +720,36 @@ impl BusinessCentralSandboxView<'_> {
         self,
         item_number: &str,
         quantity: f64,
-        entry_type: &'static str,
-        document_type: &'static str,
+        (entry_type, document_type): (&'static str, &'static str),
         location_code: Option<&str>,
+        variant_code: Option<&str>,
     ) -> Result<i64, SandboxError> {
         let now = self.shared.clock.now();
         let company = self.company_id();
-        let mut store = self.shared.store();
-        let number = store.post_ledger(
-            company,
-            &LedgerPost {
-                item_number: item_number.to_uppercase(),
-                entry_type,
-                quantity,
-                document_type,
-                document_number: format!("SBX-{}", now.as_second()),
-                source_type: if entry_type == "Purchase" {
-                    "Vendor"
-                } else {
-                    "_x0020_"
-                },
-                source_number: String::new(),
-                sales_amount: 0.0,
-                location: location_code.map(str::to_uppercase),
-                posting_date: now.to_zoned(jiff::tz::TimeZone::UTC).date(),
+        let post = LedgerPost {
+            item_number: item_number.to_uppercase(),
+            entry_type,
+            quantity,
+            document_type,
+            document_number: format!("SBX-{}", now.as_second()),
+            source_type: if entry_type == "Purchase" {
+                "Vendor"
+            } else {
+                "_x0020_"
             },
-            now,
-        )?;
+            source_number: String::new(),
+            sales_amount: 0.0,
+            location: location_code.map(str::to_uppercase),
+            posting_date: now.to_zoned(jiff::tz::TimeZone::UTC).date(),
+        };
+        let number = match variant_code {
+            Some(code) => self
+                .shared
+                .store()
+                .post_ledger_variant(company, &post, code, now)?,
+            None => self.shared.store().post_ledger(company, &post, now)?,
+        };
+        self.shared.publish_changes();
         Ok(number)
     }
 
@@ -738,7 +766,35 @@ impl BusinessCentralSandboxView<'_> {
         } else {
             "Negative_x0020_Adjmt_x002E_"
         };
-        self.post_movement(item_number, quantity, entry_type, "_x0020_", location_code)
+        self.post_movement(
+            item_number,
+            quantity,
+            (entry_type, "_x0020_"),
+            location_code,
+            None,
+        )
+    }
+
+    /// Posts an inventory adjustment of an item variant.
+    pub(crate) fn post_variant_adjustment(
+        self,
+        item_number: &str,
+        variant_code: &str,
+        quantity: f64,
+        location_code: Option<&str>,
+    ) -> Result<i64, SandboxError> {
+        let entry_type = if quantity >= 0.0 {
+            "Positive_x0020_Adjmt_x002E_"
+        } else {
+            "Negative_x0020_Adjmt_x002E_"
+        };
+        self.post_movement(
+            item_number,
+            quantity,
+            (entry_type, "_x0020_"),
+            location_code,
+            Some(variant_code),
+        )
     }
 
     /// Posts a purchase receipt of `quantity`.
@@ -751,9 +807,9 @@ impl BusinessCentralSandboxView<'_> {
         self.post_movement(
             item_number,
             quantity,
-            "Purchase",
-            "Purchase_x0020_Receipt",
+            ("Purchase", "Purchase_x0020_Receipt"),
             location_code,
+            None,
         )
     }
 

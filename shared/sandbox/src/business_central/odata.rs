@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use serde_json::{Map, Value};
 
 use super::errors::{BcFault, Outcome};
-use super::schema::{Entity, Kind, enum_member};
+use super::schema::{Entity, Field, Kind, enum_member};
 
 /// The parsed query string of one request.
 #[derive(Debug, Clone, Default)]
@@ -168,6 +168,31 @@ enum Expr {
     Cmp(String, CmpOp, Literal),
     Func(String, String, String),
     In(String, Vec<Literal>),
+}
+
+/// What a `$filter` names fields of: an API v2.0 entity type, or the fields of a page
+/// published as an OData V4 web service (its type name, e.g. `NAV.ItemLedgerEntries`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Fields {
+    Entity(Entity),
+    Page(&'static str, &'static [Field]),
+}
+
+impl Fields {
+    fn kind(self, name: &str) -> Option<Kind> {
+        match self {
+            Self::Entity(entity) => entity.field(name).map(|f| f.kind),
+            Self::Page(_, fields) => fields.iter().find(|f| f.name == name).map(|f| f.kind),
+        }
+    }
+
+    /// The type an unknown property is reported on.
+    pub(crate) fn type_name(self) -> String {
+        match self {
+            Self::Entity(entity) => format!("Microsoft.NAV.{}", entity.type_name()),
+            Self::Page(name, _) => name.to_owned(),
+        }
+    }
 }
 
 /// A parsed, type-checked `$filter`.
@@ -451,12 +476,12 @@ fn check_or(expr: &Expr) -> Outcome<()> {
     }
 }
 
-fn check_types(expr: &Expr, entity: Entity) -> Outcome<()> {
+fn check_types(expr: &Expr, fields: Fields) -> Outcome<()> {
     match expr {
-        Expr::Or(parts) | Expr::And(parts) => parts.iter().try_for_each(|p| check_types(p, entity)),
-        Expr::Not(inner) => check_types(inner, entity),
+        Expr::Or(parts) | Expr::And(parts) => parts.iter().try_for_each(|p| check_types(p, fields)),
+        Expr::Not(inner) => check_types(inner, fields),
         Expr::Func(name, field, _) => {
-            let kind = field_kind(entity, field)?;
+            let kind = field_kind(fields, field)?;
             match kind {
                 Kind::Text(_) | Kind::Code(_) => Ok(()),
                 other => Err(BcFault::bad_query(format!(
@@ -466,7 +491,7 @@ fn check_types(expr: &Expr, entity: Entity) -> Outcome<()> {
             }
         }
         Expr::Cmp(field, _, value) => {
-            let kind = field_kind(entity, field)?;
+            let kind = field_kind(fields, field)?;
             compatible(kind, value).then_some(()).ok_or_else(|| {
                 BcFault::bad_query(format!(
                     "A binary operator with incompatible types was detected. Found operand types '{}' and '{}'.",
@@ -475,15 +500,15 @@ fn check_types(expr: &Expr, entity: Entity) -> Outcome<()> {
                 ))
             })
         }
-        Expr::In(field, _) => field_kind(entity, field).map(drop),
+        Expr::In(field, _) => field_kind(fields, field).map(drop),
     }
 }
 
-fn field_kind(entity: Entity, field: &str) -> Outcome<Kind> {
-    entity.field(field).map(|f| f.kind).ok_or_else(|| {
+fn field_kind(fields: Fields, field: &str) -> Outcome<Kind> {
+    fields.kind(field).ok_or_else(|| {
         BcFault::bad_query(format!(
-            "Could not find a property named '{field}' on type 'Microsoft.NAV.{}'.",
-            entity.type_name()
+            "Could not find a property named '{field}' on type '{}'.",
+            fields.type_name()
         ))
     })
 }
@@ -507,6 +532,11 @@ fn compatible(kind: Kind, value: &Literal) -> bool {
 impl Filter {
     /// Parses and type-checks a `$filter` against an entity type.
     pub(crate) fn parse(text: &str, entity: Entity, schema_21: bool) -> Outcome<Self> {
+        Self::parse_over(text, Fields::Entity(entity), schema_21)
+    }
+
+    /// Parses and type-checks a `$filter` against any field source.
+    pub(crate) fn parse_over(text: &str, fields: Fields, schema_21: bool) -> Outcome<Self> {
         let tokens = tokenize(text)?;
         let mut parser = Parser { tokens, at: 0 };
         let expr = parser.or()?;
@@ -514,21 +544,26 @@ impl Filter {
             return Err(BcFault::bad_query("Syntax error at the end of $filter."));
         }
         check_or(&expr)?;
-        check_types(&expr, entity)?;
+        check_types(&expr, fields)?;
         Ok(Self { expr, schema_21 })
     }
 
     /// Whether a row matches.
     pub(crate) fn matches(&self, row: &Map<String, Value>, entity: Entity) -> bool {
-        eval(&self.expr, row, entity, self.schema_21)
+        eval(&self.expr, row, Fields::Entity(entity), self.schema_21)
+    }
+
+    /// Whether a row of any field source matches.
+    pub(crate) fn matches_over(&self, row: &Map<String, Value>, fields: Fields) -> bool {
+        eval(&self.expr, row, fields, self.schema_21)
     }
 }
 
-fn eval(expr: &Expr, row: &Map<String, Value>, entity: Entity, schema_21: bool) -> bool {
+fn eval(expr: &Expr, row: &Map<String, Value>, fields: Fields, schema_21: bool) -> bool {
     match expr {
-        Expr::Or(parts) => parts.iter().any(|p| eval(p, row, entity, schema_21)),
-        Expr::And(parts) => parts.iter().all(|p| eval(p, row, entity, schema_21)),
-        Expr::Not(inner) => !eval(inner, row, entity, schema_21),
+        Expr::Or(parts) => parts.iter().any(|p| eval(p, row, fields, schema_21)),
+        Expr::And(parts) => parts.iter().all(|p| eval(p, row, fields, schema_21)),
+        Expr::Not(inner) => !eval(inner, row, fields, schema_21),
         Expr::Func(name, field, arg) => {
             let text = row.get(field).and_then(Value::as_str).unwrap_or("");
             match name.as_str() {
@@ -542,10 +577,10 @@ fn eval(expr: &Expr, row: &Map<String, Value>, entity: Entity, schema_21: bool) 
             !schema_21
                 || values
                     .iter()
-                    .any(|v| compare(row.get(field), v, entity, field) == Some(Ordering::Equal))
+                    .any(|v| compare(row.get(field), v, fields, field) == Some(Ordering::Equal))
         }
         Expr::Cmp(field, op, value) => {
-            let ordering = compare(row.get(field), value, entity, field);
+            let ordering = compare(row.get(field), value, fields, field);
             match (op, ordering) {
                 (CmpOp::Eq, Some(o)) => o == Ordering::Equal,
                 (CmpOp::Ne, Some(o)) => o != Ordering::Equal,
@@ -563,11 +598,11 @@ fn eval(expr: &Expr, row: &Map<String, Value>, entity: Entity, schema_21: bool) 
 fn compare(
     value: Option<&Value>,
     literal: &Literal,
-    entity: Entity,
+    fields: Fields,
     field: &str,
 ) -> Option<Ordering> {
     let value = value?;
-    let kind = entity.field(field).map(|f| f.kind);
+    let kind = fields.kind(field);
     match literal {
         Literal::Null => Some(if value.is_null() {
             Ordering::Equal

@@ -520,6 +520,29 @@ const LEDGER_ENTRY: &[Field] = &[
     r("lastModifiedDateTime", DateTime),
 ];
 
+/// Page 38 "Item Ledger Entries" published as an OData V4 web service: the controls a stock
+/// reader needs, named as OData V4 names page controls (the control name with spaces and
+/// periods turned into `_`: `Entry No.` → `Entry_No`, [MS] `webservices/use-filter-expressions-in-odata-uris`
+/// `$filter=Entry_No gt 610` on page 20, `VAT_Bus_Posting_Group` on page 21). Controls from
+/// BCApps `ItemLedgerEntries.Page.al` (`field("Entry No."; Rec."Entry No.")`, …); lengths
+/// from `ItemLedgerEntry.Table.al` (`Location Code`/`Variant Code` Code[10]). Enum values
+/// are rendered as API v2.0 renders them (`Positive_x0020_Adjmt_x002E_`): not confirmed
+/// for OData V4 pages.
+pub(crate) const ITEM_LEDGER_PAGE: &[Field] = &[
+    r("Entry_No", Int),
+    r("Posting_Date", Date),
+    r("Entry_Type", Enum(ENTRY_TYPE)),
+    r("Document_Type", Enum(DOCUMENT_TYPE)),
+    r("Document_No", Code(20)),
+    r("Item_No", Code(20)),
+    r("Variant_Code", Code(10)),
+    r("Description", Text(100)),
+    r("Location_Code", Code(10)),
+    r("Quantity", Decimal),
+    r("Remaining_Quantity", Decimal),
+    r("Open", Bool),
+];
+
 /// The simulated entity sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum Entity {
@@ -684,13 +707,16 @@ impl Entity {
         }
     }
 
-    /// Sets the webhook service accepts subscriptions for (api-notes §5 list; contacts as in
-    /// the R: example).
+    /// Whether the set is on the documented "List of supported entities" of API v2.0 webhooks
+    /// ([MS] `api-reference/v2.0/dynamics-subscriptions` § Supported entities: accounts,
+    /// companyInformation, …, customers, …, itemCategories, items, …, paymentMethods,
+    /// paymentTerms, …, salesCreditMemos, salesInvoices, salesOrders, …). Of this
+    /// simulator's sets, contacts, itemVariants, locations, itemLedgerEntries and the line
+    /// sets are not on it.
     pub(crate) fn webhooks_supported(self) -> bool {
         matches!(
             self,
             Self::Customer
-                | Self::Contact
                 | Self::Item
                 | Self::ItemCategory
                 | Self::PaymentMethod
@@ -699,6 +725,23 @@ impl Entity {
                 | Self::SalesInvoice
                 | Self::SalesOrder
         )
+    }
+
+    /// Whether the set's API page passes the rules the same docs page gives for when webhooks
+    /// are not supported (temporary source table, composite key, system table, API query, Job
+    /// Queue Entry), which a tenant's `webhookSupportedResources` reflects: the listed sets,
+    /// and also contacts, itemVariants, locations and itemLedgerEntries (BCApps
+    /// `APIV2Contacts`/`APIV2ItemVariants`/`APIV2Locations`/`APIV2ItemLedgerEntries.Page.al`:
+    /// a real source table, `ODataKeyFields = SystemId`). Never the line sets: their pages
+    /// have `SourceTableTemporary = true` (`APIV2SalesOrderLines.Page.al`,
+    /// `APIV2SalesInvoiceLines.Page.al`, source "Sales Invoice Line Aggregate"); a line's
+    /// change notifies its header instead (same docs page).
+    pub(crate) fn webhooks_supported_by_page_rules(self) -> bool {
+        self.webhooks_supported()
+            || matches!(
+                self,
+                Self::Contact | Self::ItemVariant | Self::Location | Self::ItemLedgerEntry
+            )
     }
 }
 

@@ -36,6 +36,13 @@ pub struct WebhookSettings {
     pub retry_backoff: Duration,
     /// Most subscriptions per environment (BC online: 200).
     pub max_subscriptions: usize,
+    /// Which entity sets take a subscription. `true` (default): only those on the docs'
+    /// "List of supported entities" ([MS] `api-reference/v2.0/dynamics-subscriptions`).
+    /// `false`: every set whose API page passes the exclusion rules on the same page (adds
+    /// contacts, itemVariants, locations, itemLedgerEntries). Which one a tenant's
+    /// `webhookSupportedResources` answers was not confirmed; the line sets are refused
+    /// either way.
+    pub listed_entities_only: bool,
 }
 
 impl Default for WebhookSettings {
@@ -48,6 +55,7 @@ impl Default for WebhookSettings {
             retry_for: Duration::from_hours(36),
             retry_backoff: Duration::from_mins(1),
             max_subscriptions: 200,
+            listed_entities_only: true,
         }
     }
 }
@@ -226,9 +234,18 @@ impl Webhooks {
                 "The \"notificationUrl\" must be an absolute http(s) URL.",
             ));
         }
+        let supported = |entity: Entity| {
+            if self.settings.listed_entities_only {
+                entity.webhooks_supported()
+            } else {
+                entity.webhooks_supported_by_page_rules()
+            }
+        };
         let (company, entity) = parse_resource(&resource)
-            .filter(|(c, e)| known_company(*c) && e.webhooks_supported())
+            .filter(|(c, e)| known_company(*c) && supported(*e))
             .ok_or_else(|| {
+                // Status, code and text inferred: the docs say which entities are supported,
+                // not how an unsupported one is refused.
                 BcFault::bad_query(format!(
                     "The resource '{resource}' is not supported for subscriptions."
                 ))

@@ -1,0 +1,315 @@
+//! Item ledger entries as a tenant exposes them without code: page 38 "Item Ledger Entries"
+//! published as an OData V4 web service. URL `…/v2.0/{tenant}/{environment}/ODataV4/
+//! Company('{name}')/{service}` ([MS] training module "work-with-web-services"), fields named
+//! like the page's controls (`Entry_No`, … — BCApps `ItemLedgerEntries.Page.al`; naming as in
+//! [MS] `webservices/use-filter-expressions-in-odata-uris`), `$filter=Entry_No gt N`,
+//! `$orderby`, server-driven paging with `@odata.nextLink` ([MS]
+//! `webservices/Server-Driven-Paging-in-OData-Web-Services`), an unknown service name answered
+//! like an unknown segment (fixture error.badrequest-notfound.wrong-segment.json).
+
+// Helpers fail loudly like the tests they serve; clippy exempts only `#[test]` bodies.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use lsbc_sandbox::business_central::{
+    BusinessCentralSandbox, BusinessCentralSandboxConfig, LedgerSequence, SandboxCompany,
+};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const COMPANY: &str = "CRONUS USA, Inc.";
+
+struct OData {
+    http: reqwest::Client,
+    token: String,
+    sandbox: BusinessCentralSandbox,
+}
+
+impl OData {
+    async fn start(tweak: impl FnOnce(&mut BusinessCentralSandboxConfig)) -> Self {
+        let mut config = BusinessCentralSandboxConfig {
+            companies: vec![SandboxCompany::named(COMPANY, COMPANY)],
+            page_size: 3,
+            ..BusinessCentralSandboxConfig::default()
+        };
+        tweak(&mut config);
+        let sandbox = BusinessCentralSandbox::start(config).await.unwrap();
+        let http = reqwest::Client::new();
+        let token: Value = http
+            .post(format!(
+                "{}/{}/oauth2/v2.0/token",
+                sandbox.base_url(),
+                sandbox.tenant()
+            ))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "lsbc-app-1"),
+                ("client_secret", "secret-1"),
+                ("scope", "https://api.businesscentral.dynamics.com/.default"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        Self {
+            http,
+            token: token["access_token"].as_str().unwrap().to_owned(),
+            sandbox,
+        }
+    }
+
+    /// `…/ODataV4/Company('CRONUS%20USA%2C%20Inc.')/{service}?{query}`.
+    fn url(&self, service: &str, query: &str) -> String {
+        format!(
+            "{}/Company('CRONUS%20USA%2C%20Inc.')/{service}?{query}",
+            self.sandbox.odata_v4_root()
+        )
+    }
+
+    async fn call(&self, url: &str, token: Option<&str>) -> (StatusCode, Value) {
+        let mut request = self.http.get(url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, url: &str) -> Value {
+        let (status, body) = self.call(url, Some(&self.token)).await;
+        assert_eq!(status, StatusCode::OK, "GET {url}: {body}");
+        body
+    }
+
+    /// Every row from `url`, following `@odata.nextLink`; also the number of pages.
+    async fn all(&self, url: &str) -> (Vec<Value>, usize) {
+        let mut rows = Vec::new();
+        let mut next = Some(url.to_owned());
+        let mut pages = 0;
+        while let Some(url) = next {
+            let body = self.get(&url).await;
+            pages += 1;
+            rows.extend(body["value"].as_array().unwrap().iter().cloned());
+            next = body["@odata.nextLink"].as_str().map(str::to_owned);
+        }
+        (rows, pages)
+    }
+}
+
+fn entry_numbers(rows: &[Value]) -> Vec<i64> {
+    rows.iter()
+        .map(|r| r["Entry_No"].as_i64().unwrap())
+        .collect()
+}
+
+/// One item at two locations, with a variant: the entries read back through the web
+/// service with a filter on `Entry_No`, ordered and paged.
+#[tokio::test]
+async fn ledger_entries_read_through_the_odata_v4_page() {
+    let odata = OData::start(|_| {}).await;
+    let sb = &odata.sandbox;
+    for (code, name) in [("MAIN", "Main"), ("EAST", "East")] {
+        sb.add_location(json!({"code": code, "displayName": name}))
+            .unwrap();
+    }
+    let item = sb.add_item(json!({"displayName": "Desk"})).unwrap();
+    let number = item["number"].as_str().unwrap();
+    sb.add_item_variant(json!({"itemNumber": number, "code": "OAK", "description": "Oak"}))
+        .unwrap();
+
+    assert_eq!(sb.post_purchase(number, 10.0, Some("MAIN")).unwrap(), 1);
+    assert_eq!(sb.post_purchase(number, 4.0, Some("EAST")).unwrap(), 2);
+    assert_eq!(sb.post_adjustment(number, -3.0, Some("MAIN")).unwrap(), 3);
+    assert_eq!(
+        sb.post_variant_adjustment(number, "oak", 5.0, Some("MAIN"))
+            .unwrap(),
+        4
+    );
+    assert_eq!(
+        sb.post_variant_adjustment(number, "OAK", -2.0, Some("MAIN"))
+            .unwrap(),
+        5
+    );
+    assert_eq!(sb.post_adjustment(number, -1.0, Some("EAST")).unwrap(), 6);
+    // A variant the item does not have is refused (the variant code relates to Item Variant).
+    assert!(
+        sb.post_variant_adjustment(number, "PINE", 1.0, None)
+            .is_err()
+    );
+
+    // After a watermark of 1, ascending, three to a page.
+    let url = odata.url(
+        "ItemLedgerEntries",
+        "$filter=Entry_No%20gt%201&$orderby=Entry_No%20asc",
+    );
+    let first = odata.get(&url).await;
+    let context = first["@odata.context"].as_str().unwrap();
+    assert!(
+        context.contains("/ODataV4/$metadata#Company('CRONUS%20USA")
+            && context.ends_with("')/ItemLedgerEntries"),
+        "{context}"
+    );
+    assert_eq!(entry_numbers(first["value"].as_array().unwrap()), [2, 3, 4]);
+    let next = first["@odata.nextLink"].as_str().unwrap();
+    assert!(next.contains("$skiptoken="), "{next}");
+    assert!(next.contains("$filter=Entry_No%20gt%201"), "{next}");
+    let (rows, pages) = odata.all(&url).await;
+    assert_eq!(pages, 2);
+    assert_eq!(entry_numbers(&rows), [2, 3, 4, 5, 6]);
+
+    let (rows, _) = odata
+        .all(&odata.url("ItemLedgerEntries", "$orderby=Entry_No%20asc"))
+        .await;
+    let pick = |n: i64| rows.iter().find(|r| r["Entry_No"] == n).unwrap().clone();
+    let one = pick(1);
+    assert_eq!(one["Item_No"], number);
+    assert_eq!(one["Location_Code"], "MAIN");
+    assert_eq!(one["Variant_Code"], "");
+    assert_eq!(one["Entry_Type"], "Purchase");
+    assert_eq!(one["Quantity"].as_f64(), Some(10.0));
+    assert!(one["Posting_Date"].as_str().unwrap().len() == 10);
+    assert!(one["@odata.etag"].as_str().unwrap().starts_with("W/"));
+    // Entry 3 (−3 at MAIN) applied to entry 1; entry 6 (−1 at EAST) to entry 2; the
+    // variant's −2 only to the variant's +5 (same item, variant and location).
+    assert_eq!(one["Remaining_Quantity"].as_f64(), Some(7.0));
+    assert_eq!(one["Open"], true);
+    assert_eq!(pick(2)["Remaining_Quantity"].as_f64(), Some(3.0));
+    assert_eq!(pick(3)["Remaining_Quantity"].as_f64(), Some(0.0));
+    assert_eq!(pick(3)["Open"], false);
+    assert_eq!(pick(3)["Entry_Type"], "Negative_x0020_Adjmt_x002E_");
+    assert_eq!(pick(4)["Variant_Code"], "OAK");
+    assert_eq!(pick(4)["Remaining_Quantity"].as_f64(), Some(3.0));
+    assert_eq!(pick(5)["Variant_Code"], "OAK");
+    assert_eq!(pick(5)["Open"], false);
+    assert_eq!(pick(6)["Location_Code"], "EAST");
+    assert_eq!(pick(6)["Remaining_Quantity"].as_f64(), Some(0.0));
+
+    // Filters on the page's fields; descending order pages too.
+    let (rows, _) = odata
+        .all(&odata.url(
+            "ItemLedgerEntries",
+            "$filter=Location_Code%20eq%20'MAIN'%20and%20Variant_Code%20eq%20'OAK'",
+        ))
+        .await;
+    assert_eq!(rows.len(), 2);
+    let (rows, pages) = odata
+        .all(&odata.url("ItemLedgerEntries", "$orderby=Entry_No%20desc"))
+        .await;
+    assert_eq!((entry_numbers(&rows), pages), (vec![6, 5, 4, 3, 2, 1], 2));
+    // Without `$orderby`: the page's SourceTableView, Entry No. descending (a setting).
+    let (rows, _) = odata.all(&odata.url("ItemLedgerEntries", "")).await;
+    assert_eq!(entry_numbers(&rows), [6, 5, 4, 3, 2, 1]);
+    // `Prefer: odata.maxpagesize` shrinks the page.
+    let answer = odata
+        .http
+        .get(odata.url("ItemLedgerEntries", "$orderby=Entry_No%20asc"))
+        .bearer_auth(&odata.token)
+        .header("Prefer", "odata.maxpagesize=2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.headers()["Preference-Applied"],
+        "odata.maxpagesize=2"
+    );
+    let body: Value = answer.json().await.unwrap();
+    assert_eq!(body["value"].as_array().unwrap().len(), 2);
+
+    // API v2.0 shows the same entries, without location or variant.
+    let api = format!(
+        "{}/companies({})/itemLedgerEntries?$filter=entryNumber%20gt%201",
+        sb.api_root(),
+        sb.company_id()
+    );
+    let v2 = odata.get(&api).await;
+    assert_eq!(v2["value"].as_array().unwrap().len(), 3);
+    assert!(v2["value"][0].get("Variant_Code").is_none());
+}
+
+/// Gaps and late commits reach the web service as they reach API v2.0: an `Entry_No`
+/// watermark misses an entry that commits after a higher one.
+#[tokio::test]
+async fn a_late_commit_appears_below_the_watermark() {
+    let odata = OData::start(|c| {
+        c.ledger = LedgerSequence {
+            gap_every: 3,
+            hold_commits: false,
+        };
+    })
+    .await;
+    let sb = &odata.sandbox;
+    let item = sb.add_item(json!({"displayName": "Lamp"})).unwrap();
+    let number = item["number"].as_str().unwrap();
+    assert_eq!(sb.post_purchase(number, 1.0, None).unwrap(), 1);
+    assert_eq!(sb.post_purchase(number, 1.0, None).unwrap(), 2);
+    // 3 is lost.
+    assert_eq!(sb.post_purchase(number, 1.0, None).unwrap(), 4);
+    sb.set_ledger_sequence(LedgerSequence {
+        gap_every: 3,
+        hold_commits: true,
+    });
+    assert_eq!(sb.post_purchase(number, 1.0, None).unwrap(), 5);
+    sb.set_ledger_sequence(LedgerSequence {
+        gap_every: 3,
+        hold_commits: false,
+    });
+    assert_eq!(sb.post_purchase(number, 1.0, None).unwrap(), 7);
+    let url = odata.url(
+        "ItemLedgerEntries",
+        "$filter=Entry_No%20gt%202&$orderby=Entry_No",
+    );
+    let (rows, _) = odata.all(&url).await;
+    assert_eq!(entry_numbers(&rows), [4, 7]);
+    assert_eq!(sb.commit_ledger(), [5]);
+    let (rows, _) = odata.all(&url).await;
+    assert_eq!(entry_numbers(&rows), [4, 5, 7]);
+}
+
+/// A service name the tenant did not publish answers as an unknown segment does; the web
+/// service takes the same bearer tokens as API v2.0 and refuses a request without one.
+#[tokio::test]
+async fn unpublished_services_and_missing_tokens_are_refused() {
+    let odata = OData::start(|_| {}).await;
+    let (status, body) = odata
+        .call(&odata.url("ItemLedgerEntriez", ""), Some(&odata.token))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "BadRequest_NotFound");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Resource not found for the segment 'ItemLedgerEntriez'."),
+        "{body}"
+    );
+    let (status, body) = odata.call(&odata.url("ItemLedgerEntries", ""), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let (status, _) = odata
+        .call(&odata.url("ItemLedgerEntries", ""), Some(&odata.token))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Published under another name (or not at all), the default name is unknown.
+    let renamed = OData::start(|c| {
+        c.behaviour.item_ledger_web_service = Some("ILE".to_owned());
+    })
+    .await;
+    let (status, _) = renamed
+        .call(&renamed.url("ItemLedgerEntries", ""), Some(&renamed.token))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = renamed
+        .call(&renamed.url("ILE", ""), Some(&renamed.token))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let unpublished = OData::start(|c| c.behaviour.item_ledger_web_service = None).await;
+    let (status, _) = unpublished
+        .call(
+            &unpublished.url("ItemLedgerEntries", ""),
+            Some(&unpublished.token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -267,18 +267,17 @@ pub fn registered(flow: Flow) -> Registered {
         Flow::Stock => Registered::Planned(Planned {
             direction: Direction::TO_LIGHTSPEED,
             summary: "Business Central item ledger → Lightspeed stock per shop",
-            // BC writes no sales documents of ours into itself that we must react to; only
-            // changes that move stock wake a flow: item ledger entries come from posted
-            // documents, purchases and adjustments.
+            // Only changes that move stock wake it: posted documents, purchases and
+            // adjustments. Only entities on the documented list of webhook-supported
+            // entities (api-reference/v2.0/dynamics-subscriptions) can be subscribed to;
+            // item ledger entries, shipments and receipts are not on it, so the stock
+            // flow also polls on a schedule.
             wakes_on: &[
                 "items",
-                "itemLedgerEntries",
                 "salesInvoices",
                 "salesOrders",
                 "salesCreditMemos",
-                "salesShipments",
                 "purchaseInvoices",
-                "purchaseReceipts",
             ],
         }),
         #[cfg(feature = "example-flow")]

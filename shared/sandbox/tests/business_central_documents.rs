@@ -161,6 +161,10 @@ fn dutch(rounding: VatRounding) -> impl FnOnce(&mut BusinessCentralSandboxConfig
                 prices_including_vat: false,
             },
         );
+        c.behaviour.gl_accounts.insert(
+            "8000".into(),
+            lsbc_sandbox::business_central::GlAccount::new("Invoice rounding", ""),
+        );
     }
 }
 
@@ -963,4 +967,32 @@ async fn a_sales_order_is_shipped_and_invoiced_without_a_release_action() {
         ))
         .await;
     assert_eq!(invoices["value"].as_array().unwrap().len(), 1, "{invoices}");
+}
+
+/// API v2.0 `accounts` is read-only ([MS] api-reference/v2.0/resources/dynamics_account:
+/// GET only): the tenant's chart of accounts, by number, with the VAT product group the
+/// account gives a sales line of type `Account` (not on the wire); a POST is refused.
+#[tokio::test]
+async fn the_chart_of_accounts_is_read_only() {
+    let api = seeded(VatRounding::Nearest).await;
+    let accounts = api.get("accounts").await;
+    let numbers: Vec<&str> = accounts["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["number"].as_str())
+        .collect();
+    assert!(!numbers.is_empty(), "{accounts}");
+    let found = api
+        .get(&format!("accounts?$filter=number eq '{}'", numbers[0]))
+        .await;
+    assert_eq!(found["value"].as_array().unwrap().len(), 1, "{found}");
+    let (status, body) = api
+        .call(
+            reqwest::Method::POST,
+            "accounts",
+            Some(json!({"number": "9999", "displayName": "New"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{body}");
 }

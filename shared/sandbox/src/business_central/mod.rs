@@ -322,6 +322,7 @@ impl BusinessCentralSandbox {
                 epoch,
             ));
         }
+        store.seed_accounts(epoch);
         let shared = Arc::new(Shared {
             faults: Faults::new(config.faults.clone()),
             webhooks: Arc::new(webhooks::Webhooks::new(

@@ -503,6 +503,23 @@ const INVOICE_LINE: &[Field] = &[
 ];
 
 // fixture itemLedgerEntry.get.response.json.
+/// API v2.0 `accounts` (read-only: GET only; [MS] api-reference/v2.0/resources/
+/// dynamics_account: id, number, displayName, category, subCategory, blocked, accountType,
+/// directPosting, netChange, lastModifiedDateTime). The chart of accounts is the tenant's
+/// (`BcBehaviour::gl_accounts`).
+const ACCOUNT: &[Field] = &[
+    r("id", Guid),
+    r("number", Code(20)),
+    r("displayName", Text(100)),
+    r("category", Text(30)),
+    r("subCategory", Text(80)),
+    r("blocked", Bool),
+    r("accountType", Text(30)),
+    r("directPosting", Bool),
+    r("netChange", Decimal),
+    r("lastModifiedDateTime", DateTime),
+];
+
 const LEDGER_ENTRY: &[Field] = &[
     r("id", Guid),
     r("entryNumber", Int),
@@ -561,10 +578,11 @@ pub(crate) enum Entity {
     SalesCreditMemo,
     SalesCreditMemoLine,
     ItemLedgerEntry,
+    Account,
 }
 
 impl Entity {
-    pub(crate) const ALL: [Entity; 15] = [
+    pub(crate) const ALL: [Entity; 16] = [
         Self::Customer,
         Self::Contact,
         Self::Item,
@@ -580,6 +598,7 @@ impl Entity {
         Self::SalesCreditMemo,
         Self::SalesCreditMemoLine,
         Self::ItemLedgerEntry,
+        Self::Account,
     ];
 
     pub(crate) fn set_name(self) -> &'static str {
@@ -599,6 +618,7 @@ impl Entity {
             Self::SalesCreditMemo => "salesCreditMemos",
             Self::SalesCreditMemoLine => "salesCreditMemoLines",
             Self::ItemLedgerEntry => "itemLedgerEntries",
+            Self::Account => "accounts",
         }
     }
 
@@ -620,6 +640,7 @@ impl Entity {
             Self::SalesCreditMemo => "salesCreditMemo",
             Self::SalesCreditMemoLine => "salesCreditMemoLine",
             Self::ItemLedgerEntry => "itemLedgerEntry",
+            Self::Account => "account",
         }
     }
 
@@ -639,6 +660,7 @@ impl Entity {
                 "Sales Line"
             }
             Self::ItemLedgerEntry => "Item Ledger Entry",
+            Self::Account => "G/L Account",
         }
     }
 
@@ -662,6 +684,7 @@ impl Entity {
             Self::SalesOrderLine => ORDER_LINE,
             Self::SalesInvoiceLine | Self::SalesCreditMemoLine => INVOICE_LINE,
             Self::ItemLedgerEntry => LEDGER_ENTRY,
+            Self::Account => ACCOUNT,
         }
     }
 
@@ -716,7 +739,8 @@ impl Entity {
     pub(crate) fn webhooks_supported(self) -> bool {
         matches!(
             self,
-            Self::Customer
+            Self::Account
+                | Self::Customer
                 | Self::Item
                 | Self::ItemCategory
                 | Self::PaymentMethod

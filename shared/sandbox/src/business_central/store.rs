@@ -100,6 +100,28 @@ pub(crate) struct LedgerPost {
     pub(crate) posting_date: Date,
 }
 
+/// The chart of accounts' rows of a new company (read-only through the API).
+pub(crate) fn account_rows(
+    accounts: &BTreeMap<String, super::behaviour::GlAccount>,
+    at: Timestamp,
+) -> Vec<(Uuid, Map<String, Value>)> {
+    accounts
+        .iter()
+        .map(|(number, account)| {
+            let id = Uuid::new_v5(
+                &Uuid::NAMESPACE_OID,
+                format!("gl-account:{number}").as_bytes(),
+            );
+            let fields = serde_json::json!({
+                "id": id.to_string(), "number": number, "displayName": account.name,
+                "category": "", "subCategory": "", "blocked": false, "accountType": "Posting",
+                "directPosting": true, "netChange": 0, "lastModifiedDateTime": at.to_string(),
+            });
+            (id, fields.as_object().cloned().unwrap_or_default())
+        })
+        .collect()
+}
+
 /// One company's tables.
 #[derive(Debug, Clone)]
 pub(crate) struct CompanyData {
@@ -257,6 +279,29 @@ impl Store {
         }
     }
 
+    /// Gives every company the tenant's chart of accounts (`BcBehaviour::gl_accounts`),
+    /// readable at `accounts`.
+    pub(crate) fn seed_accounts(&mut self, at: Timestamp) {
+        let rows = account_rows(&self.settings.behaviour.gl_accounts, at);
+        for n in 0..self.companies.len() {
+            for (id, fields) in &rows {
+                let (version, seq) = self.bump();
+                self.companies[n]
+                    .tables
+                    .entry(Entity::Account)
+                    .or_default()
+                    .insert(
+                        *id,
+                        Row {
+                            fields: fields.clone(),
+                            version,
+                            seq,
+                        },
+                    );
+            }
+        }
+    }
+
     pub(crate) fn company(&self, id: Uuid) -> Option<&CompanyData> {
         self.companies.iter().find(|c| c.id == id)
     }
@@ -405,7 +450,7 @@ impl Store {
         now: Timestamp,
         origin: Origin,
     ) -> Outcome<Uuid> {
-        if entity == Entity::ItemLedgerEntry {
+        if matches!(entity, Entity::ItemLedgerEntry | Entity::Account) {
             return Err(BcFault::method_not_allowed(
                 "POST",
                 entity.set_name(),
@@ -610,7 +655,7 @@ impl Store {
         now: Timestamp,
         origin: Origin,
     ) -> Outcome<()> {
-        if entity == Entity::ItemLedgerEntry {
+        if matches!(entity, Entity::ItemLedgerEntry | Entity::Account) {
             return Err(BcFault::method_not_allowed(
                 "PATCH",
                 entity.set_name(),
@@ -781,7 +826,7 @@ impl Store {
         if_match: Option<&str>,
         now: Timestamp,
     ) -> Outcome<()> {
-        if entity == Entity::ItemLedgerEntry {
+        if matches!(entity, Entity::ItemLedgerEntry | Entity::Account) {
             return Err(BcFault::method_not_allowed(
                 "DELETE",
                 entity.set_name(),

@@ -245,7 +245,7 @@ pub(super) fn on_write(
         Entity::SalesOrderLine | Entity::SalesInvoiceLine | Entity::SalesCreditMemoLine => {
             line_rules(data, settings, entity, parent, fields, given, creating)?;
         }
-        Entity::ItemLedgerEntry => {}
+        Entity::ItemLedgerEntry | Entity::Account => {}
     }
     Ok(())
 }

@@ -143,10 +143,12 @@ pub enum OrdersAction {
         /// The Lightspeed `saleID`.
         sale_id: u64,
     },
-    /// The sales in a state, longest in it first (every state but created, posted and
-    /// voided when none is given); waiting sales past `waiting_alarm_hours` are marked.
+    /// The sales in a state, longest in it first (those that need someone when none is
+    /// given: waiting, held, conflict, failed, posting, relink); waiting sales past
+    /// `waiting_alarm_hours` are marked.
     List {
-        /// waiting, held, conflict, posting, relink, created, posted, voided, credited.
+        /// waiting, held, conflict, failed, posting, relink, discovered, created, posted,
+        /// voided, credited.
         #[arg(long)]
         state: Option<String>,
         /// At most this many sales per state.

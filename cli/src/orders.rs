@@ -16,10 +16,11 @@ use crate::args::{HomeArgs, OrdersAction};
 use crate::{CliError, print_json};
 
 /// The states `list` shows when none is asked for: the ones that need someone.
-const NEEDING_ATTENTION: [&str; 5] = [
+const NEEDING_ATTENTION: [&str; 6] = [
     states::WAITING,
     states::HELD,
     states::CONFLICT,
+    states::FAILED,
     states::POSTING,
     states::RELINK,
 ];

@@ -680,6 +680,13 @@ async fn dimensions_salesperson_payment_terms_and_currency() {
         "{}",
         log[0].message
     );
+    let state = h.state(1501).await.unwrap();
+    assert_eq!(state.state, "failed");
+    assert!(
+        state.reason.starts_with("currency_code:"),
+        "{}",
+        state.reason
+    );
 }
 
 /// `document_type = order`: a sales order with its lines at the shop's location; voided,

@@ -71,9 +71,15 @@ pub mod states {
     /// Asked by `lsbc orders relink` to be made again (its drafts replaced on the next
     /// poll).
     pub const RELINK: &str = super::RELINK;
+    /// Seen, not settled yet (in the queues).
+    pub const DISCOVERED: &str = "discovered";
+    /// It cannot be made as it is (a walk-in sale without a default customer, a customer in
+    /// another currency, …): parked in the dead-letter queue with the reason.
+    pub const FAILED: &str = "failed";
     /// Every state, for the CLI.
-    pub const ALL: [&str; 9] = [
-        WAITING, CREATED, POSTED, POSTING, HELD, VOIDED, CREDITED, CONFLICT, RELINK,
+    pub const ALL: [&str; 11] = [
+        DISCOVERED, WAITING, CREATED, POSTED, POSTING, HELD, VOIDED, CREDITED, CONFLICT, RELINK,
+        FAILED,
     ];
 }
 
@@ -1184,9 +1190,30 @@ impl Sink for OrderSink {
                 reason: format!("not an order command: {e}"),
             }
         })?;
-        match cmd.status {
+        let key = request.key;
+        if self.states.get_state(Flow::Orders, key).await?.is_none() {
+            self.set_state(
+                key,
+                states::DISCOVERED,
+                format!("sale {} seen in Lightspeed", cmd.sale_id),
+                Map::new(),
+            )
+            .await?;
+        }
+        let result = match cmd.status {
             SaleStatus::Completed => self.upsert_completed(request, &cmd).await,
             SaleStatus::Voided => self.upsert_voided(request, &cmd).await,
+        };
+        if let Err(StageError::InvalidRecord { field, reason, .. }) = &result {
+            // Parked in the dead-letter queue: its state says why until it is replayed.
+            self.set_state(
+                key,
+                states::FAILED,
+                format!("{field}: {reason}"),
+                Map::new(),
+            )
+            .await?;
         }
+        result
     }
 }

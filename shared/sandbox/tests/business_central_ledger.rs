@@ -313,3 +313,52 @@ async fn unpublished_services_and_missing_tokens_are_refused() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// A posted sales invoice's line carries its variant to the item ledger entry (Sales-Post
+/// copies the line's `Variant Code`), so page 38 shows the sale per variant and location.
+#[tokio::test]
+async fn a_posted_sale_of_a_variant_is_a_ledger_entry_of_that_variant() {
+    let o = OData::start(|_| {}).await;
+    let bc = &o.sandbox;
+    let item = bc
+        .add_item(json!({"number": "TEE", "displayName": "Tee"}))
+        .unwrap();
+    let red = bc
+        .add_item_variant(json!({"itemId": item["id"], "code": "RED"}))
+        .unwrap();
+    bc.add_location(json!({"code": "AMS", "displayName": "Amsterdam"}))
+        .unwrap();
+    let location = bc.records("locations")[0]["id"].clone();
+    bc.add_customer(json!({"number": "C1", "displayName": "Ann"}))
+        .unwrap();
+    let api = format!("{}/companies({})", bc.api_root(), bc.company_id());
+    let invoice: Value = o
+        .http
+        .post(format!("{api}/salesInvoices"))
+        .bearer_auth(&o.token)
+        .json(&json!({"customerNumber": "C1", "salesInvoiceLines": [
+            {"lineType": "Item", "itemId": item["id"], "itemVariantId": red["id"],
+             "locationId": location, "quantity": 2, "unitPrice": 10}
+        ]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = invoice["id"].as_str().unwrap();
+    let posted = o
+        .http
+        .post(format!("{api}/salesInvoices({id})/Microsoft.NAV.post"))
+        .bearer_auth(&o.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), StatusCode::NO_CONTENT);
+    let (rows, _) = o.all(&o.url("ItemLedgerEntries", "")).await;
+    let sale: Vec<&Value> = rows.iter().filter(|r| r["Quantity"] == -2.0).collect();
+    assert_eq!(sale.len(), 1, "{rows:#?}");
+    assert_eq!(sale[0]["Variant_Code"], "RED");
+    assert_eq!(sale[0]["Location_Code"], "AMS");
+    assert_eq!(sale[0]["Item_No"], "TEE");
+}

@@ -112,6 +112,30 @@ impl Store {
         Ok(())
     }
 
+    /// The code of variant `id` (a sales line's `itemVariantId`), if it names one.
+    fn variant_code(data: &CompanyData, id: Option<Uuid>) -> Option<String> {
+        id.and_then(|id| data.row(Entity::ItemVariant, id))
+            .map(|r| text(&r.fields, "code"))
+            .filter(|c| !c.is_empty())
+    }
+
+    /// Posts the item ledger entries of a document's item lines, each with its line's
+    /// variant (Sales-Post carries `Variant Code` from the sales line to the entry).
+    fn post_lines(
+        &mut self,
+        company: Uuid,
+        posts: &[(LedgerPost, Option<String>)],
+        now: Timestamp,
+    ) -> Outcome<()> {
+        for (post, variant) in posts {
+            match variant {
+                Some(code) => self.post_ledger_variant(company, post, code, now)?,
+                None => self.post_ledger(company, post, now)?,
+            };
+        }
+        Ok(())
+    }
+
     /// What the API page checks before handing a document to posting: it exists, is a
     /// draft and has lines.
     fn ready_to_post(&mut self, company: Uuid, entity: Entity, id: Uuid) -> Outcome<()> {
@@ -389,22 +413,23 @@ impl Store {
                 continue;
             }
             let location = Self::location_code(data, guid(&line.fields, "locationId"));
-            posts.push(LedgerPost {
-                item_number: text(&line.fields, "lineObjectNumber"),
-                entry_type: "Sale",
-                quantity: sign * num(&line.fields["quantity"]),
-                document_type,
-                document_number: posted_number.clone(),
-                source_type: "Customer",
-                source_number: customer_number.clone(),
-                sales_amount: -sign * num(&line.fields["netAmount"]),
-                location,
-                posting_date,
-            });
+            posts.push((
+                LedgerPost {
+                    item_number: text(&line.fields, "lineObjectNumber"),
+                    entry_type: "Sale",
+                    quantity: sign * num(&line.fields["quantity"]),
+                    document_type,
+                    document_number: posted_number.clone(),
+                    source_type: "Customer",
+                    source_number: customer_number.clone(),
+                    sales_amount: -sign * num(&line.fields["netAmount"]),
+                    location,
+                    posting_date,
+                },
+                Self::variant_code(data, guid(&line.fields, "itemVariantId")),
+            ));
         }
-        for post in &posts {
-            self.post_ledger(company, post, now)?;
-        }
+        self.post_lines(company, &posts, now)?;
         let (version, _) = self.bump();
         let data = self.company_mut(company)?;
         data.posted.insert(id, true);
@@ -454,22 +479,23 @@ impl Store {
             if text(&line.fields, "lineType") != "Item" {
                 continue;
             }
-            posts.push(LedgerPost {
-                item_number: text(&line.fields, "lineObjectNumber"),
-                entry_type: "Sale",
-                quantity: -num(&line.fields["quantity"]),
-                document_type: "Sales_x0020_Shipment",
-                document_number: shipment.clone(),
-                source_type: "Customer",
-                source_number: customer_number.clone(),
-                sales_amount: num(&line.fields["netAmount"]),
-                location: Self::location_code(data, guid(&line.fields, "locationId")),
-                posting_date,
-            });
+            posts.push((
+                LedgerPost {
+                    item_number: text(&line.fields, "lineObjectNumber"),
+                    entry_type: "Sale",
+                    quantity: -num(&line.fields["quantity"]),
+                    document_type: "Sales_x0020_Shipment",
+                    document_number: shipment.clone(),
+                    source_type: "Customer",
+                    source_number: customer_number.clone(),
+                    sales_amount: num(&line.fields["netAmount"]),
+                    location: Self::location_code(data, guid(&line.fields, "locationId")),
+                    posting_date,
+                },
+                Self::variant_code(data, guid(&line.fields, "itemVariantId")),
+            ));
         }
-        for post in &posts {
-            self.post_ledger(company, post, now)?;
-        }
+        self.post_lines(company, &posts, now)?;
         // The posted invoice: header fields shared with the order, lines copied.
         let invoice_id = Uuid::new_v4();
         let mut fields = Map::new();

@@ -715,6 +715,35 @@ async fn orders_as_sales_orders_and_their_void() {
     h.sync().await;
     assert!(h.documents("salesOrders", 1600).is_empty());
     assert_eq!(h.state(1600).await.unwrap().state, "voided");
+
+    // Shipped and invoiced in Business Central, then voided: its posted invoice (a new
+    // record carrying the order's number and our reference) is the sale's, and is cancelled.
+    s.lightspeed
+        .add_sale(&sale(
+            1601,
+            AMS,
+            vec![line(12, 1, 2000)],
+            vec![payment(CARD, 2000)],
+        ))
+        .unwrap();
+    h.sync().await;
+    let order = h.documents("salesOrders", 1601).remove(0);
+    let bc =
+        lsbc_business_central::BusinessCentral::new(s.business_central_secret().config().unwrap())
+            .unwrap();
+    bc.action(
+        lsbc_business_central::EntitySet::SalesOrders,
+        order["id"].as_str().unwrap().parse().unwrap(),
+        "shipAndInvoice",
+    )
+    .await
+    .unwrap();
+    let invoice = h.documents("salesInvoices", 1601).remove(0);
+    assert_eq!(invoice["orderNumber"], order["number"]);
+    s.lightspeed.void_sale(1601, "returned").unwrap();
+    h.sync().await;
+    assert_eq!(h.documents("salesInvoices", 1601)[0]["status"], "Canceled");
+    assert_eq!(h.state(1601).await.unwrap().state, "credited");
 }
 
 /// A posting Business Central refuses holds the sale with BC's message; once the setup is

@@ -467,7 +467,14 @@ impl OrderSink {
             let Some(found) = self.writer.find_document(key, set, &doc.reference).await? else {
                 continue;
             };
-            let ours = found.id() == Some(mine) || !self.writer.honours_ids(key, set).await?;
+            // An order of ours shipped and invoiced in BC is gone; its posted invoice, a new
+            // record with its own id, carries the order's number and our reference.
+            let from_our_order = doc.kind == DocumentKind::Order
+                && set == EntitySet::SalesInvoices
+                && found.str("orderNumber").is_some_and(|n| !n.is_empty());
+            let ours = found.id() == Some(mine)
+                || from_our_order
+                || !self.writer.honours_ids(key, set).await?;
             if !ours {
                 tracing::error!(
                     flow = %Flow::Orders, record_key = %key, reference = %doc.reference,

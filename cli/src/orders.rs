@@ -74,6 +74,39 @@ fn key(sale_id: u64) -> Result<RecordKey, CliError> {
     RecordKey::parse(sale_id.to_string()).map_err(|e| CliError::Usage(e.to_string()))
 }
 
+/// The most sales `summary` counts per state.
+const COUNTED: usize = 1_000;
+
+/// Where the orders flow's sales that need someone stand, per state: how many, since when
+/// the oldest, and (waiting) how many are past `waiting_alarm_hours` — for `lsbc status`.
+pub async fn summary(
+    states: &dyn StateStore,
+    config: &dyn ConfigStore,
+    now: Timestamp,
+) -> Result<Value, CliError> {
+    let alarm = alarm_hours(config).await?;
+    let mut out = serde_json::Map::new();
+    for name in NEEDING_ATTENTION {
+        let listed = states.list_states(Flow::Orders, name, COUNTED).await?;
+        let Some(oldest) = listed.first() else {
+            continue;
+        };
+        let mut entry = json!({
+            "sales": if listed.len() >= COUNTED { json!(format!("{COUNTED}+")) } else { json!(listed.len()) },
+            "oldest": {"sale": oldest.key.as_str(), "since": oldest.since.to_string(), "reason": oldest.reason},
+        });
+        if name == states::WAITING {
+            let past = listed
+                .iter()
+                .filter(|s| now.duration_since(s.since).as_hours() >= i64::from(alarm))
+                .count();
+            entry["past_waiting_alarm_hours"] = json!(past);
+        }
+        out.insert(name.to_owned(), entry);
+    }
+    Ok(Value::Object(out))
+}
+
 /// The state of sale `sale_id`.
 pub async fn show(states: &dyn StateStore, sale_id: u64) -> Result<Option<RecordState>, CliError> {
     Ok(states.get_state(Flow::Orders, &key(sale_id)?).await?)
@@ -172,5 +205,15 @@ mod tests {
         assert_eq!(shown["hours_in_state"], 25);
         assert!(shown["alarm"].as_str().unwrap().contains("24"));
         assert!(describe(&listed[0], now, 48).get("alarm").is_none());
+
+        let shown = summary(&store, &store, now).await.unwrap();
+        assert_eq!(shown["waiting"]["sales"], 1, "{shown}");
+        assert_eq!(shown["waiting"]["oldest"]["sale"], "3");
+        assert_eq!(shown["waiting"]["past_waiting_alarm_hours"], 1);
+        assert_eq!(shown["relink"]["sales"], 1);
+        assert!(
+            shown.get("created").is_none(),
+            "settled sales are not listed"
+        );
     }
 }

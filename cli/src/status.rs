@@ -2,7 +2,9 @@
 //! store keeps it. For now: per Business Central company and entity set, how BC answers a
 //! client-chosen `id` on POST (honoured, refused or ignored), how and when that was found
 //! (the probe at `lsbc connect business-central`, or a first create), and what the sync
-//! does under it. Entity sets not listed are found on their first create.
+//! does under it. Entity sets not listed are found on their first create. And where the
+//! orders flow's sales that need someone stand (waiting, held, conflict, failed, posting,
+//! relink): how many, the oldest, and the waits past the alarm.
 
 use std::process::ExitCode;
 
@@ -16,7 +18,14 @@ use crate::{CliError, print_json};
 /// `lsbc status`: prints the status document.
 pub async fn run(home: &HomeArgs) -> Result<ExitCode, CliError> {
     let state = home.choice().open().await?;
-    print_json(&status(state.config.as_ref()).await?);
+    let mut document = status(state.config.as_ref()).await?;
+    document["orders"] = crate::orders::summary(
+        state.states.as_ref(),
+        state.config.as_ref(),
+        jiff::Timestamp::now(),
+    )
+    .await?;
+    print_json(&document);
     Ok(ExitCode::SUCCESS)
 }
 

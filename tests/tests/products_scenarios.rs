@@ -1299,3 +1299,32 @@ async fn a_sale_moving_stock_writes_no_item_whether_or_not_it_moves_the_time_sta
         );
     }
 }
+
+/// A page of items reads its matrices and all their variants in two requests, whatever
+/// their number (one `IN` query each), and a page of matrices their variants in one: the
+/// Lightspeed requests of a sync do not grow with the number of matrices.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn matrices_cost_the_same_requests_however_many() {
+    let mut counts = Vec::new();
+    for matrices in [1, 6] {
+        let h = Home::start(Options::default()).await;
+        for m in 0..matrices {
+            let id = h.ls().add_matrix(&tee_matrix(None)).unwrap();
+            for (n, attrs) in [["Black", "Small"], ["White", "Medium"]].iter().enumerate() {
+                h.ls()
+                    .add_item(&variant(id, &format!("TEE-{m}-{n}"), *attrs))
+                    .unwrap();
+            }
+        }
+        h.ls().add_item(&seed("MUG-1", "Mug")).unwrap();
+        let before = h.ls().stats().requests.requests;
+        h.sync().await;
+        counts.push(h.ls().stats().requests.requests - before);
+        assert_eq!(h.bc().items().len(), matrices + 1);
+        assert_eq!(h.bc().item_variants().len(), matrices * 2);
+    }
+    assert_eq!(
+        counts[0], counts[1],
+        "requests for 1 and 6 matrices: {counts:?}"
+    );
+}

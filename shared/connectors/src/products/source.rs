@@ -24,6 +24,7 @@ use jiff::{SignedDuration, Timestamp};
 use lsbc_core::ports::{PageToken, ReadRange, Rejected, Source, SourcePage};
 use lsbc_core::{Flow, Overlap, Record, RecordKey, SourceVersion, StageError};
 use lsbc_lightspeed::model::{Item, ItemMatrix};
+use lsbc_lightspeed::query::{Condition, FilterValue};
 use lsbc_lightspeed::{Archived, Direction, LightspeedClient, LightspeedError, PageRequest, Query};
 use serde_json::Value;
 
@@ -219,6 +220,84 @@ impl ProductSource {
         )))
     }
 
+    /// Every variant item of the matrices `ids` (at most 100), archived ones included, by
+    /// matrix, in `itemID` order: one `IN` query for all of them, page after page, instead
+    /// of one query per matrix.
+    async fn variants_of_all(
+        &self,
+        ids: &[u64],
+        relations: &[&str],
+    ) -> Result<BTreeMap<u64, Vec<Value>>, StageError> {
+        let mut out: BTreeMap<u64, Vec<Value>> = ids.iter().map(|id| (*id, Vec::new())).collect();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let query = Query::new()
+            .filter(
+                "itemMatrixID",
+                Condition::In(ids.iter().copied().map(FilterValue::from).collect()),
+            )
+            .relations(relations.iter().copied())
+            .archived(Archived::Include)
+            .sort("itemID", Direction::Asc)
+            .limit(100);
+        let mut request = PageRequest::First(query);
+        let mut seen = HashSet::new();
+        for _ in 0..MAX_VARIANT_PAGES {
+            let page = self
+                .client
+                .page_raw("Item", request)
+                .await
+                .map_err(external)?;
+            for item in page.records {
+                if let Some(m) = matrix_id(&item) {
+                    out.entry(m).or_default().push(item);
+                }
+            }
+            match page.next {
+                Some(next) if seen.insert(next.clone()) => request = PageRequest::Link(next),
+                _ => return Ok(out),
+            }
+        }
+        Err(StageError::External(lsbc_core::ExternalError::new(
+            lsbc_core::System::Lightspeed,
+            lsbc_core::ExternalKind::Transient,
+            format!(
+                "the variants of {} matrices did not end after {MAX_VARIANT_PAGES} pages",
+                ids.len()
+            ),
+        )))
+    }
+
+    /// The matrices `ids` (at most 100) as the API returns them, by id, in one `IN` query;
+    /// one that no longer exists is absent.
+    async fn matrices_by_id(&self, ids: &[u64]) -> Result<BTreeMap<u64, Value>, StageError> {
+        if ids.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let query = Query::new()
+            .filter(
+                "itemMatrixID",
+                Condition::In(ids.iter().copied().map(FilterValue::from).collect()),
+            )
+            .relations(MATRIX_RELATIONS)
+            .archived(Archived::Include)
+            .limit(100);
+        let page = self
+            .client
+            .page_raw("ItemMatrix", PageRequest::First(query))
+            .await
+            .map_err(external)?;
+        Ok(page
+            .records
+            .into_iter()
+            .filter_map(|m| {
+                let id = m.get("itemMatrixID")?.as_str()?.parse::<u64>().ok()?;
+                Some((id, m))
+            })
+            .collect())
+    }
+
     /// The record of matrix `id` from its raw matrix; `version` = the given one, or the
     /// latest `timeStamp` of the matrix and its variants.
     async fn matrix_record(
@@ -283,13 +362,28 @@ impl ProductSource {
             .await
             .map_err(external)?;
         let (planned, rejected) = plan_page(raw.records)?;
+        // The page's matrices and all their variants: two requests, whatever their number.
+        let ids: Vec<u64> = planned
+            .iter()
+            .filter_map(|p| match p {
+                Planned::Matrix { id, .. } => Some(*id),
+                Planned::Item(_) => None,
+            })
+            .collect();
+        let mut matrices = self.matrices_by_id(&ids).await?;
+        let mut variants = self.variants_of_all(&ids, &relations).await?;
         let mut records = Vec::with_capacity(planned.len());
         for planned in planned {
             match planned {
                 Planned::Item(record) => records.push(record),
                 Planned::Matrix { id, version } => {
-                    if let Some(record) = self.read_matrix(id, Some(version), &relations).await? {
-                        records.push(record);
+                    if let Some(matrix) = matrices.remove(&id) {
+                        records.push(Record {
+                            flow: Flow::Products,
+                            key: ProductKey::Matrix(id).record_key()?,
+                            version,
+                            payload: aggregate(matrix, variants.remove(&id).unwrap_or_default()),
+                        });
                     } else {
                         tracing::warn!(
                             flow = %Flow::Products,
@@ -325,6 +419,7 @@ impl ProductSource {
         .await?;
         let mut records = Vec::with_capacity(matrices.records.len());
         let mut rejected = matrices.rejected;
+        let mut numbered = Vec::with_capacity(matrices.records.len());
         for record in matrices.records {
             let Ok(id) = record.key.as_str().parse::<u64>() else {
                 rejected.push(Rejected {
@@ -335,10 +430,18 @@ impl ProductSource {
                 });
                 continue;
             };
-            records.push(
-                self.matrix_record(id, record.payload, Some(record.version), &relations)
-                    .await?,
-            );
+            numbered.push((id, record));
+        }
+        // All their variants in one query (and its pages), not one query per matrix.
+        let ids: Vec<u64> = numbered.iter().map(|(id, _)| *id).collect();
+        let mut variants = self.variants_of_all(&ids, &relations).await?;
+        for (id, record) in numbered {
+            records.push(Record {
+                flow: Flow::Products,
+                key: ProductKey::Matrix(id).record_key()?,
+                version: record.version,
+                payload: aggregate(record.payload, variants.remove(&id).unwrap_or_default()),
+            });
         }
         Ok(SourcePage {
             records,

@@ -1,6 +1,5 @@
 //! The Business Central side of the customers flow: find the customer (by link, by match
-//! key, by the id the sync gives every customer it creates), then create or update it, and
-//! for a company the person contact under it.
+//! key), then create or update it, and for a company the person contact under it.
 //!
 //! Idempotent by construction: a customer the sync creates gets a SystemId derived from the
 //! Lightspeed customer id, so where BC keeps a client-chosen `id` on POST a create retried
@@ -174,15 +173,12 @@ impl CustomerSink {
         {
             return Ok(Some((r, true)));
         }
-        Ok(self
-            .writer
-            .get(
-                key,
-                EntitySet::Customers,
-                customer_system_id(&cmd.lightspeed_id),
-            )
-            .await?
-            .map(|r| (r, true)))
+        // Not found by a key BC keeps: no look-up by the SystemId the sync gives its
+        // customers. Where BC keeps that id, a create of a customer an earlier attempt made
+        // is refused as a duplicate and the writer reads the first one back (and brings it up
+        // to date); where BC does not keep it, no look-up by it could find anything. One
+        // request less per new customer.
+        Ok(None)
     }
 
     /// The number marking a customer without a match key and without a mapped number.

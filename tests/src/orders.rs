@@ -6,15 +6,10 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use lsbc_cli::sandboxes::{SandboxOptions, Sandboxes};
-use lsbc_connectors::{ConnectorContext, build_flow};
-use lsbc_core::ports::{
-    ActivityEntry, ActivityLog, ActivityQuery, RecordState, SettingsStore, StateStore, SystemClock,
-};
+use lsbc_core::ports::{ActivityEntry, ActivityLog, ActivityQuery, RecordState, StateStore};
 use lsbc_core::{Flow, RecordKey};
-use lsbc_embedded::{Embedded, FileSecretStore, LocalRunner, QueueOptions, RunnerOptions};
 use lsbc_sandbox::business_central::{
     BcBehaviour, BusinessCentralSandboxConfig, ClientIds, CustomerVat, GlAccount, VatPostingSetup,
     VatRounding, VatSetup,
@@ -26,7 +21,7 @@ use lsbc_sandbox::lightspeed::{
 };
 use serde_json::{Value, json};
 
-use crate::pipeline::SinkWrapper;
+use crate::pipeline::{EmbeddedHome, Home, Setup, SinkWrapper};
 
 /// Amsterdam: NL VAT, prices include it; walk-ins to `C-POS` (prices including VAT).
 pub const AMS: u64 = 1;
@@ -321,83 +316,41 @@ pub fn sale(
     }
 }
 
-/// The orders flow on an embedded home of its own.
+/// The orders flow on an embedded home of its own (the pipeline's embedded home, with the
+/// orders settings and, if given, a wrapped sink).
 #[allow(missing_debug_implementations)] // holds the runner and stores
 pub struct OrdersHome {
     /// The simulators (shared with other homes).
     pub s: Arc<Sandboxes>,
-    store: Embedded,
-    runner: LocalRunner,
-    _dir: tempfile::TempDir,
+    home: EmbeddedHome,
 }
 
 impl OrdersHome {
     /// A fresh home on `s` with `settings`, the sink wrapped by `wrap` if given.
     pub async fn new(s: Arc<Sandboxes>, settings: Value, wrap: Option<SinkWrapper>) -> Self {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let store = Embedded::open_with(
-            &dir.path().join("state.sqlite"),
-            Arc::new(SystemClock),
-            QueueOptions {
-                visibility: Duration::from_millis(200),
-                ..QueueOptions::default()
-            },
-        )
-        .expect("embedded store");
-        store
-            .save_settings(Flow::Orders, settings, 0, "test", jiff::Timestamp::now())
-            .await
-            .expect("settings");
-        let secrets = Arc::new(FileSecretStore::new(dir.path().join("credentials.json")));
-        s.store_secrets(secrets.as_ref(), "lightspeed", "business-central")
-            .await
-            .expect("secrets");
-        let context = ConnectorContext {
-            secrets,
-            claims: Arc::new(store.clone()),
-            config: Arc::new(store.clone()),
-            links: Arc::new(store.clone()),
-            states: Arc::new(store.clone()),
-            clock: Arc::new(SystemClock),
-            lightspeed_secret: "lightspeed".into(),
-            business_central_secret: "business-central".into(),
+        let setup = Setup {
+            wrap,
+            settings: Some(settings),
+            mapping: None,
         };
-        let mut parts = build_flow(Flow::Orders, &context)
-            .await
-            .expect("orders flow");
-        if let Some(wrap) = wrap {
-            parts.sink = wrap(parts.sink.clone());
-        }
-        let mut runner = LocalRunner::new(store.clone(), RunnerOptions::default());
-        runner.add_flow(parts);
-        Self {
-            s,
-            store,
-            runner,
-            _dir: dir,
-        }
+        let home = EmbeddedHome::new(&s, Flow::Orders, setup).await;
+        Self { s, home }
     }
 
     /// Polls and handles everything until the queues are quiet.
     pub async fn sync(&self) {
-        for _ in 0..60 {
-            let report = self.runner.run_flow(Flow::Orders).await.expect("run");
-            if report.waiting == 0 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-        panic!("the orders queues did not drain");
+        self.home.sync().await;
     }
 
     /// The state store.
     pub fn states(&self) -> &dyn StateStore {
-        &self.store
+        self.home.store()
     }
 
     /// The sale's state.
     pub async fn state(&self, sale: u64) -> Option<RecordState> {
-        self.store
+        self.home
+            .store()
             .get_state(
                 Flow::Orders,
                 &RecordKey::parse(sale.to_string()).expect("key"),
@@ -408,7 +361,8 @@ impl OrdersHome {
 
     /// The sale's activity, newest first.
     pub async fn activity(&self, sale: u64) -> Vec<ActivityEntry> {
-        self.store
+        self.home
+            .store()
             .query(&ActivityQuery {
                 flow: Some(Flow::Orders),
                 key: Some(RecordKey::parse(sale.to_string()).expect("key")),

@@ -116,7 +116,10 @@ impl StateStore for DynamoStore {
                 .await
                 .map_err(|e| store_error(format!("states {state} of {flow}"), e))?;
             for attrs in out.items.unwrap_or_default() {
-                let key = Item::new(pk(flow), attrs.clone()).str("sk")?.to_owned();
+                let key = match attrs.get("sk") {
+                    Some(AttributeValue::S(sk)) => sk.clone(),
+                    _ => String::from("?"),
+                };
                 let record = decode(flow, &key, attrs)?;
                 // The index is eventually consistent: an item that has moved on since is
                 // left out.

@@ -182,26 +182,29 @@ impl OrderSink {
         }
     }
 
-    /// Moves the sale's state to `name` with `reason` and `detail` (a lost race with another
-    /// writer of the same sale is retried by the queue).
+    /// Moves the sale's state from `current` (read once at the start of the push) to `name`
+    /// with `reason` and `detail`, and keeps what was stored in `current` (a lost race with
+    /// another writer of the same sale is a conflict, retried by the queue).
     async fn set_state(
         &self,
+        current: &mut Option<RecordState>,
         key: &RecordKey,
         name: &str,
         reason: String,
         detail: Map<String, Value>,
     ) -> Result<RecordState, StageError> {
         let now = self.clock.now();
-        let next = match self.states.get_state(Flow::Orders, key).await? {
+        let mut next = match current.as_ref() {
             Some(current) => current.moved(name, now),
             None => RecordState::new(Flow::Orders, key.clone(), name, now),
         };
-        let mut next = next;
         next.reason = reason;
         for (k, v) in detail {
             next.detail.insert(k, v);
         }
-        Ok(self.states.put_state(&next).await?)
+        let stored = self.states.put_state(&next).await?;
+        *current = Some(stored.clone());
+        Ok(stored)
     }
 
     /// The BC customer of the sale: `customerId` or `customerNumber` for the header.
@@ -728,20 +731,13 @@ impl OrderSink {
         &self,
         request: PushRequest<'_>,
         cmd: &OrderCommand,
+        current: &mut Option<RecordState>,
     ) -> Result<SinkOutcome, StageError> {
         let key = request.key;
         let mut trail = Trail::default();
-        let scheduled = self
-            .states
-            .get_state(Flow::Orders, key)
-            .await?
-            .is_some_and(|s| s.state == states::POSTING);
-        let relinking = request.link.is_some()
-            && self
-                .states
-                .get_state(Flow::Orders, key)
-                .await?
-                .is_some_and(|s| s.state == states::RELINK);
+        let in_state = |name: &str| current.as_ref().is_some_and(|s| s.state == name);
+        let scheduled = in_state(states::POSTING);
+        let relinking = request.link.is_some() && in_state(states::RELINK);
         if relinking {
             // `lsbc orders relink`: the documents made from the earlier version go (drafts
             // only: a posted invoice is the accountant's), then the sale is made again.
@@ -755,7 +751,7 @@ impl OrderSink {
                         doc.kind.entity_set(),
                         found.str("number").unwrap_or("?")
                     );
-                    self.set_state(key, states::CONFLICT, reason.clone(), Map::new())
+                    self.set_state(current, key, states::CONFLICT, reason.clone(), Map::new())
                         .await?;
                     return Err(StageError::Skipped {
                         key: key.clone(),
@@ -766,11 +762,11 @@ impl OrderSink {
                     .await?;
             }
         } else if request.link.is_some() {
-            let state = self.states.get_state(Flow::Orders, key).await?;
-            let documents = state
+            let documents = current
                 .as_ref()
                 .and_then(|s| s.detail.get("documents").cloned());
             self.set_state(
+                current,
                 key,
                 states::CONFLICT,
                 "changed in Lightspeed after its documents were made; left as they are (`lsbc orders relink` makes them again)".into(),
@@ -812,6 +808,7 @@ impl OrderSink {
                 let reason = format!("missing items: {}", missing.join(", "));
                 let state = self
                     .set_state(
+                        current,
                         key,
                         states::WAITING,
                         reason.clone(),
@@ -850,7 +847,7 @@ impl OrderSink {
                     doc.header.insert("invoiceId".into(), json!(id.to_string()));
                 }
                 Some(Err(reason)) => {
-                    self.set_state(key, states::WAITING, reason.clone(), Map::new())
+                    self.set_state(current, key, states::WAITING, reason.clone(), Map::new())
                         .await?;
                     return Err(StageError::Skipped {
                         key: key.clone(),
@@ -930,7 +927,7 @@ impl OrderSink {
         if !held.is_empty() {
             let reason = held.join("; ");
             tracing::error!(flow = %Flow::Orders, record_key = %key, alarm = "order_held", %reason, "A sale is held: its documents disagree with Lightspeed or BC refused them.");
-            self.set_state(key, states::HELD, reason.clone(), detail)
+            self.set_state(current, key, states::HELD, reason.clone(), detail)
                 .await?;
             return Err(StageError::Skipped {
                 key: key.clone(),
@@ -940,6 +937,7 @@ impl OrderSink {
         if posting {
             let state = self
                 .set_state(
+                    current,
                     key,
                     states::POSTING,
                     "Business Central posts it in the background (job queue)".into(),
@@ -969,6 +967,7 @@ impl OrderSink {
         };
         let numbers: Vec<&str> = made.iter().filter_map(|m| m.record.str("number")).collect();
         self.set_state(
+            current,
             key,
             state,
             format!("documents {}", numbers.join(", ")),
@@ -995,6 +994,7 @@ impl OrderSink {
         &self,
         request: PushRequest<'_>,
         cmd: &OrderCommand,
+        current: &mut Option<RecordState>,
     ) -> Result<SinkOutcome, StageError> {
         let key = request.key;
         let mut trail = Trail::default();
@@ -1031,7 +1031,7 @@ impl OrderSink {
                         );
                         tracing::error!(flow = %Flow::Orders, record_key = %key, alarm = "order_held", %reason, "A voided sale's invoice could not be cancelled.");
                         tracing::error!(flow = %Flow::Orders, record_key = %key, alarm = "order_held", %reason, "A voided sale's posted document must be reversed by hand.");
-                        self.set_state(key, states::HELD, reason.clone(), Map::new())
+                        self.set_state(current, key, states::HELD, reason.clone(), Map::new())
                             .await?;
                         return Err(StageError::Skipped {
                             key: key.clone(),
@@ -1050,7 +1050,7 @@ impl OrderSink {
                     set,
                     found.str("number").unwrap_or("?")
                 );
-                self.set_state(key, states::HELD, reason.clone(), Map::new())
+                self.set_state(current, key, states::HELD, reason.clone(), Map::new())
                     .await?;
                 return Err(StageError::Skipped {
                     key: key.clone(),
@@ -1061,6 +1061,7 @@ impl OrderSink {
         let voided_on = json!(cmd.voided_on);
         if undone.is_empty() && first_id.is_none() {
             self.set_state(
+                current,
                 key,
                 states::VOIDED,
                 "voided before it reached Business Central".into(),
@@ -1078,6 +1079,7 @@ impl OrderSink {
             states::VOIDED
         };
         self.set_state(
+            current,
             key,
             state,
             format!("voided in Lightspeed: {}", undone.join(", ")),
@@ -1198,8 +1200,12 @@ impl Sink for OrderSink {
             }
         })?;
         let key = request.key;
-        if self.states.get_state(Flow::Orders, key).await?.is_none() {
+        // Read once per push; every move below writes on top of what was read.
+        let mut state = self.states.get_state(Flow::Orders, key).await?;
+        let current = &mut state;
+        if current.is_none() {
             self.set_state(
+                current,
                 key,
                 states::DISCOVERED,
                 format!("sale {} seen in Lightspeed", cmd.sale_id),
@@ -1208,12 +1214,13 @@ impl Sink for OrderSink {
             .await?;
         }
         let result = match cmd.status {
-            SaleStatus::Completed => self.upsert_completed(request, &cmd).await,
-            SaleStatus::Voided => self.upsert_voided(request, &cmd).await,
+            SaleStatus::Completed => self.upsert_completed(request, &cmd, current).await,
+            SaleStatus::Voided => self.upsert_voided(request, &cmd, current).await,
         };
         if let Err(StageError::InvalidRecord { field, reason, .. }) = &result {
             // Parked in the dead-letter queue: its state says why until it is replayed.
             self.set_state(
+                current,
                 key,
                 states::FAILED,
                 format!("{field}: {reason}"),

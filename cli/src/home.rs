@@ -50,6 +50,7 @@ impl EmbeddedHome {
             claims: Arc::new(self.store.clone()),
             config: Arc::new(self.store.clone()),
             links: Arc::new(self.store.clone()),
+            cursors: Arc::new(self.store.clone()),
             states: Arc::new(self.store.clone()),
             clock: self.store.clock(),
             lightspeed_secret: lightspeed.to_owned(),

@@ -471,6 +471,17 @@ fn push_function(out: &mut String, kit: &dyn FlowKit) {
 "
     );
     secrets(out, d.writes);
+    if kit.sink_reads_source() && d.reads != d.writes {
+        let _ = write!(
+            out,
+            "            - Sid: SourceSecrets
+              Effect: Allow
+              Action: [secretsmanager:GetSecretValue]
+              Resource: !Ref {}
+",
+            secret(d.reads)
+        );
+    }
 }
 
 /// The webhook: Business Central notifications make polls of the flows that read Business

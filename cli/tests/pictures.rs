@@ -71,6 +71,7 @@ impl Scene {
             claims: Arc::new(store.clone()),
             config: Arc::new(store.clone()),
             links: Arc::new(store.clone()),
+            cursors: Arc::new(store.clone()),
             states: Arc::new(store.clone()),
             clock: Arc::new(clock.clone()),
             lightspeed_secret: "lightspeed".into(),

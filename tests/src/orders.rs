@@ -202,12 +202,28 @@ pub async fn world_with(behaviour: Behaviour) -> Arc<Sandboxes> {
 
 /// [`world_with`], with Lightspeed's leaky bucket on when `metered` (its costs counted).
 pub async fn world_metered(behaviour: Behaviour, metered: bool) -> Arc<Sandboxes> {
+    world_at(behaviour, metered, None).await
+}
+
+/// [`world`] with Lightspeed's clock at the real time, as a real account's is (the stock
+/// flow compares Lightspeed's times with the orders flow's polls).
+pub async fn world_now() -> Arc<Sandboxes> {
+    world_at(Behaviour::default(), false, Some(jiff::Timestamp::now())).await
+}
+
+async fn world_at(
+    behaviour: Behaviour,
+    metered: bool,
+    epoch: Option<jiff::Timestamp>,
+) -> Arc<Sandboxes> {
+    let defaults = LightspeedSandboxConfig::default();
     let s = Sandboxes::start_with(
         LightspeedSandboxConfig {
             rate_limit: metered,
             burst_limit: Some(lsbc_cli::sandboxes::LIGHTSPEED_BURST_LIMIT),
             behaviour,
-            ..LightspeedSandboxConfig::default()
+            epoch: epoch.unwrap_or(defaults.epoch),
+            ..defaults
         },
         business_central(),
     )

@@ -130,13 +130,19 @@ const BC: &str = "business-central";
 pub struct EmbeddedHome {
     store: Embedded,
     runner: LocalRunner,
-    flow: Flow,
+    flows: Vec<Flow>,
     _dir: tempfile::TempDir,
 }
 
 impl EmbeddedHome {
     /// Builds `flow` on a fresh embedded home against `sandboxes`.
     pub async fn new(sandboxes: &Sandboxes, flow: Flow, setup: Setup) -> Self {
+        Self::with_flows(sandboxes, vec![(flow, setup)]).await
+    }
+
+    /// Builds `flows` on one fresh embedded home (one store: the stock flow reads the
+    /// orders flow's states), synced in the order given.
+    pub async fn with_flows(sandboxes: &Sandboxes, flows: Vec<(Flow, Setup)>) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
         let store = Embedded::open_with(
             &dir.path().join("state.sqlite"),
@@ -157,22 +163,45 @@ impl EmbeddedHome {
             claims: Arc::new(store.clone()),
             config: Arc::new(store.clone()),
             links: Arc::new(store.clone()),
+            cursors: Arc::new(store.clone()),
             states: Arc::new(store.clone()),
             clock: Arc::new(SystemClock),
             lightspeed_secret: LS.into(),
             business_central_secret: BC.into(),
         };
-        setup.save(flow, context.config.as_ref()).await;
-        let mut parts = build_flow(flow, &context).await.expect("flow");
-        setup.apply(&mut parts);
         let mut runner = LocalRunner::new(store.clone(), RunnerOptions::default());
-        runner.add_flow(parts);
+        for (flow, setup) in &flows {
+            setup.save(*flow, context.config.as_ref()).await;
+        }
+        for (flow, setup) in &flows {
+            let mut parts = build_flow(*flow, &context).await.expect("flow");
+            setup.apply(&mut parts);
+            runner.add_flow(parts);
+        }
         Self {
             store,
             runner,
-            flow,
+            flows: flows.into_iter().map(|(f, _)| f).collect(),
             _dir: dir,
         }
+    }
+
+    /// Polls `flow` and handles everything until its queues are quiet.
+    pub async fn sync_flow(&self, flow: Flow) {
+        // Retries come back after the short visibility timeout: run until nothing waits.
+        for _ in 0..50 {
+            let report = self.runner.run_flow(flow).await.expect("run");
+            if report.waiting == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(350)).await;
+        }
+        panic!("the embedded queues did not drain");
+    }
+
+    /// Polls `flow` once and handles what is visible (retries left waiting).
+    pub async fn run_once(&self, flow: Flow) -> Result<lsbc_embedded::FlowReport, StageError> {
+        self.runner.run_flow(flow).await
     }
 
     /// The store (for direct stage calls).
@@ -184,15 +213,9 @@ impl EmbeddedHome {
 #[async_trait]
 impl Home for EmbeddedHome {
     async fn sync(&self) {
-        // Retries come back after the short visibility timeout: run until nothing waits.
-        for _ in 0..50 {
-            let report = self.runner.run_flow(self.flow).await.expect("run");
-            if report.waiting == 0 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(350)).await;
+        for flow in &self.flows {
+            self.sync_flow(*flow).await;
         }
-        panic!("the embedded queues did not drain");
     }
     fn links(&self) -> &dyn LinkStore {
         &self.store
@@ -248,6 +271,7 @@ impl AwsHome {
             claims: Arc::new(store.clone()),
             config: Arc::new(store.clone()),
             links: Arc::new(store.clone()),
+            cursors: Arc::new(store.clone()),
             states: Arc::new(store.clone()),
             clock: Arc::new(SystemClock),
             lightspeed_secret: ls,

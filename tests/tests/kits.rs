@@ -8,13 +8,10 @@
 
 use std::path::Path;
 
-use async_trait::async_trait;
 use lsbc_cli::template::{deployed_kits, head, render};
-use lsbc_connectors::kit::{Direction, FlowKit, Nouns, Registered};
-use lsbc_connectors::{Connectors, available_flows, registered};
+use lsbc_connectors::kit::{Direction, FlowKit, Registered};
+use lsbc_connectors::{available_flows, registered};
 use lsbc_core::Flow;
-use lsbc_core::ports::{Sink, Source, Transformer};
-use lsbc_mapping::MappingError;
 use lsbc_sandbox::lightspeed::{Entity, ShopSeed};
 use lsbc_tests::pipeline::{EmbeddedHome, Home, Setup, sandboxes};
 use serde_json::Value;
@@ -81,7 +78,7 @@ fn assert_kit_resources(template: &str, kit: &dyn FlowKit) {
     }
     let reads = d.reads == lsbc_connectors::Api::Lightspeed;
     let writes = d.writes == lsbc_connectors::Api::Lightspeed;
-    let only_secret = |id: &str, lightspeed: bool| {
+    let only_secret = |id: &str, lightspeed: bool, also_reads_other: bool| {
         let text = resource(template, id).unwrap_or_else(|| panic!("{id} missing"));
         let (own, other) = if lightspeed {
             ("LightspeedSecret", "BusinessCentralSecret")
@@ -92,17 +89,30 @@ fn assert_kit_resources(template: &str, kit: &dyn FlowKit) {
             text.contains(&format!("Resource: !Ref {own}")),
             "{id}: {text}"
         );
-        assert!(!text.contains(other), "{id} holds {other}: {text}");
+        if also_reads_other {
+            // Read only (the sink of a flow that recomputes from its source).
+            let extra = text
+                .split("Sid: SourceSecrets")
+                .nth(1)
+                .unwrap_or_else(|| panic!("{id}: no SourceSecrets statement"));
+            assert!(extra.contains(&format!("Resource: !Ref {other}")), "{text}");
+            assert!(
+                extra.contains("Action: [secretsmanager:GetSecretValue]"),
+                "{text}"
+            );
+        } else {
+            assert!(!text.contains(other), "{id} holds {other}: {text}");
+        }
         let rotates = text.contains("secretsmanager:PutSecretValue");
         assert_eq!(
             rotates, lightspeed,
             "{id}: only the Lightspeed secret is rotated"
         );
     };
-    only_secret(&format!("{p}TransformFunction"), reads);
-    only_secret(&format!("{p}PushFunction"), writes);
+    only_secret(&format!("{p}TransformFunction"), reads, false);
+    only_secret(&format!("{p}PushFunction"), writes, kit.sink_reads_source());
     let poll = format!("{}PollFunction", api_id(reads));
-    only_secret(&poll, reads);
+    only_secret(&poll, reads, false);
     let poll_text = resource(template, &poll).expect("poll function");
     assert!(poll_text.contains(&format!("{p}Schedule:")), "{poll_text}");
     assert!(
@@ -140,7 +150,7 @@ fn every_flow_is_registered_and_every_kit_is_its_flow() {
     }
     assert_eq!(
         available_flows(),
-        [Flow::Customers, Flow::Products, Flow::Orders]
+        [Flow::Customers, Flow::Products, Flow::Orders, Flow::Stock]
     );
     // Stock runs the other way.
     assert_eq!(
@@ -219,65 +229,24 @@ fn the_checked_in_template_follows_the_registry() {
     }
 }
 
-/// A kit reading Business Central and writing Lightspeed, as the stock flow will.
-struct Reverse;
-
-#[async_trait]
-impl FlowKit for Reverse {
-    fn flow(&self) -> Flow {
-        Flow::Stock
-    }
-    fn direction(&self) -> Direction {
-        Direction::TO_LIGHTSPEED
-    }
-    fn nouns(&self) -> Nouns {
-        Nouns {
-            one: "stock level",
-            source_records: "item ledger entries",
-            target_records: "stock levels",
-        }
-    }
-    fn streams(&self) -> &'static [&'static str] {
-        &["ItemLedgerEntry"]
-    }
-    fn match_key_rule(&self) -> &'static str {
-        "the item and shop"
-    }
-    fn default_mapping(&self) -> Option<&'static str> {
-        None
-    }
-    fn check_settings(&self, body: &Value) -> Result<Value, MappingError> {
-        Ok(body.clone())
-    }
-    async fn sources(
-        &self,
-        _: &Connectors,
-    ) -> Result<Vec<std::sync::Arc<dyn Source>>, lsbc_core::StageError> {
-        Ok(Vec::new())
-    }
-    fn transformer(&self, _: &Connectors) -> std::sync::Arc<dyn Transformer> {
-        unreachable!("not built in this test")
-    }
-    async fn sink(
-        &self,
-        _: &Connectors,
-    ) -> Result<std::sync::Arc<dyn Sink>, lsbc_core::StageError> {
-        Err(lsbc_core::StageError::Config(
-            "not built in this test".into(),
-        ))
-    }
-}
-
 #[test]
 fn a_new_kit_gets_its_whole_part_of_the_template_in_either_direction() {
     let file = template_file();
     let mut kits = deployed_kits();
     let example = registered(Flow::Shops).kit().expect("example kit");
     kits.push(example);
-    kits.push(&Reverse);
     let rendered = render(head(&file), &kits);
     assert_kit_resources(&rendered, example);
-    assert_kit_resources(&rendered, &Reverse);
+    // The stock flow reads Business Central and writes Lightspeed; its push function reads
+    // Business Central's figures too.
+    let stock = lsbc_connectors::kit(Flow::Stock).expect("stock kit");
+    assert_kit_resources(&rendered, stock);
+    let push = resource(&rendered, "StockPushFunction").expect("stock push");
+    assert!(
+        push.contains("Resource: !Ref BusinessCentralSecret"),
+        "{push}"
+    );
+    assert!(push.contains("Resource: !Ref LightspeedSecret"), "{push}");
     // The Business Central poll function polls only the flows that read Business Central,
     // and Business Central's notifications go to its queue.
     let bc_poll = resource(&rendered, "BusinessCentralPollFunction").expect("BC poll");

@@ -199,6 +199,7 @@ impl Home {
             claims: Arc::new(store.clone()),
             config: Arc::new(store.clone()),
             links: Arc::new(store.clone()),
+            cursors: Arc::new(store.clone()),
             states: Arc::new(store.clone()),
             clock: Arc::new(SystemClock),
             lightspeed_secret: "lightspeed".into(),

@@ -55,6 +55,7 @@ struct Inner {
     tenant_query: Option<String>,
     company: CompanyRef,
     company_id: OnceCell<Uuid>,
+    company_name: OnceCell<String>,
     credentials: Vec<Credential>,
     pool: Arc<Pool>,
     retry: RetryPolicy,
@@ -165,8 +166,14 @@ impl BusinessCentral {
             .map(|c: &Credential| c.label().to_owned())
             .collect();
         let company_id = OnceCell::new();
-        if let CompanyRef::Id(id) = &config.company {
-            let _ = company_id.set(*id);
+        let company_name = OnceCell::new();
+        match &config.company {
+            CompanyRef::Id(id) => {
+                let _ = company_id.set(*id);
+            }
+            CompanyRef::Name(name) => {
+                let _ = company_name.set(name.clone());
+            }
         }
         Ok(Self {
             inner: Arc::new(Inner {
@@ -175,6 +182,7 @@ impl BusinessCentral {
                 tenant_query,
                 company: config.company,
                 company_id,
+                company_name,
                 pool: Pool::new(labels, config.limits),
                 credentials,
                 retry: config.retry,
@@ -432,6 +440,78 @@ impl BusinessCentral {
             .iter()
             .map(Record::decode)
             .collect()
+    }
+
+    /// The configured company's key name (what OData V4 web services address it by),
+    /// resolving an id once.
+    pub async fn company_name(&self) -> Result<String, BcError> {
+        self.inner
+            .company_name
+            .get_or_try_init(|| async {
+                let id = self.company_id().await?;
+                self.companies()
+                    .await?
+                    .into_iter()
+                    .find(|c| c.id == id)
+                    .map(|c| c.name)
+                    .ok_or_else(|| BcError::CompanyNotFound(id.to_string()))
+            })
+            .await
+            .cloned()
+    }
+
+    /// The first page of rows of a page published as an OData V4 web service (Web
+    /// Services in BC: object type Page, a service name, Published):
+    /// `…/ODataV4/Company('{name}')/{service}?{query}` ([MS] `webservices/odata-web-services`).
+    /// The rows carry the page's control names (`Entry_No`, `Location_Code`) and no `id`;
+    /// further pages come from [`next_page`](Self::next_page). An unpublished service is
+    /// BC's not-found error.
+    pub async fn web_service_page(&self, service: &str, query: &Query) -> Result<Page, BcError> {
+        let url = self.web_service_url(service, query).await?;
+        self.page(url, query.page_size_preference()).await
+    }
+
+    /// Every row of a published OData V4 web service, page by page along `@odata.nextLink`.
+    pub fn web_service(
+        &self,
+        service: &str,
+        query: Query,
+    ) -> BoxStream<'static, Result<Record, BcError>> {
+        let this = self.clone();
+        let service = service.to_owned();
+        stream::once(async move {
+            let url = this.web_service_url(&service, &query).await?;
+            Ok::<_, BcError>(this.pages(url, query.page_size_preference()))
+        })
+        .try_flatten()
+        .boxed()
+    }
+
+    /// Every row of a published OData V4 web service, collected.
+    pub async fn web_service_all(
+        &self,
+        service: &str,
+        query: Query,
+    ) -> Result<Vec<Record>, BcError> {
+        self.web_service(service, query).try_collect().await
+    }
+
+    async fn web_service_url(&self, service: &str, query: &Query) -> Result<String, BcError> {
+        let name = self.company_name().await?;
+        let name = utf8_percent_encode(&name.replace('\'', "''"), PATH_VALUE).to_string();
+        let service = utf8_percent_encode(service, PATH_VALUE).to_string();
+        let root = self
+            .inner
+            .root
+            .strip_suffix("/api/v2.0")
+            .unwrap_or(&self.inner.root);
+        let mut url = format!("{root}/ODataV4/Company('{name}')/{service}");
+        let rendered = query.to_query_string()?;
+        if !rendered.is_empty() {
+            url.push('?');
+            url.push_str(&rendered);
+        }
+        Ok(self.with_tenant(url))
     }
 
     /// Item ledger entries with `entryNumber` greater than `after`, oldest first: the stock

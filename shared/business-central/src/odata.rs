@@ -374,6 +374,7 @@ pub struct Query {
     filter: Option<Filter>,
     select: Vec<String>,
     expand: Vec<String>,
+    order_by: Vec<String>,
     top: Option<u32>,
     max_page_size: Option<u32>,
 }
@@ -405,6 +406,15 @@ impl Query {
         self
     }
 
+    /// Adds a sort key to `$orderby` (`Entry_No asc`): a page's own sort order otherwise
+    /// applies (page 38 "Item Ledger Entries" lists the newest entry first).
+    #[must_use]
+    pub fn order_by(mut self, field: impl Into<String>, descending: bool) -> Self {
+        let dir = if descending { "desc" } else { "asc" };
+        self.order_by.push(format!("{} {dir}", field.into()));
+        self
+    }
+
     /// Sets `$top`. BC then sends no `@odata.nextLink` (GH microsoft/AL#6858): the answer is
     /// one page, cut at `n`. Use it for "the first few" lookups, never for paging.
     #[must_use]
@@ -430,7 +440,11 @@ impl Query {
         if let Some(filter) = &self.filter {
             parts.push(format!("$filter={}", encode(&filter.render()?)));
         }
-        for (key, list) in [("$select", &self.select), ("$expand", &self.expand)] {
+        for (key, list) in [
+            ("$select", &self.select),
+            ("$expand", &self.expand),
+            ("$orderby", &self.order_by),
+        ] {
             if list.is_empty() {
                 continue;
             }

@@ -184,6 +184,13 @@ pub trait FlowKit: Send + Sync {
         &[]
     }
 
+    /// Whether its sink also reads the API its source reads (the stock flow recomputes an
+    /// item from Business Central's figures at push time): its push function then gets
+    /// that API's secret too.
+    fn sink_reads_source(&self) -> bool {
+        false
+    }
+
     /// The alarms its push function raises through its log (none by default).
     fn log_alarms(&self) -> &'static [LogAlarm] {
         &[]
@@ -264,22 +271,7 @@ pub fn registered(flow: Flow) -> Registered {
         Flow::Customers => Registered::Kit(&crate::customers::KIT),
         Flow::Products => Registered::Kit(&crate::products::KIT),
         Flow::Orders => Registered::Kit(&crate::orders::KIT),
-        Flow::Stock => Registered::Planned(Planned {
-            direction: Direction::TO_LIGHTSPEED,
-            summary: "Business Central item ledger → Lightspeed stock per shop",
-            // Only changes that move stock wake it: posted documents, purchases and
-            // adjustments. Only entities on the documented list of webhook-supported
-            // entities (api-reference/v2.0/dynamics-subscriptions) can be subscribed to;
-            // item ledger entries, shipments and receipts are not on it, so the stock
-            // flow also polls on a schedule.
-            wakes_on: &[
-                "items",
-                "salesInvoices",
-                "salesOrders",
-                "salesCreditMemos",
-                "purchaseInvoices",
-            ],
-        }),
+        Flow::Stock => Registered::Kit(&crate::stock::KIT),
         #[cfg(feature = "example-flow")]
         Flow::Shops => Registered::Kit(&crate::shops::KIT),
     }

@@ -17,13 +17,14 @@ pub mod products;
 mod requests;
 #[cfg(feature = "example-flow")]
 pub mod shops;
+pub mod stock;
 
 use std::sync::Arc;
 
 use lsbc_business_central::BusinessCentral;
 use lsbc_core::ports::{
-    ClaimStore, Clock, ConfigStore, FlowParts, LinkStore, SecretStore, Sink, Source, StateStore,
-    Transformer,
+    ClaimStore, Clock, ConfigStore, CursorStore, FlowParts, LinkStore, SecretStore, Sink, Source,
+    StateStore, Transformer,
 };
 use lsbc_core::{Flow, StageError};
 use lsbc_lightspeed::LightspeedClient;
@@ -50,6 +51,9 @@ pub struct ConnectorContext {
     /// Record states (flows whose records have a life of their own: a sale waiting for
     /// its items, created, posted, voided, …).
     pub states: Arc<dyn StateStore>,
+    /// The flows' cursors (read only here: the stock flow asks how far the orders flow has
+    /// read Lightspeed's sales).
+    pub cursors: Arc<dyn CursorStore>,
     /// The time.
     pub clock: Arc<dyn Clock>,
     /// Name of the secret holding the Lightspeed connection.
@@ -156,6 +160,11 @@ impl Connectors {
         self.ctx.states.clone()
     }
 
+    /// The cursor store.
+    pub fn cursors(&self) -> Arc<dyn CursorStore> {
+        self.ctx.cursors.clone()
+    }
+
     /// The clock.
     pub fn clock(&self) -> Arc<dyn Clock> {
         self.ctx.clock.clone()
@@ -205,6 +214,7 @@ mod tests {
             claims: store.clone(),
             config: store.clone(),
             links: store.clone(),
+            cursors: store.clone(),
             states: store,
             clock: Arc::new(SystemClock),
             lightspeed_secret: "ls".into(),
@@ -227,14 +237,22 @@ mod tests {
 
     #[tokio::test]
     async fn each_part_needs_only_its_own_connection() {
-        // Only Business Central configured: the sinks build, the sources say why not.
+        // Only Business Central configured: the sinks into it build, the sources on
+        // Lightspeed say why not; the stock flow (BC → Lightspeed) the other way round.
         let store = MemoryStore::new();
         put(&store, "bc", BC).await;
         put(&store, "ls", r#"{"client_id": "c", "client_secret": "s"}"#).await;
         let connectors = Connectors::new(&context(&store)).unwrap();
         for flow in available_flows() {
-            assert_eq!(connectors.sink(flow).await.unwrap().flow(), flow);
             assert!(connectors.transformer(flow).is_ok());
+            if flow == Flow::Stock {
+                let err = connectors.sink(flow).await.err().unwrap().to_string();
+                assert!(err.contains("not connected yet"), "{err}");
+                // Its sources read BC (they refuse to poll before the orders flow did).
+                assert_eq!(connectors.sources(flow).await.unwrap().len(), 2);
+                continue;
+            }
+            assert_eq!(connectors.sink(flow).await.unwrap().flow(), flow);
             let err = connectors.sources(flow).await.err().unwrap().to_string();
             assert!(err.contains("not connected yet"), "{err}");
         }
@@ -247,10 +265,6 @@ mod tests {
         let streams: Vec<_> = sources.iter().map(|s| s.stream()).collect();
         assert_eq!(streams, ["Item", "ItemMatrix"]);
         assert!(connectors.sink(Flow::Customers).await.is_err());
-
-        for flow in [Flow::Stock] {
-            let err = connectors.sources(flow).await.err().unwrap().to_string();
-            assert!(err.contains("not available in this build"), "{err}");
-        }
+        assert!(connectors.sink(Flow::Stock).await.is_err());
     }
 }

@@ -64,6 +64,10 @@ pub struct Cursor {
     /// more records sharing one version than a poll may read would be re-read forever.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resume: Option<Resume>,
+    /// The signpost of the last poll that read to its end: every record with a version up
+    /// to it has been handed on (the stock flow asks this of the orders flow's sales).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_to: Option<SourceVersion>,
 }
 
 /// Where an unfinished read continues: its range and the source's token for the next page.
@@ -84,6 +88,7 @@ impl Cursor {
             position: Some(position),
             seen: Vec::new(),
             resume: None,
+            read_to: None,
         }
     }
 

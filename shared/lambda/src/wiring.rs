@@ -17,6 +17,7 @@ pub fn connector_context(home: &AwsHome, secrets: &SecretNames) -> ConnectorCont
         claims: Arc::new(home.store.clone()),
         config: Arc::new(home.store.clone()),
         links: Arc::new(home.store.clone()),
+        cursors: Arc::new(home.store.clone()),
         states: Arc::new(home.store.clone()),
         clock: Arc::new(SystemClock),
         lightspeed_secret: secrets.lightspeed.clone(),

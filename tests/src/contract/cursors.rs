@@ -31,6 +31,7 @@ fn rich_cursor() -> Cursor {
             to: SourceVersion::Timestamp(at + SignedDuration::from_mins(1)),
             page: "https://api.lightspeedapp.com/API/V3/Account/1/Customer.json?after=abc".into(),
         }),
+        read_to: Some(SourceVersion::Timestamp(at - SignedDuration::from_mins(1))),
     }
 }
 

@@ -15,6 +15,7 @@
 
 mod command;
 mod keys;
+mod moves;
 mod settings;
 pub mod sink;
 mod source;
@@ -34,11 +35,12 @@ pub use command::{
     SaleStatus, Tender,
 };
 pub use keys::{REFERENCE_MAX, document_reference, document_system_id};
+pub use moves::{STOCK, StockMove, stock_moves};
 pub use settings::{DimensionTable, DocumentType, OrderSettings, ShopSettings};
 pub use sink::{LineTarget, OrderSink, line_body, states};
 pub use source::{
-    HELD, POSTING, REFUNDS_SALES, RELATIONS, RELINK, SALE_STAMPS, SaleSource, UPDATE_TIME, WAITING,
-    WAITING_PER_POLL, WaitingSaleSource,
+    DISCOVERED, HELD, POSTING, REFUNDS_SALES, RELATIONS, RELINK, SALE_STAMPS, SaleSource,
+    UPDATE_TIME, WAITING, WAITING_PER_POLL, WaitingSaleSource,
 };
 pub use transform::{OrderTransformer, business_date, command, map};
 
@@ -110,7 +112,7 @@ impl FlowKit for Kit {
     async fn sources(&self, c: &Connectors) -> Result<Vec<Arc<dyn Source>>, StageError> {
         let client = c.lightspeed().await?;
         Ok(vec![
-            Arc::new(SaleSource::new(client.clone(), OVERLAP)),
+            Arc::new(SaleSource::new(client.clone(), OVERLAP, c.states())),
             Arc::new(WaitingSaleSource::new(client, c.states())),
         ])
     }

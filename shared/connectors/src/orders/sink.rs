@@ -43,7 +43,7 @@ use super::command::{
     SaleStatus,
 };
 use super::keys::document_system_id;
-use super::source::{HELD, POSTING, RELINK, WAITING};
+use super::source::{DISCOVERED, HELD, POSTING, RELINK, WAITING};
 use crate::business_central::{Trail, Writer, external, is_not_found};
 use crate::config::ConfigCache;
 use crate::customers::CustomerSink;
@@ -72,7 +72,7 @@ pub mod states {
     /// poll).
     pub const RELINK: &str = super::RELINK;
     /// Seen, not settled yet (in the queues).
-    pub const DISCOVERED: &str = "discovered";
+    pub const DISCOVERED: &str = super::DISCOVERED;
     /// It cannot be made as it is (a walk-in sale without a default customer, a customer in
     /// another currency, …): parked in the dead-letter queue with the reason.
     pub const FAILED: &str = "failed";

@@ -16,12 +16,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
-use lsbc_core::ports::{PageToken, ReadRange, Source, SourcePage, StateStore};
+use lsbc_core::StoreError;
+use lsbc_core::ports::{PageToken, ReadRange, RecordState, Source, SourcePage, StateStore};
 use lsbc_core::{Flow, Overlap, Record, RecordKey, SourceVersion, StageError};
 use lsbc_lightspeed::query::{Condition, FilterValue};
 use lsbc_lightspeed::{Archived, LightspeedClient, PageRequest, Query};
 use serde_json::Value;
 
+use super::moves::{STOCK, stock_moves};
 use crate::lightspeed::{
     changed_since_by, external, keyed_by, read_page_by, rejected_error, signpost,
 };
@@ -64,18 +66,68 @@ pub const RELINK: &str = "relink";
 pub const WAITING_PER_POLL: usize = 100;
 
 /// The Lightspeed sale stream.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SaleSource {
     client: LightspeedClient,
     overlap: SignedDuration,
+    states: Arc<dyn StateStore>,
+}
+
+impl std::fmt::Debug for SaleSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SaleSource")
+            .field("overlap", &self.overlap)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SaleSource {
-    /// The stream on `client`, re-reading `overlap` before the cursor on every poll.
-    pub fn new(client: LightspeedClient, overlap: SignedDuration) -> Self {
-        Self { client, overlap }
+    /// The stream on `client`, re-reading `overlap` before the cursor on every poll; a
+    /// completed sale read for the first time gets a `discovered` state in `states` with
+    /// its stock moves.
+    pub fn new(
+        client: LightspeedClient,
+        overlap: SignedDuration,
+        states: Arc<dyn StateStore>,
+    ) -> Self {
+        Self {
+            client,
+            overlap,
+            states,
+        }
+    }
+
+    /// Gives each completed sale of the page that has no state yet a `discovered` one with
+    /// its stock moves, before the page is handed on: once the cursor passed a sale, the
+    /// stock flow knows what it took from Lightspeed's shelves. A state written meanwhile
+    /// by the push stage wins (the write is conditional on there being none).
+    async fn discover(&self, records: &[Record]) -> Result<(), StageError> {
+        let now = Timestamp::now();
+        for record in records {
+            let Ok(sale) = lsbc_lightspeed::model::Sale::from_json(&record.payload) else {
+                continue;
+            };
+            let moves = stock_moves(&sale);
+            if moves.is_empty() {
+                continue;
+            }
+            let mut state = RecordState::new(Flow::Orders, record.key.clone(), DISCOVERED, now);
+            state.reason = format!("sale {} seen in Lightspeed", sale.sale_id);
+            state.detail.insert(
+                STOCK.to_owned(),
+                serde_json::to_value(moves).unwrap_or_default(),
+            );
+            match self.states.put_state(&state).await {
+                Ok(_) | Err(StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
     }
 }
+
+/// The state of a sale read by the poll and not pushed yet.
+pub const DISCOVERED: &str = "discovered";
 
 /// The field a sale's record gains when it refunds lines of earlier sales: their `saleID`s
 /// and the `createTime` of the lines refunded, read in one `SaleLine` request per page (a
@@ -218,6 +270,7 @@ impl Source for SaleSource {
         )
         .await?;
         annotate_refunds(&self.client, &mut out.records).await?;
+        self.discover(&out.records).await?;
         Ok(out)
     }
 

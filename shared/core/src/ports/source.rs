@@ -162,6 +162,14 @@ pub trait Sink: Send + Sync {
     /// The flow it serves.
     fn flow(&self) -> Flow;
 
+    /// Whether every command makes the sink recompute the target from both systems' state
+    /// as it is now (stock): an older command is then as good as a newer one, so the push
+    /// stage never skips one as stale — a ledger entry that became visible late still
+    /// triggers its recompute.
+    fn recomputes(&self) -> bool {
+        false
+    }
+
     /// Finds the target record (by the link, else by the match key), then creates or
     /// updates it. Must be safe to call again with the same request after a crash.
     async fn upsert(&self, request: PushRequest<'_>) -> Result<SinkOutcome, StageError>;

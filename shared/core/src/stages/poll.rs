@@ -270,6 +270,9 @@ async fn poll_leased(
                 &signpost,
             );
             pending.clear();
+            if last_page {
+                cursor.read_to = Some(signpost.clone());
+            }
             cursor.resume = match (&page.next, last_page) {
                 (Some(next), false) => Some(Resume {
                     from: range.from.clone(),

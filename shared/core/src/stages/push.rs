@@ -122,7 +122,7 @@ async fn push_claimed(stage: &PushStage<'_>, c: &Claimed<'_>) -> Result<Outcome,
             .await;
             return Ok(Outcome::Unchanged);
         }
-        if link.source_version.is_newer_than(&env.source_version) {
+        if !stage.sink.recomputes() && link.source_version.is_newer_than(&env.source_version) {
             let message = format!(
                 "stale: version {} is older than {} already pushed",
                 env.source_version, link.source_version
@@ -152,7 +152,8 @@ async fn push_claimed(stage: &PushStage<'_>, c: &Claimed<'_>) -> Result<Outcome,
         extra: outcome.extra.clone(),
         updated_at: stage.clock.now(),
     };
-    if stage.links.put(&new_link).await? == LinkWrite::Stale {
+    // A recomputing sink's older command leaves the newer link as it is: nothing to say.
+    if stage.links.put(&new_link).await? == LinkWrite::Stale && !stage.sink.recomputes() {
         tracing::warn!(flow = %env.flow, record_key = %env.key, "A newer version was linked meanwhile.");
     }
     let result = match outcome.action {

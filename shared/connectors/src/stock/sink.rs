@@ -1,0 +1,700 @@
+//! Recomputes one item's stock in every mapped Lightspeed shop and writes only what
+//! differs — never overwriting a sale:
+//!
+//! 1. Business Central: the item (an item that is not `Inventory` is skipped), its
+//!    quantities per variant and location (page 38 open entries' `Remaining_Quantity`, or
+//!    API v2.0's company-wide `inventory`), and what the formula deducts (open sales order
+//!    lines' outstanding quantity, or reservations from inventory).
+//! 2. Lightspeed: the item's variants (the products flow's links, else the SKU), their
+//!    `ItemShop` rows, read in one request right before the write.
+//! 3. In flight: units of sales Lightspeed made that Business Central does not know yet
+//!    (the orders flow's sales not posted, kept in their states from the poll that read
+//!    them) are subtracted, so a push never brings sold units back (ORDERS-STOCK case 13).
+//! 4. Guard: an `ItemShop` whose `timeStamp` is newer than the orders flow's last full read
+//!    of sales may hold a sale nobody knows yet: the recompute waits for the next orders
+//!    poll. After a write, the item's `InventoryLog` must show our change exactly as
+//!    computed; a sale that landed between the read and the write shows as a different
+//!    change, and the item is recomputed (the guard then waits for that sale).
+//! 5. Audit: each shop's figures (inventory, deducted, in flight, safety, target, before,
+//!    after) go to the activity log with the request.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::{SignedDuration, Timestamp};
+use lsbc_business_central::odata::{Filter, Query};
+use lsbc_business_central::{BusinessCentral, EntitySet, Record as BcRecord};
+use lsbc_core::ports::{
+    Action, Clock, CursorStore, LinkStore, PushRequest, Sink, SinkOutcome, StateStore,
+};
+use lsbc_core::{Flow, RecordKey, SourceVersion, StageError};
+use lsbc_lightspeed::Query as LsQuery;
+use lsbc_lightspeed::model::{Item, ItemId, ItemShop, ShopId};
+use lsbc_lightspeed::query::{Condition, FilterValue};
+use lsbc_lightspeed::{LightspeedClient, PageRequest, StockTarget, StockUpdate};
+use rust_decimal::Decimal;
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::command::StockCommand;
+use super::formula::{ANY_LOCATION, Figures, PerLocation, at_locations, figures};
+use super::settings::{Formula, Quantities, StockSettings};
+use crate::business_central::external;
+use crate::config::ConfigCache;
+use crate::kit::FlowSettings;
+use crate::orders::{STOCK, StockMove, states};
+use crate::products::{ProductSettings, SkuField};
+
+/// The orders flow's states whose sales Business Central's inventory does not hold yet.
+const IN_FLIGHT: [&str; 7] = [
+    states::DISCOVERED,
+    states::WAITING,
+    states::HELD,
+    states::POSTING,
+    states::FAILED,
+    states::RELINK,
+    states::CREATED,
+];
+
+/// The most sales read per state for the in-flight sum.
+const IN_FLIGHT_PER_STATE: usize = 1_000;
+
+/// One Lightspeed item that shows a Business Central item (or one of its variants).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Target {
+    /// The BC variant code (`""`: the item itself).
+    variant: String,
+    /// The Lightspeed item.
+    item: u64,
+}
+
+/// The stock flow's sink.
+#[derive(Clone)]
+pub struct StockSink {
+    bc: BusinessCentral,
+    ls: LightspeedClient,
+    links: Arc<dyn LinkStore>,
+    states: Arc<dyn StateStore>,
+    cursors: Arc<dyn CursorStore>,
+    config: Arc<ConfigCache>,
+    clock: Arc<dyn Clock>,
+    /// Location codes by id (read once per sink).
+    locations: Arc<Mutex<Option<HashMap<Uuid, String>>>>,
+}
+
+impl std::fmt::Debug for StockSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StockSink").finish_non_exhaustive()
+    }
+}
+
+impl StockSink {
+    /// A sink reading `bc` and writing `ls`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        bc: BusinessCentral,
+        ls: LightspeedClient,
+        links: Arc<dyn LinkStore>,
+        states: Arc<dyn StateStore>,
+        cursors: Arc<dyn CursorStore>,
+        config: Arc<ConfigCache>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            bc,
+            ls,
+            links,
+            states,
+            cursors,
+            config,
+            clock,
+            locations: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// The Lightspeed items showing BC item `id` (number `number`): the products flow's
+    /// links, else the Lightspeed item whose SKU is the number.
+    async fn targets(&self, id: Uuid, number: &str) -> Result<Vec<Target>, StageError> {
+        let mut out = Vec::new();
+        for link in self
+            .links
+            .find_by_target(Flow::Products, &id.to_string())
+            .await?
+        {
+            let key = link.key.as_str();
+            if let Some(item) = key.strip_prefix("item:").and_then(|n| n.parse().ok()) {
+                out.push(Target {
+                    variant: String::new(),
+                    item,
+                });
+            } else if key.contains(":variants:")
+                && let Some(variants) = link.extra.get("variants").and_then(Value::as_object)
+            {
+                for (ls_id, v) in variants {
+                    if let (Ok(item), Some(code)) =
+                        (ls_id.parse(), v.get("code").and_then(Value::as_str))
+                    {
+                        out.push(Target {
+                            variant: code.to_owned(),
+                            item,
+                        });
+                    }
+                }
+            }
+        }
+        if !out.is_empty() {
+            out.sort_by_key(|t| t.item);
+            out.dedup();
+            return Ok(out);
+        }
+        let products = self.config.get(Flow::Products).await?;
+        let sku = ProductSettings::from_stored(Some(&products.settings))
+            .map_err(|e| StageError::Config(e.to_string()))?
+            .sku_field;
+        let field = match sku {
+            SkuField::CustomSku => "customSku",
+            SkuField::SystemSku => "systemSku",
+            SkuField::ManufacturerSku => "manufacturerSku",
+        };
+        let query = LsQuery::new().eq(field, number).limit(2);
+        let page = self
+            .ls
+            .page_raw("Item", PageRequest::First(query))
+            .await
+            .map_err(crate::lightspeed::external)?;
+        for raw in page.records {
+            if let Ok(item) = Item::from_json(&raw)
+                && item.item_matrix_id.is_none_or(|m| m.get() == 0)
+            {
+                out.push(Target {
+                    variant: String::new(),
+                    item: item.item_id.get(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Quantities of item `number` per variant and location: the open entries of page 38.
+    async fn ledger(&self, service: &str, number: &str) -> Result<PerLocation, StageError> {
+        let query = Query::new()
+            .filter(Filter::eq("Item_No", number).and(Filter::eq("Open", true)))
+            .select(["Variant_Code", "Location_Code", "Remaining_Quantity"]);
+        let missing = format!("publish page 38 \"Item Ledger Entries\" under the name `{service}`");
+        let rows = self.web_service(service, query, &missing).await?;
+        Ok(per_location(&rows, "Remaining_Quantity", |_| true))
+    }
+
+    /// Every row of web service `service` for `query`; an unpublished service is a
+    /// configuration error saying what to publish (`missing`).
+    async fn web_service(
+        &self,
+        service: &str,
+        query: Query,
+        missing: &str,
+    ) -> Result<Vec<BcRecord>, StageError> {
+        self.bc.web_service_all(service, query).await.map_err(|e| {
+            if crate::business_central::is_not_found(&e) {
+                StageError::Config(format!(
+                    "Business Central has no web service `{service}`: {missing} ({e})"
+                ))
+            } else {
+                external(None, e)
+            }
+        })
+    }
+
+    /// Location codes by id.
+    async fn location_codes(&self) -> Result<HashMap<Uuid, String>, StageError> {
+        if let Some(known) = self
+            .locations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+        {
+            return Ok(known);
+        }
+        let rows = self
+            .bc
+            .list_all(EntitySet::Locations, Query::new().select(["id", "code"]))
+            .await
+            .map_err(|e| external(None, e))?;
+        let map: HashMap<Uuid, String> = rows
+            .iter()
+            .filter_map(|r| Some((r.id()?, r.str("code")?.to_owned())))
+            .collect();
+        *self
+            .locations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(map.clone());
+        Ok(map)
+    }
+
+    /// Outstanding quantities of item `id` on open sales order lines, per variant and
+    /// location (one request: API v2.0 reads lines only under their order).
+    async fn outstanding(&self, id: Uuid) -> Result<PerLocation, StageError> {
+        let orders = self
+            .bc
+            .list_all(
+                EntitySet::SalesOrders,
+                Query::new().select(["id"]).expand(
+                    "salesOrderLines($select=lineType,itemId,itemVariantId,locationId,quantity,shippedQuantity)",
+                ),
+            )
+            .await
+            .map_err(|e| external(None, e))?;
+        let lines: Vec<BcRecord> = orders
+            .iter()
+            .flat_map(|o| o.expanded("salesOrderLines"))
+            .filter(|l| l.str("itemId").and_then(|s| s.parse::<Uuid>().ok()) == Some(id))
+            .collect();
+        let mut out = PerLocation::new();
+        if lines.is_empty() {
+            return Ok(out);
+        }
+        let locations = self.location_codes().await?;
+        let mut variants: HashMap<Uuid, String> = HashMap::new();
+        let blank = Uuid::nil();
+        if lines.iter().any(|l| {
+            l.str("itemVariantId")
+                .and_then(|s| s.parse::<Uuid>().ok())
+                .is_some_and(|v| v != blank)
+        }) {
+            let rows = self
+                .bc
+                .list_all(
+                    EntitySet::ItemVariants,
+                    Query::new()
+                        .filter(Filter::eq("itemId", id))
+                        .select(["id", "code"]),
+                )
+                .await
+                .map_err(|e| external(None, e))?;
+            variants = rows
+                .iter()
+                .filter_map(|r| Some((r.id()?, r.str("code")?.to_owned())))
+                .collect();
+        }
+        for line in lines {
+            let left = decimal(line.get("quantity")) - decimal(line.get("shippedQuantity"));
+            if left <= Decimal::ZERO {
+                continue;
+            }
+            let code = |field: &str, names: &HashMap<Uuid, String>| {
+                line.str(field)
+                    .and_then(|s| s.parse::<Uuid>().ok())
+                    .and_then(|u| names.get(&u).cloned())
+                    .unwrap_or_default()
+            };
+            *out.entry((
+                code("itemVariantId", &variants),
+                code("locationId", &locations),
+            ))
+            .or_default() += left;
+        }
+        Ok(out)
+    }
+
+    /// Quantities reserved from inventory, per variant and location: page 497
+    /// "Reservation Entries" under `service` — `Quantity_Base` of the entries with status
+    /// Reservation against item ledger entries (source type 32, subtype 0), the sum BC's
+    /// "Reserved Qty. on Inventory" is (`Item.Table.al` field 101's CalcFormula). Control
+    /// names as OData V4 spells the page's (`ReservationEntries.Page.al`); how it renders the
+    /// option `Source Subtype` is not confirmed, both spellings are taken.
+    async fn reserved(&self, service: &str, number: &str) -> Result<PerLocation, StageError> {
+        let query = Query::new().filter(Filter::eq("Item_No", number));
+        let missing = format!(
+            "formula inventory_minus_reserved needs page 497 \"Reservation Entries\" published under the name `{service}` (or choose inventory_minus_outstanding)"
+        );
+        let rows = self.web_service(service, query, &missing).await?;
+        Ok(per_location(&rows, "Quantity_Base", |row| {
+            let text = |f: &str| {
+                row.get(f)
+                    .map(|v| v.to_string().trim_matches('"').to_owned())
+                    .unwrap_or_default()
+            };
+            // Option values as OData V4 may render them: `0` or `_x0030_`.
+            text("Reservation_Status") == "Reservation"
+                && text("Source_Type") == "32"
+                && matches!(text("Source_Subtype").as_str(), "0" | "_x0030_")
+        }))
+    }
+
+    /// Units of `items` sold in Lightspeed that Business Central's inventory does not hold
+    /// yet, per (item, shop).
+    async fn in_flight(
+        &self,
+        settings: &StockSettings,
+        items: &[u64],
+    ) -> Result<HashMap<(u64, u64), Decimal>, StageError> {
+        let now = self.clock.now();
+        let grace = SignedDuration::from_mins(i64::from(settings.discovered_grace_minutes));
+        let mut out: HashMap<(u64, u64), Decimal> = HashMap::new();
+        for state in IN_FLIGHT {
+            for sale in self
+                .states
+                .list_states(Flow::Orders, state, IN_FLIGHT_PER_STATE)
+                .await?
+            {
+                if state == states::DISCOVERED && now.duration_since(sale.since) > grace {
+                    continue;
+                }
+                if state == states::CREATED && made_as_orders(&sale.detail) {
+                    // A sales order: BC counts it (outstanding), never subtracted twice.
+                    continue;
+                }
+                let Some(moves) = sale.detail.get(STOCK) else {
+                    continue;
+                };
+                let moves: Vec<StockMove> =
+                    serde_json::from_value(moves.clone()).unwrap_or_default();
+                for m in moves.into_iter().filter(|m| items.contains(&m.item)) {
+                    *out.entry((m.item, m.shop)).or_default() += m.quantity;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The orders flow's last full read of sales, or why there is none.
+    async fn orders_read_to(
+        &self,
+        settings: &StockSettings,
+    ) -> Result<Option<Timestamp>, StageError> {
+        let stored = self.cursors.load(Flow::Orders, "Sale").await?;
+        match stored.and_then(|s| s.cursor.read_to) {
+            Some(SourceVersion::Timestamp(t)) => Ok(Some(t)),
+            _ if settings.accept_overwrite_risk => Ok(None),
+            _ => Err(StageError::Config(
+                "the orders flow has not read Lightspeed's sales yet: run it (it tells the stock flow what was sold), or set accept_overwrite_risk to let Business Central's figure overwrite sales it does not know yet".into(),
+            )),
+        }
+    }
+
+    /// The item's `ItemShop` rows per Lightspeed item (one request).
+    async fn item_shops(
+        &self,
+        key: &RecordKey,
+        items: &[u64],
+    ) -> Result<HashMap<u64, Vec<ItemShop>>, StageError> {
+        let mut out: HashMap<u64, Vec<ItemShop>> = HashMap::new();
+        for chunk in items.chunks(100) {
+            let query = LsQuery::new()
+                .filter(
+                    "itemID",
+                    Condition::In(chunk.iter().copied().map(FilterValue::from).collect()),
+                )
+                .relations(["ItemShops"])
+                .limit(100);
+            let page = self
+                .ls
+                .page_raw("Item", PageRequest::First(query))
+                .await
+                .map_err(crate::lightspeed::external)?;
+            for raw in page.records {
+                let item = Item::from_json(&raw).map_err(|e| StageError::InvalidRecord {
+                    key: key.clone(),
+                    field: format!("Lightspeed Item {}", e.path),
+                    reason: e.message,
+                })?;
+                out.insert(item.item_id.get(), item.item_shops);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether Lightspeed's log shows each write of `item` exactly as computed: the newest
+    /// change of each shop since the read moved qoh from `before` to the target. Anything
+    /// else means a sale (or a count) landed between the read and the write.
+    async fn writes_landed(
+        &self,
+        item: u64,
+        since: Timestamp,
+        written: &[(u64, i64, i64)],
+    ) -> Result<Result<(), String>, StageError> {
+        let query = LsQuery::new()
+            .eq("itemID", item)
+            .filter("createTime", Condition::Ge(FilterValue::from(since)))
+            .limit(100);
+        let page = self
+            .ls
+            .page_raw("InventoryLog", PageRequest::First(query))
+            .await
+            .map_err(crate::lightspeed::external)?;
+        let id = |v: &Value, f: &str| -> u64 {
+            v.get(f)
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0)
+        };
+        for (shop, before, target) in written {
+            let ours = page
+                .records
+                .iter()
+                .filter(|l| id(l, "shopID") == *shop && id(l, "saleID") == 0)
+                .max_by_key(|l| id(l, "inventoryLogID"));
+            let change = ours
+                .and_then(|l| l.get("qohChange").and_then(Value::as_str))
+                .and_then(|s| s.parse::<i64>().ok());
+            if change != Some(target - before) {
+                return Ok(Err(format!(
+                    "item {item} in shop {shop}: Lightspeed moved from {before} before our write to {target} by {change:?} - something else changed it in between; recomputing",
+                )));
+            }
+        }
+        Ok(Ok(()))
+    }
+}
+
+/// Whether a sale's documents are all sales orders (BC counts them as outstanding).
+fn made_as_orders(detail: &Map<String, Value>) -> bool {
+    detail
+        .get("documents")
+        .and_then(Value::as_array)
+        .is_some_and(|docs| {
+            !docs.is_empty()
+                && docs
+                    .iter()
+                    .all(|d| d.get("kind").and_then(Value::as_str) == Some("order"))
+        })
+}
+
+/// `quantity` of the rows `keep` accepts, summed per (variant, location).
+fn per_location(
+    rows: &[BcRecord],
+    quantity: &str,
+    keep: impl Fn(&BcRecord) -> bool,
+) -> PerLocation {
+    let mut out = PerLocation::new();
+    for row in rows.iter().filter(|r| keep(r)) {
+        let variant = row.str("Variant_Code").unwrap_or_default().to_owned();
+        let location = row.str("Location_Code").unwrap_or_default().to_owned();
+        *out.entry((variant, location)).or_default() += decimal(row.get(quantity));
+    }
+    out
+}
+
+fn decimal(v: Option<&Value>) -> Decimal {
+    match v {
+        Some(Value::Number(n)) => n.to_string().parse().unwrap_or_default(),
+        Some(Value::String(s)) => s.parse().unwrap_or_default(),
+        _ => Decimal::ZERO,
+    }
+}
+
+#[async_trait]
+impl Sink for StockSink {
+    fn flow(&self) -> Flow {
+        Flow::Stock
+    }
+
+    fn recomputes(&self) -> bool {
+        true
+    }
+
+    #[allow(clippy::too_many_lines)]
+    async fn upsert(&self, request: PushRequest<'_>) -> Result<SinkOutcome, StageError> {
+        let key = request.key;
+        let cmd: StockCommand = serde_json::from_value(request.command.clone()).map_err(|e| {
+            StageError::InvalidRecord {
+                key: key.clone(),
+                field: "(command)".into(),
+                reason: format!("not a stock command: {e}"),
+            }
+        })?;
+        let skipped = |rule: String| StageError::Skipped {
+            key: key.clone(),
+            rule,
+        };
+        let config = self.config.get(Flow::Stock).await?;
+        let settings = StockSettings::from_stored(Some(&config.settings))
+            .map_err(|e| StageError::Config(e.to_string()))?;
+        if settings.shops.is_empty() {
+            return Err(skipped(
+                "no Lightspeed shop is mapped to Business Central locations (setting shops)".into(),
+            ));
+        }
+        let read_to = self.orders_read_to(&settings).await?;
+        let wait = Duration::from_secs(u64::from(settings.wait_for_orders_seconds));
+
+        // Business Central.
+        let item = self
+            .bc
+            .find_first(EntitySet::Items, Filter::eq("number", cmd.item.as_str()))
+            .await
+            .map_err(|e| external(Some(key), e))?
+            .ok_or_else(|| skipped(format!("item {} is not in Business Central", cmd.item)))?;
+        let item_id = item
+            .id()
+            .ok_or_else(|| skipped(format!("item {} has no id", cmd.item)))?;
+        let kind = item.str("type").unwrap_or_default();
+        if kind != "Inventory" {
+            return Err(skipped(format!(
+                "item {} is a {kind} item: Business Central keeps no stock of it",
+                cmd.item
+            )));
+        }
+        let targets = self.targets(item_id, &cmd.item).await?;
+        if targets.is_empty() {
+            return Err(skipped(format!(
+                "item {} is not in Lightspeed (no products link, no Lightspeed item with that SKU)",
+                cmd.item
+            )));
+        }
+        let inventory = match settings.quantities {
+            Quantities::LedgerPage => self.ledger(&settings.ledger_service, &cmd.item).await?,
+            Quantities::ApiInventory => PerLocation::from([(
+                (String::new(), ANY_LOCATION.to_owned()),
+                decimal(item.get("inventory")),
+            )]),
+        };
+        let formulas: Vec<Formula> = settings
+            .shops
+            .values()
+            .map(|s| settings.formula_of(s))
+            .collect();
+        let outstanding = if formulas.contains(&Formula::InventoryMinusOutstanding) {
+            self.outstanding(item_id).await?
+        } else {
+            PerLocation::new()
+        };
+        let reserved = match (
+            &settings.reserved_service,
+            formulas.contains(&Formula::InventoryMinusReserved),
+        ) {
+            (Some(service), true) => self.reserved(service, &cmd.item).await?,
+            _ => PerLocation::new(),
+        };
+
+        // Lightspeed, read right before the writes.
+        let ls_ids: Vec<u64> = targets.iter().map(|t| t.item).collect();
+        let in_flight = self.in_flight(&settings, &ls_ids).await?;
+        let shops_of = self.item_shops(key, &ls_ids).await?;
+        let mut audit = Vec::new();
+        let mut sent = Vec::new();
+        let mut extra = Map::new();
+        let mut wrote = false;
+        let mut warnings = Vec::new();
+        for target in &targets {
+            let Some(rows) = shops_of.get(&target.item) else {
+                warnings.push(format!("Lightspeed item {} no longer exists", target.item));
+                continue;
+            };
+            let mut updates = Vec::new();
+            let mut written = Vec::new();
+            let mut since: Option<Timestamp> = None;
+            for (shop_text, shop) in &settings.shops {
+                let Ok(shop_id) = shop_text.parse::<u64>() else {
+                    continue;
+                };
+                let row = rows.iter().find(|r| r.shop_id.get() == shop_id);
+                let formula = settings.formula_of(shop);
+                let deductible = match formula {
+                    Formula::InventoryMinusReserved => {
+                        at_locations(&reserved, &target.variant, &shop.locations)
+                    }
+                    _ => at_locations(&outstanding, &target.variant, &shop.locations),
+                };
+                let f: Figures = figures(
+                    formula,
+                    at_locations(&inventory, &target.variant, &shop.locations),
+                    deductible,
+                    in_flight
+                        .get(&(target.item, shop_id))
+                        .copied()
+                        .unwrap_or_default(),
+                    settings.safety_of(shop),
+                    settings.negative,
+                );
+                let before = row.map_or(0, |r| r.qoh);
+                audit.push(json!({
+                    "lightspeedItem": target.item, "variant": target.variant, "shop": shop_id,
+                    "figures": f, "before": before, "after": f.target,
+                }));
+                if f.target == before {
+                    continue;
+                }
+                if let (Some(read_to), Some(stamp)) = (read_to, row.and_then(|r| r.time_stamp))
+                    && stamp > read_to
+                {
+                    return Err(StageError::NotReady {
+                        key: key.clone(),
+                        reason: format!(
+                            "Lightspeed's stock of item {} in shop {shop_id} moved at {stamp}, after the orders flow last read sales ({read_to}): waiting for it to read them",
+                            target.item
+                        ),
+                        retry_after: wait,
+                    });
+                }
+                if let Some(stamp) = row.and_then(|r| r.time_stamp) {
+                    since = Some(since.map_or(stamp, |s: Timestamp| s.min(stamp)));
+                }
+                updates.push(StockUpdate {
+                    target: row.map_or(StockTarget::Shop(ShopId::new(shop_id)), |r| {
+                        StockTarget::ItemShop(r.item_shop_id)
+                    }),
+                    qoh: f.target,
+                });
+                written.push((shop_id, before, f.target));
+            }
+            if updates.is_empty() {
+                continue;
+            }
+            let started = self.clock.now();
+            self.ls
+                .set_stock(ItemId::new(target.item), &updates)
+                .await
+                .map_err(crate::lightspeed::external)?;
+            wrote = true;
+            sent.push(json!({"lightspeedItem": target.item, "qoh": written
+                .iter().map(|(shop, _, q)| json!({"shop": shop, "qoh": q})).collect::<Vec<_>>()}));
+            let since = since.unwrap_or(started) - SignedDuration::from_secs(1);
+            if let Err(reason) = self.writes_landed(target.item, since, &written).await? {
+                tracing::warn!(flow = %Flow::Stock, record_key = %key, %reason, "A Lightspeed stock write overlapped another change.");
+                return Err(StageError::NotReady {
+                    key: key.clone(),
+                    reason,
+                    retry_after: wait,
+                });
+            }
+        }
+        extra.insert("audit".into(), Value::Array(audit.clone()));
+        extra.insert("cause".into(), Value::String(cmd.cause.clone()));
+        if !warnings.is_empty() {
+            extra.insert("warnings".into(), json!(warnings));
+        }
+        let mut sent_all = vec![json!({"audit": audit, "cause": cmd.cause})];
+        sent_all.extend(sent);
+        Ok(SinkOutcome {
+            action: if wrote {
+                Action::Updated
+            } else {
+                Action::Unchanged
+            },
+            target_id: targets
+                .iter()
+                .map(|t| t.item.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+            etag: None,
+            extra,
+            sent: sent_all,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sale_made_as_an_order_is_not_in_flight() {
+        let orders = Map::from_iter([("documents".to_owned(), json!([{"kind": "order"}]))]);
+        assert!(made_as_orders(&orders));
+        let invoice = Map::from_iter([("documents".to_owned(), json!([{"kind": "invoice"}]))]);
+        assert!(!made_as_orders(&invoice));
+        assert!(!made_as_orders(&Map::new()));
+    }
+}

@@ -1,0 +1,286 @@
+//! The stock flow end to end on the embedded home, with the orders flow beside it (one
+//! store): Business Central's ledger and sales orders against both simulators, each case
+//! checked on Lightspeed's quantities on hand.
+
+// Test code: helpers outside `#[test]` fns too must stop the test with their message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lsbc_cli::sandboxes::Sandboxes;
+use lsbc_core::Flow;
+use lsbc_sandbox::business_central::LedgerSequence;
+use lsbc_tests::orders::{AMS, CASH, NYC, line, payment, sale, settings, world_now as world};
+use lsbc_tests::pipeline::{EmbeddedHome, Setup};
+use serde_json::{Value, json};
+
+/// Lightspeed item `A` (Business Central item number `A`).
+const A: u64 = 10;
+/// Lightspeed item `B`.
+const B: u64 = 11;
+
+fn stock_settings(extra: Value) -> Value {
+    let mut base = json!({
+        "shops": {
+            AMS.to_string(): {"locations": ["AMS"]},
+            NYC.to_string(): {"locations": ["NYC"]},
+        },
+        "wait_for_orders_seconds": 1,
+    });
+    if let (Value::Object(b), Value::Object(e)) = (&mut base, extra) {
+        for (k, v) in e {
+            b.insert(k, v);
+        }
+    }
+    base
+}
+
+/// Orders and stock on one embedded home.
+async fn home(s: &Arc<Sandboxes>, orders: Value, stock: Value) -> EmbeddedHome {
+    EmbeddedHome::with_flows(
+        s,
+        vec![
+            (
+                Flow::Orders,
+                Setup {
+                    settings: Some(settings(orders)),
+                    ..Setup::default()
+                },
+            ),
+            (
+                Flow::Stock,
+                Setup {
+                    settings: Some(stock_settings(stock)),
+                    ..Setup::default()
+                },
+            ),
+        ],
+    )
+    .await
+}
+
+/// Lets a second pass (Lightspeed's times have whole seconds; the orders flow's read ends
+/// a second before its poll), then syncs the orders flow and the stock flow.
+async fn sync_both(h: &EmbeddedHome) {
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    h.sync_flow(Flow::Orders).await;
+    h.sync_flow(Flow::Stock).await;
+}
+
+fn qoh(s: &Sandboxes, item: u64, shop: u64) -> i64 {
+    s.lightspeed.stock(item, shop).unwrap_or(0)
+}
+
+fn location_id(s: &Sandboxes, code: &str) -> Value {
+    s.business_central
+        .records("locations")
+        .into_iter()
+        .find(|l| l["code"] == code)
+        .expect("location")["id"]
+        .clone()
+}
+
+#[tokio::test]
+async fn every_entry_type_reaches_each_shop_from_its_own_locations() {
+    let s = world().await;
+    let bc = &s.business_central;
+    bc.post_purchase("A", 10.0, Some("AMS")).unwrap();
+    bc.post_purchase("A", 4.0, Some("NYC")).unwrap();
+    bc.post_adjustment("A", -1.0, Some("AMS")).unwrap();
+    // A transfer AMS → NYC: one entry out, one in.
+    bc.post_adjustment("A", -2.0, Some("AMS")).unwrap();
+    bc.post_adjustment("A", 2.0, Some("NYC")).unwrap();
+    bc.post_purchase("B", 3.5, Some("MTL")).unwrap();
+    bc.post_purchase("B", 2.5, Some("AMS")).unwrap();
+    let h = home(&s, json!({}), json!({"formula": "inventory"})).await;
+    sync_both(&h).await;
+    assert_eq!(qoh(&s, A, AMS), 7);
+    assert_eq!(qoh(&s, A, NYC), 6);
+    assert_eq!(qoh(&s, B, AMS), 2, "2.5 floored; MTL is not mapped");
+    assert_eq!(qoh(&s, B, NYC), 0);
+
+    // Nothing new: nothing read twice, nothing written.
+    let writes = s.lightspeed.writes().len();
+    let report = h.run_once(Flow::Stock).await.unwrap();
+    assert_eq!(report.sent, 0, "{report:?}");
+    assert_eq!(s.lightspeed.writes().len(), writes);
+
+    // One more movement: that item only, one write.
+    bc.post_adjustment("A", -3.0, Some("NYC")).unwrap();
+    sync_both(&h).await;
+    assert_eq!(qoh(&s, A, NYC), 3);
+    assert_eq!(s.lightspeed.writes().len(), writes + 1);
+}
+
+#[tokio::test]
+async fn case_13_sales_bc_does_not_know_yet_are_subtracted_once() {
+    let s = world().await;
+    let bc = &s.business_central;
+    bc.post_purchase("A", 10.0, Some("AMS")).unwrap();
+    // An open sales order of 3 at AMS.
+    bc.add_sales_order(json!({
+        "customerNumber": "C-POS",
+        "salesOrderLines": [{"lineType": "Item", "lineObjectNumber": "A", "quantity": 3,
+                              "locationId": location_id(&s, "AMS")}],
+    }))
+    .unwrap();
+    s.lightspeed.set_stock(A, AMS, 10).unwrap();
+    // Two units sold in Lightspeed: draft invoices in BC (not posted: not in the ledger).
+    s.lightspeed
+        .add_sale(&sale(
+            501,
+            AMS,
+            vec![line(A, 1, 1210)],
+            vec![payment(CASH, 1210)],
+        ))
+        .unwrap();
+    s.lightspeed
+        .add_sale(&sale(
+            502,
+            AMS,
+            vec![line(A, 1, 1210)],
+            vec![payment(CASH, 1210)],
+        ))
+        .unwrap();
+    assert_eq!(qoh(&s, A, AMS), 8, "Lightspeed took the sold units off");
+
+    let h = home(&s, json!({"document_type": "invoice"}), json!({})).await;
+    sync_both(&h).await;
+    // inventory − outstanding − in flight: 10 − 3 − 2.
+    assert_eq!(qoh(&s, A, AMS), 5);
+
+    // Inventory alone: 10 − 2 in flight = 8 (what Lightspeed shows after the sales).
+    let s = world().await;
+    s.business_central
+        .post_purchase("A", 10.0, Some("AMS"))
+        .unwrap();
+    s.lightspeed.set_stock(A, AMS, 10).unwrap();
+    s.lightspeed.set_stock(A, NYC, 0).unwrap();
+    s.lightspeed
+        .add_sale(&sale(
+            501,
+            AMS,
+            vec![line(A, 2, 1210)],
+            vec![payment(CASH, 2420)],
+        ))
+        .unwrap();
+    let h = home(
+        &s,
+        json!({"document_type": "invoice"}),
+        json!({"formula": "inventory"}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    h.sync_flow(Flow::Orders).await;
+    let writes = s.lightspeed.writes().len();
+    h.sync_flow(Flow::Stock).await;
+    assert_eq!(qoh(&s, A, AMS), 8);
+    assert_eq!(
+        s.lightspeed.writes().len(),
+        writes,
+        "no write: already right"
+    );
+
+    // Posted: the sale is in BC's ledger now, and no longer in flight.
+    let h2 = home(
+        &s,
+        json!({"document_type": "posted_invoice"}),
+        json!({"formula": "inventory"}),
+    )
+    .await;
+    sync_both(&h2).await;
+    assert_eq!(qoh(&s, A, AMS), 8);
+}
+
+#[tokio::test]
+async fn entries_that_commit_late_or_leave_gaps_are_not_missed() {
+    let s = world().await;
+    let bc = &s.business_central;
+    let h = home(&s, json!({}), json!({"formula": "inventory"})).await;
+    h.sync_flow(Flow::Orders).await;
+    bc.set_ledger_sequence(LedgerSequence {
+        gap_every: 2,
+        hold_commits: true,
+    });
+    // A long posting draws its number first and commits last.
+    bc.post_purchase("B", 4.0, Some("AMS")).unwrap();
+    bc.set_ledger_sequence(LedgerSequence {
+        gap_every: 2,
+        hold_commits: false,
+    });
+    bc.post_purchase("A", 6.0, Some("AMS")).unwrap();
+    bc.post_purchase("A", 1.0, Some("NYC")).unwrap();
+    sync_both(&h).await;
+    assert_eq!(qoh(&s, A, AMS), 6);
+    assert_eq!(qoh(&s, A, NYC), 1);
+    let before = qoh(&s, B, AMS);
+    assert_ne!(before, 4, "B's entry is not visible yet");
+
+    // It commits below the numbers already read: the window reads it.
+    assert_eq!(bc.commit_ledger().len(), 1);
+    sync_both(&h).await;
+    assert_eq!(qoh(&s, B, AMS), 4);
+}
+
+#[tokio::test]
+async fn a_sale_made_after_the_orders_poll_holds_the_write_until_orders_reads_it() {
+    let s = world().await;
+    let bc = &s.business_central;
+    bc.post_purchase("A", 10.0, Some("AMS")).unwrap();
+    s.lightspeed.set_stock(A, AMS, 10).unwrap();
+    let h = home(
+        &s,
+        json!({"document_type": "invoice"}),
+        json!({"formula": "inventory"}),
+    )
+    .await;
+    sync_both(&h).await;
+    assert_eq!(qoh(&s, A, AMS), 10);
+
+    // Lightspeed sells one after the orders flow's last read; BC receives 5 more.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    s.lightspeed
+        .add_sale(&sale(
+            601,
+            AMS,
+            vec![line(A, 1, 1210)],
+            vec![payment(CASH, 1210)],
+        ))
+        .unwrap();
+    bc.post_purchase("A", 5.0, Some("AMS")).unwrap();
+    let report = h.run_once(Flow::Stock).await.unwrap();
+    assert_eq!(report.updated, 0, "{report:?}");
+    assert_eq!(
+        qoh(&s, A, AMS),
+        9,
+        "the sale stands; BC's 15 is not written over it"
+    );
+
+    // Once the orders flow has read the sale, the write counts it: 15 − 1.
+    sync_both(&h).await;
+    assert_eq!(qoh(&s, A, AMS), 14);
+}
+
+#[tokio::test]
+async fn the_stock_flow_does_not_start_before_the_orders_flow_and_skips_what_lightspeed_lacks() {
+    let s = world().await;
+    let bc = &s.business_central;
+    bc.post_purchase("A", 2.0, Some("AMS")).unwrap();
+    let h = home(&s, json!({}), json!({})).await;
+    let err = h.run_once(Flow::Stock).await.unwrap_err().to_string();
+    assert!(err.contains("orders flow"), "{err}");
+
+    // An item Lightspeed does not have: skipped with its reason, the others go on.
+    bc.add_item(
+        json!({"number": "BC-ONLY", "displayName": "Only in BC", "taxGroupCode": "STANDARD"}),
+    )
+    .unwrap();
+    bc.post_purchase("BC-ONLY", 3.0, Some("AMS")).unwrap();
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    h.sync_flow(Flow::Orders).await;
+    let report = h.run_once(Flow::Stock).await.unwrap();
+    assert_eq!(report.failed, 0, "{report:?}");
+    assert!(report.skipped >= 1, "{report:?}");
+    assert_eq!(qoh(&s, A, AMS), 2);
+}

@@ -1107,8 +1107,7 @@ fn resolve(segs: &[Segment]) -> Outcome<Resource> {
                 (_, name, []) => {
                     let nested =
                         Entity::from_set(name).ok_or_else(|| BcFault::segment_not_found(name))?;
-                    let allowed = parent.lines() == Some(nested)
-                        || (parent == Entity::Item && nested == Entity::ItemVariant);
+                    let allowed = nested.parent().map(|(p, _)| p) == Some(parent);
                     if !allowed {
                         return Err(BcFault::segment_not_found(name));
                     }
@@ -1238,6 +1237,11 @@ fn entity_request(
                 }
                 (Entity::SalesInvoice, "makeCorrectiveCreditMemo") => {
                     store.make_corrective_credit_memo(company, id, now)?;
+                }
+                // [AL] APIV2Journals.Page.al `post`: the batch found by SystemId, whatever
+                // its template (customerPaymentJournals has no action of its own).
+                (Entity::Journal, "post") => {
+                    store.post_journal(company, id, now)?;
                 }
                 _ => {
                     return Err(BcFault::segment_not_found(&format!(
@@ -1381,6 +1385,16 @@ fn list(
     parent: Option<Uuid>,
     self_url: &str,
 ) -> Outcome<Reply> {
+    if parent.is_none() && entity == Entity::CustomerPayment {
+        // [AL] APIV2CustomerPayments.Page.al CheckFilters: a journal batch id or an id.
+        let named = query.filter.as_deref().is_some_and(|f| {
+            f.split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|w| w == "journalId" || w == "id")
+        });
+        if !named {
+            return Err(super::store::payments::filters_not_specified());
+        }
+    }
     if parent.is_none() && entity.document().is_some() {
         // [AL] APIV2SalesOrderLines.Page.al OnFindRecord: the flat line sets need an id or a
         // document id in the filter.
@@ -1396,7 +1410,7 @@ fn list(
     }
     let store = ctx.shared.store();
     if let Some(parent_id) = parent {
-        let parent_entity = entity.document().unwrap_or(Entity::Item);
+        let parent_entity = entity.parent().map_or(Entity::Item, |(p, _)| p);
         if store.get(company, parent_entity, parent_id).is_none() {
             return Err(BcFault::record_not_found(
                 parent_entity.set_name(),

@@ -32,7 +32,9 @@ pub use behaviour::{BcBehaviour, CodeTable, GlAccount, KnownCodes};
 pub use client_ids::{ClientIdAnswer, ClientIds, UnknownAnswer};
 pub use limits::{PrincipalCounters, RateLimit};
 pub use store::ledger::LedgerSequence;
+pub use store::payments::PaymentJournalSetup;
 pub use store::posting::{JobQueueOutcome, PostingSetup};
+pub use store::sales_tax::{SalesTaxArea, SalesTaxSetup, TaxJurisdiction};
 pub use store::vat::{CustomerVat, VatPostingSetup, VatRounding, VatSetup};
 pub use webhooks::{Delivery, WebhookSettings};
 
@@ -132,6 +134,12 @@ pub struct BusinessCentralSandboxConfig {
     /// How item ledger entry numbers are drawn: gapless by default, or from a sequence
     /// that loses numbers and commits late (see [`LedgerSequence`]).
     pub ledger: LedgerSequence,
+    /// The customer payment journal (and general journal batch) each company starts with,
+    /// its balancing account and document numbers (see [`PaymentJournalSetup`]).
+    pub payments: PaymentJournalSetup,
+    /// Sales tax areas, jurisdictions and rates of a US-style tenant. Empty (the default):
+    /// the tenant uses VAT (see [`SalesTaxSetup`]).
+    pub sales_tax: SalesTaxSetup,
     /// Initial faults.
     pub faults: FaultPlan,
     /// The tenant's setup and its answers where BC's docs leave a choice (known codes,
@@ -164,6 +172,8 @@ impl Default for BusinessCentralSandboxConfig {
             vat: VatSetup::default(),
             posting: PostingSetup::default(),
             ledger: LedgerSequence::default(),
+            payments: PaymentJournalSetup::default(),
+            sales_tax: SalesTaxSetup::default(),
             faults: FaultPlan::default(),
             behaviour: BcBehaviour::default(),
         }
@@ -298,6 +308,8 @@ impl BusinessCentralSandbox {
             vat: config.vat.clone(),
             posting: config.posting.clone(),
             ledger: config.ledger,
+            payments: config.payments.clone(),
+            sales_tax: config.sales_tax.clone(),
             behaviour: {
                 // A tax group given a rate exists in the tenant, and so does each VAT
                 // product posting group of the VAT Posting Setup (in VAT countries an
@@ -311,6 +323,10 @@ impl BusinessCentralSandbox {
                         .codes
                         .insert(CodeTable::TaxGroup, &setup.product_group);
                 }
+                // So does each tax group a sales tax jurisdiction has a rate for.
+                for group in config.sales_tax.tax_groups() {
+                    behaviour.codes.insert(CodeTable::TaxGroup, group);
+                }
                 behaviour
             },
         });
@@ -323,6 +339,7 @@ impl BusinessCentralSandbox {
             ));
         }
         store.seed_accounts(epoch);
+        store.seed_journals(epoch);
         let shared = Arc::new(Shared {
             faults: Faults::new(config.faults.clone()),
             webhooks: Arc::new(webhooks::Webhooks::new(
@@ -541,6 +558,32 @@ impl BusinessCentralSandbox {
     pub fn add_sales_invoice(&self, fields: Value) -> Result<Value, SandboxError> {
         self.insert("salesInvoices", fields)
     }
+    /// Adds a customer payment (a line of the customer payment journal `journalId`; the
+    /// first company's seeded journal when `journalId` is absent), with the API's rules.
+    pub fn add_customer_payment(&self, fields: Value) -> Result<Value, SandboxError> {
+        let mut fields = match fields {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        if !fields.contains_key("journalId")
+            && let Some(journal) = self
+                .customer_payment_journals()
+                .first()
+                .and_then(|j| j["id"].as_str().map(str::to_owned))
+        {
+            fields.insert("journalId".into(), Value::String(journal));
+        }
+        self.insert("customerPayments", Value::Object(fields))
+    }
+    /// Posts a journal batch (a customer payment journal or a general journal) by id, as
+    /// `journals({id})/Microsoft.NAV.post` does.
+    pub fn post_journal(&self, journal: Uuid) -> Result<(), SandboxError> {
+        let now = self.shared.clock.now();
+        let company = self.company_id();
+        self.shared.store().post_journal(company, journal, now)?;
+        self.shared.publish_changes();
+        Ok(())
+    }
     /// Adds a code to a related table (a unit of measure, posting group, country, …), so
     /// records may refer to it.
     pub fn add_code(&self, table: CodeTable, code: &str) {
@@ -647,6 +690,22 @@ impl BusinessCentralSandbox {
     pub fn ledger_entries(&self) -> Vec<LedgerEntryView> {
         self.view().ledger_entries()
     }
+    /// Customer payment journals (the seeded one first by code order).
+    pub fn customer_payment_journals(&self) -> Vec<Value> {
+        self.records("customerPaymentJournals")
+    }
+    /// Customer payments not yet posted, of every journal, by line number.
+    pub fn customer_payments(&self) -> Vec<Value> {
+        self.records("customerPayments")
+    }
+    /// General journal batches (`journals`).
+    pub fn journals(&self) -> Vec<Value> {
+        self.records("journals")
+    }
+    /// Tax areas (`taxAreas`).
+    pub fn tax_areas(&self) -> Vec<Value> {
+        self.records("taxAreas")
+    }
 
     /// Stops the server.
     pub async fn stop(self) {
@@ -694,12 +753,12 @@ impl BusinessCentralSandboxView<'_> {
         let now = self.shared.clock.now();
         let id = {
             let mut store = self.shared.store();
-            let parent = match entity.document() {
-                Some(_) => body
-                    .get("documentId")
+            let parent = match entity.parent() {
+                Some((_, field)) if entity != Entity::ItemVariant => body
+                    .get(field)
                     .and_then(Value::as_str)
                     .and_then(|s| s.parse().ok()),
-                None => None,
+                _ => None,
             };
             store.create(company, entity, parent, &body, now, Origin::Seed)?
         };

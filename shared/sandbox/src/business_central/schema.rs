@@ -140,6 +140,9 @@ pub(crate) const DOCUMENT_TYPE: &[&str] = &[
     "Purchase_x0020_Invoice",
 ];
 pub(crate) const SOURCE_TYPE: &[&str] = &["_x0020_", "Customer", "Vendor", "Item"];
+/// `taxAreas.taxType`: enum "Tax Buffer Type" (BCApps `TaxAreaBuffer.Table.al` sets
+/// `Type::"Sales Tax"` from a Tax Area and `Type::VAT` from a VAT Business Posting Group).
+pub(crate) const TAX_TYPE: &[&str] = &["Sales_x0020_Tax", "VAT"];
 
 const CUSTOMER: &[Field] = &[
     w("id", Guid),
@@ -502,6 +505,66 @@ const INVOICE_LINE: &[Field] = &[
     w("locationId", Guid),
 ];
 
+/// API v2.0 `customerPaymentJournals` (BCApps `APIV2CustPaymJournals.Page.al`, page 30013 on
+/// table "Gen. Journal Batch": `code` = Name Code[10], `displayName` = Description,
+/// `balancingAccountId` = BalAccountId, `balancingAccountNumber` = "Bal. Account No."
+/// (`Editable = false`); field order of the page and of [MS] `dynamics_customerpaymentjournal_get`).
+const CUSTOMER_PAYMENT_JOURNAL: &[Field] = &[
+    w("id", Guid),
+    w("code", Code(10)),
+    w("displayName", Text(100)),
+    r("lastModifiedDateTime", DateTime),
+    w("balancingAccountId", Guid),
+    r("balancingAccountNumber", Code(20)),
+];
+
+/// API v2.0 `journals` (BCApps `APIV2Journals.Page.al`, page 30016 on "Gen. Journal Batch";
+/// `templateDisplayName` = "Journal Template Name" Code[10]).
+const JOURNAL: &[Field] = &[
+    w("id", Guid),
+    w("code", Code(10)),
+    w("displayName", Text(100)),
+    w("templateDisplayName", Code(10)),
+    r("lastModifiedDateTime", DateTime),
+    w("balancingAccountId", Guid),
+    r("balancingAccountNumber", Code(20)),
+];
+
+/// API v2.0 `customerPayments` (BCApps `APIV2CustomerPayments.Page.al`, page 30055 on table
+/// "Gen. Journal Line", in the page's field order): `journalId` = "Journal Batch Id",
+/// `journalDisplayName` = "Journal Batch Name" Code[10], `lineNumber` = "Line No.",
+/// `customerNumber` = "Account No." Code[20], `documentNumber` Code[20],
+/// `externalDocumentNumber` Code[35], `appliesToInvoiceNumber` Code[20] (the page's
+/// `AppliesToInvoiceNumberText`), `description` Text[100], `comment` Text[250].
+const CUSTOMER_PAYMENT: &[Field] = &[
+    w("id", Guid),
+    w("journalId", Guid),
+    w("journalDisplayName", Code(10)),
+    w("lineNumber", Int),
+    w("customerId", Guid),
+    w("customerNumber", Code(20)),
+    w("postingDate", Date),
+    w("documentNumber", Code(20)),
+    w("externalDocumentNumber", Code(35)),
+    w("amount", Decimal),
+    w("appliesToInvoiceId", Guid),
+    w("appliesToInvoiceNumber", Code(20)),
+    w("description", Text(100)),
+    w("comment", Text(250)),
+    r("lastModifiedDateTime", DateTime),
+];
+
+/// API v2.0 `taxAreas` (BCApps `APIV2TaxAreas.Page.al`, page 30036 on the temporary "Tax Area
+/// Buffer": `code` Code[20], `displayName` = Description Text[100], `taxType` and
+/// `lastModifiedDateTime` `Editable = false`).
+const TAX_AREA: &[Field] = &[
+    w("id", Guid),
+    w("code", Code(20)),
+    w("displayName", Text(100)),
+    r("taxType", Enum(TAX_TYPE)),
+    r("lastModifiedDateTime", DateTime),
+];
+
 // fixture itemLedgerEntry.get.response.json.
 /// API v2.0 `accounts` (read-only: GET only; [MS] api-reference/v2.0/resources/
 /// dynamics_account: id, number, displayName, category, subCategory, blocked, accountType,
@@ -579,10 +642,14 @@ pub(crate) enum Entity {
     SalesCreditMemoLine,
     ItemLedgerEntry,
     Account,
+    CustomerPaymentJournal,
+    CustomerPayment,
+    Journal,
+    TaxArea,
 }
 
 impl Entity {
-    pub(crate) const ALL: [Entity; 16] = [
+    pub(crate) const ALL: [Entity; 20] = [
         Self::Customer,
         Self::Contact,
         Self::Item,
@@ -599,6 +666,10 @@ impl Entity {
         Self::SalesCreditMemoLine,
         Self::ItemLedgerEntry,
         Self::Account,
+        Self::CustomerPaymentJournal,
+        Self::CustomerPayment,
+        Self::Journal,
+        Self::TaxArea,
     ];
 
     pub(crate) fn set_name(self) -> &'static str {
@@ -619,6 +690,10 @@ impl Entity {
             Self::SalesCreditMemoLine => "salesCreditMemoLines",
             Self::ItemLedgerEntry => "itemLedgerEntries",
             Self::Account => "accounts",
+            Self::CustomerPaymentJournal => "customerPaymentJournals",
+            Self::CustomerPayment => "customerPayments",
+            Self::Journal => "journals",
+            Self::TaxArea => "taxAreas",
         }
     }
 
@@ -641,6 +716,10 @@ impl Entity {
             Self::SalesCreditMemoLine => "salesCreditMemoLine",
             Self::ItemLedgerEntry => "itemLedgerEntry",
             Self::Account => "account",
+            Self::CustomerPaymentJournal => "customerPaymentJournal",
+            Self::CustomerPayment => "customerPayment",
+            Self::Journal => "journal",
+            Self::TaxArea => "taxArea",
         }
     }
 
@@ -661,6 +740,9 @@ impl Entity {
             }
             Self::ItemLedgerEntry => "Item Ledger Entry",
             Self::Account => "G/L Account",
+            Self::CustomerPaymentJournal | Self::Journal => "Gen. Journal Batch",
+            Self::CustomerPayment => "Gen. Journal Line",
+            Self::TaxArea => "Tax Area",
         }
     }
 
@@ -685,6 +767,10 @@ impl Entity {
             Self::SalesInvoiceLine | Self::SalesCreditMemoLine => INVOICE_LINE,
             Self::ItemLedgerEntry => LEDGER_ENTRY,
             Self::Account => ACCOUNT,
+            Self::CustomerPaymentJournal => CUSTOMER_PAYMENT_JOURNAL,
+            Self::CustomerPayment => CUSTOMER_PAYMENT,
+            Self::Journal => JOURNAL,
+            Self::TaxArea => TAX_AREA,
         }
     }
 
@@ -716,6 +802,18 @@ impl Entity {
         self.lines().is_some()
     }
 
+    /// The set a nested set is reached under, and the field of its rows naming the parent:
+    /// document lines under their document, variants under their item, customer payments
+    /// under their journal (`part(customerPayments; …) SubPageLink = "Journal Batch Id" =
+    /// field(SystemId)`, BCApps `APIV2CustPaymJournals.Page.al`).
+    pub(crate) fn parent(self) -> Option<(Entity, &'static str)> {
+        match self {
+            Self::ItemVariant => Some((Self::Item, "itemId")),
+            Self::CustomerPayment => Some((Self::CustomerPaymentJournal, "journalId")),
+            _ => self.document().map(|d| (d, "documentId")),
+        }
+    }
+
     /// The field that orders the table (its primary key on the wire).
     pub(crate) fn key_field(self) -> &'static str {
         match self {
@@ -723,7 +821,11 @@ impl Entity {
             | Self::PaymentTerm
             | Self::PaymentMethod
             | Self::Location
-            | Self::ItemVariant => "code",
+            | Self::ItemVariant
+            | Self::CustomerPaymentJournal
+            | Self::Journal
+            | Self::TaxArea => "code",
+            Self::CustomerPayment => "lineNumber",
             Self::SalesOrderLine | Self::SalesInvoiceLine | Self::SalesCreditMemoLine => "sequence",
             Self::ItemLedgerEntry => "entryNumber",
             _ => "number",
@@ -735,11 +837,14 @@ impl Entity {
     /// companyInformation, …, customers, …, itemCategories, items, …, paymentMethods,
     /// paymentTerms, …, salesCreditMemos, salesInvoices, salesOrders, …). Of this
     /// simulator's sets, contacts, itemVariants, locations, itemLedgerEntries and the line
-    /// sets are not on it.
+    /// sets are not on it; customerPaymentJournals and journals are, customerPayments and
+    /// taxAreas are not.
     pub(crate) fn webhooks_supported(self) -> bool {
         matches!(
             self,
             Self::Account
+                | Self::CustomerPaymentJournal
+                | Self::Journal
                 | Self::Customer
                 | Self::Item
                 | Self::ItemCategory
@@ -759,12 +864,18 @@ impl Entity {
     /// a real source table, `ODataKeyFields = SystemId`). Never the line sets: their pages
     /// have `SourceTableTemporary = true` (`APIV2SalesOrderLines.Page.al`,
     /// `APIV2SalesInvoiceLines.Page.al`, source "Sales Invoice Line Aggregate"); a line's
-    /// change notifies its header instead (same docs page).
+    /// change notifies its header instead (same docs page). customerPayments passes
+    /// (`APIV2CustomerPayments.Page.al`: table "Gen. Journal Line", `ODataKeyFields =
+    /// SystemId`); taxAreas does not (`SourceTableTemporary = true`).
     pub(crate) fn webhooks_supported_by_page_rules(self) -> bool {
         self.webhooks_supported()
             || matches!(
                 self,
-                Self::Contact | Self::ItemVariant | Self::Location | Self::ItemLedgerEntry
+                Self::Contact
+                    | Self::ItemVariant
+                    | Self::Location
+                    | Self::ItemLedgerEntry
+                    | Self::CustomerPayment
             )
     }
 }

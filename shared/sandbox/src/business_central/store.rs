@@ -10,8 +10,10 @@
 mod documents;
 mod fields;
 pub(crate) mod ledger;
+pub(crate) mod payments;
 mod pictures;
 pub(crate) mod posting;
+pub(crate) mod sales_tax;
 mod series;
 #[cfg(test)]
 mod tests;
@@ -158,6 +160,10 @@ pub(crate) struct StoreSettings {
     pub(crate) posting: posting::PostingSetup,
     /// How item ledger entry numbers are drawn and committed.
     pub(crate) ledger: ledger::LedgerSequence,
+    /// The customer payment journal and general journal every company starts with.
+    pub(crate) payments: payments::PaymentJournalSetup,
+    /// Sales tax areas, jurisdictions and rates (empty: a VAT tenant).
+    pub(crate) sales_tax: sales_tax::SalesTaxSetup,
     /// Known codes, manual numbers and other setup.
     pub(crate) behaviour: BcBehaviour,
 }
@@ -361,10 +367,7 @@ impl Store {
         let Some(data) = self.company(company) else {
             return Vec::new();
         };
-        let parent_field = match entity {
-            Entity::ItemVariant => "itemId",
-            _ => "documentId",
-        };
+        let parent_field = entity.parent().map_or("documentId", |(_, field)| field);
         let mut rows: Vec<(Uuid, Row)> = data
             .table(entity)
             .filter(|(_, r)| parent.is_none_or(|p| guid(&r.fields, parent_field) == Some(p)))
@@ -386,11 +389,25 @@ impl Store {
                     .insert("inventory".to_owned(), number(round2(on_hand)));
             }
         }
+        if entity == Entity::Customer {
+            for (_, row) in &mut rows {
+                Self::fill_computed(data, entity, &mut row.fields);
+            }
+        }
         rows
     }
 
     pub(crate) fn get(&self, company: Uuid, entity: Entity, id: Uuid) -> Option<Row> {
         let data = self.company(company)?;
+        if entity == Entity::Journal && data.row(entity, id).is_none() {
+            // [AL] APIV2Journals.Page.al OnFindRecord: by SystemId, any template's batch.
+            let mut row = data.row(Entity::CustomerPaymentJournal, id)?.clone();
+            row.fields.insert(
+                "templateDisplayName".to_owned(),
+                Value::String(self.settings.payments.template.clone()),
+            );
+            return Some(row);
+        }
         let mut row = data.row(entity, id)?.clone();
         Self::fill_computed(data, entity, &mut row.fields);
         Some(row)
@@ -400,6 +417,17 @@ impl Store {
         if entity == Entity::Item {
             let inventory = data.inventory_of(&text(fields, "number"));
             fields.insert("inventory".to_owned(), number(inventory));
+        }
+        if entity == Entity::Customer {
+            // APIV2Customers.Page.al: `TaxAreaBuffer.GetTaxAreaDisplayName("Tax Area ID")`,
+            // read each time (blank when the id names no tax area).
+            let name = guid(fields, "taxAreaId")
+                .and_then(|area| data.row(Entity::TaxArea, area))
+                .map_or_else(
+                    || Value::String(String::new()),
+                    |r| r.fields["displayName"].clone(),
+                );
+            fields.insert("taxAreaDisplayName".to_owned(), name);
         }
     }
 
@@ -853,6 +881,12 @@ impl Store {
             && let Some(t) = data.tables.get_mut(&lines)
         {
             t.retain(|_, r| guid(&r.fields, "documentId") != Some(id));
+        }
+        if entity == Entity::CustomerPaymentJournal
+            && let Some(t) = data.tables.get_mut(&Entity::CustomerPayment)
+        {
+            // Gen. Journal Batch OnDelete deletes its lines.
+            t.retain(|_, r| guid(&r.fields, "journalId") != Some(id));
         }
         data.relations
             .retain(|(contact, customer)| *contact != id && *customer != id);

@@ -10,10 +10,11 @@ use uuid::Uuid;
 use super::fields::unique;
 use super::fields::{known_code, reference};
 use super::posting::{JobQueueOutcome, QueuedPost, check_posting, not_a_draft};
+use super::sales_tax::{TaxLine, distribute};
 use super::series::{
     CREDIT_MEMOS, INVOICES, ORDERS, POSTED_CREDIT_MEMOS, POSTED_INVOICES, SHIPMENTS,
 };
-use super::vat::{LineRate, VatInput, compute};
+use super::vat::{LineRate, VatInput, VatOutput, compute};
 use super::{
     ChangeKind, CompanyData, LedgerPost, Origin, Row, Store, StoreSettings, guid, num, number,
     round2, stamp, text,
@@ -74,7 +75,46 @@ impl Store {
                 rate: rate.clone(),
             });
         }
-        let outputs = compute(&inputs, prices_including_vat, settings.vat.rounding);
+        let outputs = if settings.sales_tax.is_active() {
+            // Sales tax of the bill-to customer's tax area, distributed over the lines.
+            let (area, liable) = sales_tax_profile(data, &header);
+            let taxed: Vec<TaxLine> = lines
+                .iter()
+                .zip(&inputs)
+                .map(|((lid, _, _), input)| TaxLine {
+                    group: data
+                        .row(line_entity, *lid)
+                        .filter(|r| text(&r.fields, "lineType") != "Comment")
+                        .map(|r| text(&r.fields, "taxCode"))
+                        .unwrap_or_default(),
+                    amount: input.amount,
+                })
+                .collect();
+            let results = distribute(&settings.sales_tax, &area, liable, &taxed);
+            for (((lid, _, _), taxed), result) in lines.iter().zip(&taxed).zip(&results) {
+                let amount = taxed.amount;
+                if let Some(line) = data.row_mut(line_entity, *lid) {
+                    line.fields
+                        .insert("taxPercent".to_owned(), number(result.percent));
+                    line.fields
+                        .insert("totalTaxAmount".to_owned(), number(result.tax));
+                    line.fields.insert(
+                        "amountIncludingTax".to_owned(),
+                        number(round2(amount + result.tax)),
+                    );
+                }
+            }
+            taxed
+                .iter()
+                .zip(&results)
+                .map(|(line, result)| VatOutput {
+                    base: line.amount,
+                    vat: result.tax,
+                })
+                .collect()
+        } else {
+            compute(&inputs, prices_including_vat, settings.vat.rounding)
+        };
         let mut totals = (0.0, 0.0);
         for (((line_id, _, _), share), out) in lines.iter().zip(&shares).zip(&outputs) {
             if let Some(line) = data.row_mut(line_entity, *line_id) {
@@ -977,9 +1017,29 @@ pub(super) fn line_rules(
         prices_including_vat,
         settings.vat.rounding,
     );
-    let (excl, tax) = alone.first().map_or((amount, 0.0), |o| (o.base, o.vat));
+    let (excl, mut tax) = alone.first().map_or((amount, 0.0), |o| (o.base, o.vat));
+    let mut percent = rate.percent;
+    if settings.sales_tax.is_active() {
+        // The line on its own; the document distributes the rounding (`touch_document`).
+        let (area, liable) = sales_tax_profile(data, &header);
+        let group = if text(fields, "lineType") == "Comment" {
+            String::new()
+        } else {
+            text(fields, "taxCode")
+        };
+        let result = distribute(
+            &settings.sales_tax,
+            &area,
+            liable,
+            &[TaxLine { group, amount }],
+        );
+        if let Some(result) = result.first() {
+            tax = result.tax;
+            percent = result.percent;
+        }
+    }
     fields.insert("amountExcludingTax".into(), number(excl));
-    fields.insert("taxPercent".into(), number(rate.percent));
+    fields.insert("taxPercent".into(), number(percent));
     fields.insert("totalTaxAmount".into(), number(tax));
     fields.insert("amountIncludingTax".into(), number(round2(excl + tax)));
     fields.insert("netAmount".into(), number(excl));
@@ -995,8 +1055,28 @@ pub(super) fn line_rules(
     Ok(())
 }
 
+/// The Tax Area Code and Tax Liable a sales header takes from its bill-to customer (else its
+/// sell-to customer): the customer's `taxAreaId` names a tax area (`taxAreas`).
+fn sales_tax_profile(data: &CompanyData, header: &Map<String, Value>) -> (String, bool) {
+    let bill_to = text(header, "billToCustomerNumber");
+    let number = if bill_to.is_empty() {
+        text(header, "customerNumber")
+    } else {
+        bill_to
+    };
+    let Some((_, customer)) = data.find(Entity::Customer, "number", &number) else {
+        return (String::new(), false);
+    };
+    let area = guid(&customer.fields, "taxAreaId")
+        .and_then(|a| data.row(Entity::TaxArea, a))
+        .map(|r| text(&r.fields, "code"))
+        .unwrap_or_default();
+    (area, customer.fields.get("taxLiable") == Some(&json!(true)))
+}
+
 /// A line's VAT rate: none on comment lines, else the VAT Posting Setup of the header's
-/// customer and the line's `taxCode`.
+/// customer and the line's `taxCode`. A sales-tax tenant has no VAT (its tax comes from
+/// `sales_tax`).
 fn line_rate(
     settings: &StoreSettings,
     header: &Map<String, Value>,
@@ -1004,7 +1084,7 @@ fn line_rate(
 ) -> Outcome<LineRate> {
     let tax_code = text(line, "taxCode");
     let no_vat = text(line, "lineType") == "Account" && tax_code.is_empty();
-    if text(line, "lineType") == "Comment" || no_vat {
+    if text(line, "lineType") == "Comment" || no_vat || settings.sales_tax.is_active() {
         return Ok(LineRate {
             percent: 0.0,
             identifier: tax_code,

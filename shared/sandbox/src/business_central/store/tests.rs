@@ -15,6 +15,8 @@ fn store() -> (Store, Uuid, Timestamp) {
         vat: super::vat::VatSetup::default(),
         posting: super::posting::PostingSetup::default(),
         ledger: super::ledger::LedgerSequence::default(),
+        payments: super::payments::PaymentJournalSetup::default(),
+        sales_tax: super::sales_tax::SalesTaxSetup::default(),
         behaviour: {
             let mut behaviour = BcBehaviour::default();
             behaviour

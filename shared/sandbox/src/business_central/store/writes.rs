@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::documents::{document_rules, line_rules};
 use super::fields::{email, known_code, reference, required_name, unique};
+use super::payments::{batch_rules, payment_rules};
 use super::series::{CONTACTS, CUSTOMERS, ITEMS, test_manual};
 use super::{CompanyData, Origin, StoreSettings, guid, text};
 use crate::business_central::behaviour::CodeTable;
@@ -65,6 +66,23 @@ pub(super) fn on_write(
                 "paymentMethodId",
                 "The \"paymentMethodId\" does not match to a Payment Method.",
             )?;
+            // Customer."Tax Area ID" OnValidate → `UpdateTaxAreaCode`: `TaxArea.GetBySystemId`
+            // in a sales-tax tenant (BCApps `Customer.Table.al`). In a VAT tenant the id
+            // names a VAT Business Posting Group, which the simulator does not check.
+            if given_has("taxAreaId")
+                && settings.sales_tax.is_active()
+                && let Some(area) = guid(fields, "taxAreaId")
+                && data.row(Entity::TaxArea, area).is_none()
+            {
+                // The platform's GetBySystemId error (text and code inferred).
+                return Err(BcFault::new(
+                    404,
+                    "Internal_RecordNotFound",
+                    format!(
+                        "The Tax Area does not exist. Identification fields and values: SystemId='{area}'"
+                    ),
+                ));
+            }
             if creating && text(fields, "currencyCode").is_empty() {
                 fields.insert("currencyCode".into(), json!(settings.lcy));
             }
@@ -244,6 +262,31 @@ pub(super) fn on_write(
         }
         Entity::SalesOrderLine | Entity::SalesInvoiceLine | Entity::SalesCreditMemoLine => {
             line_rules(data, settings, entity, parent, fields, given, creating)?;
+        }
+        Entity::CustomerPaymentJournal | Entity::Journal => {
+            batch_rules(data, entity, id, fields, given, creating, settings)?;
+        }
+        Entity::CustomerPayment => {
+            payment_rules(data, settings, id, parent, fields, given, creating, &today)?;
+        }
+        Entity::TaxArea => {
+            let code = text(fields, "code");
+            if code.is_empty() {
+                return Err(BcFault::dialog(
+                    "Code must have a value in Tax Area: Code=. It cannot be zero or empty.",
+                ));
+            }
+            unique(data, entity, id, "code", "Code", &code)?;
+            if creating {
+                // TaxAreaBuffer.PropagateInsert: a Tax Area, or a VAT Business Posting Group
+                // where the tenant uses VAT.
+                let kind = if settings.sales_tax.is_active() {
+                    "Sales_x0020_Tax"
+                } else {
+                    "VAT"
+                };
+                fields.insert("taxType".into(), json!(kind));
+            }
         }
         Entity::ItemLedgerEntry | Entity::Account => {}
     }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use lsbc_cli::sandboxes::Sandboxes;
 use lsbc_core::Flow;
+use lsbc_core::ports::{ActivityLog, ActivityQuery, Outcome};
 use lsbc_sandbox::business_central::LedgerSequence;
 use lsbc_tests::orders::{AMS, CASH, NYC, line, payment, sale, settings, world_now as world};
 use lsbc_tests::pipeline::{EmbeddedHome, Setup};
@@ -283,4 +284,67 @@ async fn the_stock_flow_does_not_start_before_the_orders_flow_and_skips_what_lig
     assert_eq!(report.failed, 0, "{report:?}");
     assert!(report.skipped >= 1, "{report:?}");
     assert_eq!(qoh(&s, A, AMS), 2);
+}
+
+#[tokio::test]
+async fn case_13_under_the_reserved_formula_reads_page_497_and_says_when_it_is_not_published() {
+    let s = world().await;
+    let bc = &s.business_central;
+    bc.post_purchase("A", 10.0, Some("AMS")).unwrap();
+    // Reserved 2 from inventory for an order; 3 outstanding in all (the LS-made order of 1
+    // among them is BC's, never subtracted as in flight).
+    bc.reserve_from_inventory("A", "", "AMS", 2.0, "101005")
+        .unwrap();
+    bc.add_sales_order(json!({
+        "customerNumber": "C-POS",
+        "salesOrderLines": [{"lineType": "Item", "lineObjectNumber": "A", "quantity": 3,
+                              "locationId": location_id(&s, "AMS")}],
+    }))
+    .unwrap();
+    s.lightspeed.set_stock(A, AMS, 8).unwrap();
+    s.lightspeed.set_stock(A, NYC, 0).unwrap();
+    for id in [701, 702] {
+        s.lightspeed
+            .add_sale(&sale(
+                id,
+                AMS,
+                vec![line(A, 1, 1210)],
+                vec![payment(CASH, 1210)],
+            ))
+            .unwrap();
+    }
+    let reserved = json!({"formula": "inventory_minus_reserved",
+        "reserved_service": "ReservationEntries"});
+
+    // Not published: every recompute of the item fails naming the page to publish.
+    let h = home(&s, json!({"document_type": "invoice"}), reserved.clone()).await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    h.sync_flow(Flow::Orders).await;
+    let report = h.run_once(Flow::Stock).await.unwrap();
+    assert!(report.failed >= 1, "{report:?}");
+    let failures = h
+        .store()
+        .query(&ActivityQuery {
+            flow: Some(Flow::Stock),
+            outcome: Some(Outcome::Failed),
+            ..ActivityQuery::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        failures.iter().any(|e| e.message.contains("page 497")),
+        "{failures:?}"
+    );
+
+    // Published: 10 − 2 reserved − 2 in flight = 6, what Lightspeed shows: no write.
+    bc.publish_reservation_entries(Some("ReservationEntries"));
+    let h = home(&s, json!({"document_type": "invoice"}), reserved).await;
+    let writes = s.lightspeed.writes().len();
+    sync_both(&h).await;
+    assert_eq!(qoh(&s, A, AMS), 6);
+    assert_eq!(
+        s.lightspeed.writes().len(),
+        writes,
+        "no PUT: Lightspeed already shows 6"
+    );
 }

@@ -172,6 +172,10 @@ pub struct BcBehaviour {
     /// `ItemLedgerEntries.Page.al`). `false`: ascending `Entry_No`. Which one BC's OData
     /// layer applies is not documented; default `true`. A reader should send `$orderby`.
     pub item_ledger_web_service_descending: bool,
+    /// The service name under which page 497 "Reservation Entries" is published as an OData
+    /// V4 web service (what a stock reader sums "Reserved Qty. on Inventory" from, as
+    /// `Item.Table.al` field 101 does). Default `None`: a tenant publishes it by hand.
+    pub reservation_web_service: Option<String>,
 }
 
 /// A G/L account as a sales line sees it.
@@ -205,6 +209,7 @@ impl Default for BcBehaviour {
             gl_accounts: BTreeMap::new(),
             item_ledger_web_service: Some("ItemLedgerEntries".to_owned()),
             item_ledger_web_service_descending: true,
+            reservation_web_service: None,
         }
     }
 }

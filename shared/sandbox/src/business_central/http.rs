@@ -748,6 +748,15 @@ async fn dispatch(ctx: &Ctx, request: Request) -> Outcome<Reply> {
     }
 }
 
+/// The pages the simulated tenant can publish as OData V4 web services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WebServicePage {
+    /// Page 38 "Item Ledger Entries".
+    ItemLedger,
+    /// Page 497 "Reservation Entries".
+    Reservations,
+}
+
 /// An OData V4 web service request: `Company('{name}')/{service}` (or `{service}?company=`).
 /// Only page 38 "Item Ledger Entries" is published, under
 /// [`BcBehaviour::item_ledger_web_service`](super::BcBehaviour); any other service name
@@ -773,17 +782,25 @@ fn web_service(
         [first, ..] => return Err(BcFault::segment_not_found(&first.name)),
         [] => return Err(BcFault::segment_not_found("")),
     };
-    let (published, descending_default) = {
+    // Page 38 (newest first by its own sort) or page 497 (by its key), whichever is
+    // published under this name.
+    let page = {
         let store = ctx.shared.store();
         let behaviour = &store.settings.behaviour;
-        (
-            behaviour.item_ledger_web_service.clone(),
-            behaviour.item_ledger_web_service_descending,
-        )
+        if behaviour.item_ledger_web_service.as_deref() == Some(service.name.as_str()) {
+            Some((
+                WebServicePage::ItemLedger,
+                behaviour.item_ledger_web_service_descending,
+            ))
+        } else if behaviour.reservation_web_service.as_deref() == Some(service.name.as_str()) {
+            Some((WebServicePage::Reservations, false))
+        } else {
+            None
+        }
     };
-    if published.as_deref() != Some(service.name.as_str()) || service.key.is_some() {
+    let Some((page_kind, descending_default)) = page.filter(|_| service.key.is_none()) else {
         return Err(BcFault::segment_not_found(&service.name));
-    }
+    };
     let store = ctx.shared.store();
     let Some(company) = company_key.as_deref().and_then(|k| store.company_by_key(k)) else {
         return Err(match company_key {
@@ -798,19 +815,32 @@ fn web_service(
         });
     };
     if request.method != "GET" {
-        // Page 38 is `Editable = false`.
+        // Both pages are read-only (page 38 `Editable = false`; page 497 allows no insert,
+        // delete or change of its controls).
         return Err(BcFault::method_not_allowed(
             &request.method,
             &service.name,
             "Collection",
         ));
     }
-    let fields = Fields::Page("NAV.ItemLedgerEntries", super::schema::ITEM_LEDGER_PAGE);
+    let (fields, page_fields) = match page_kind {
+        WebServicePage::ItemLedger => (
+            Fields::Page("NAV.ItemLedgerEntries", super::schema::ITEM_LEDGER_PAGE),
+            super::schema::ITEM_LEDGER_PAGE,
+        ),
+        WebServicePage::Reservations => (
+            Fields::Page("NAV.ReservationEntries", super::schema::RESERVATION_PAGE),
+            super::schema::RESERVATION_PAGE,
+        ),
+    };
     let company_name = store
         .company(company)
         .map(|c| c.name.clone())
         .unwrap_or_default();
-    let mut rows = store.item_ledger_page(company);
+    let mut rows = match page_kind {
+        WebServicePage::ItemLedger => store.item_ledger_page(company),
+        WebServicePage::Reservations => store.reservation_page(company),
+    };
     drop(store);
     if let Some(text) = &query.filter {
         let filter = Filter::parse_over(text, fields, query.schema_21)?;
@@ -818,10 +848,7 @@ fn web_service(
     }
     let (order_field, descending) = match &query.order_by {
         Some((field, descending)) => {
-            if !super::schema::ITEM_LEDGER_PAGE
-                .iter()
-                .any(|f| f.name == field)
-            {
+            if !page_fields.iter().any(|f| f.name == field) {
                 return Err(BcFault::bad_query(format!(
                     "Could not find a property named '{field}' on type '{}'.",
                     fields.type_name()

@@ -641,6 +641,38 @@ impl BusinessCentralSandbox {
         self.view()
             .post_variant_adjustment(item_number, variant_code, quantity, location_code)
     }
+    /// Publishes page 497 "Reservation Entries" as an OData V4 web service under `name`
+    /// (`None` unpublishes it), as an administrator does on the Web Services page.
+    pub fn publish_reservation_entries(&self, name: Option<&str>) {
+        self.shared
+            .store()
+            .settings
+            .behaviour
+            .reservation_web_service = name.map(str::to_owned);
+    }
+
+    /// Reserves `quantity` of an item's inventory at `location_code` for sales order
+    /// `order_number` (a reservation entry pair, page 497's rows); returns its entry number.
+    pub fn reserve_from_inventory(
+        &self,
+        item_number: &str,
+        variant_code: &str,
+        location_code: &str,
+        quantity: f64,
+        order_number: &str,
+    ) -> Result<i64, SandboxError> {
+        let company = self.company_id();
+        let number = self.shared.store().reserve(
+            company,
+            item_number,
+            variant_code,
+            location_code,
+            quantity,
+            order_number,
+        )?;
+        Ok(number)
+    }
+
     /// The OData V4 web services root online: `{base}/v2.0/{tenant}/{environment}/ODataV4`.
     pub fn odata_v4_root(&self) -> String {
         format!(

@@ -623,6 +623,27 @@ pub(crate) const ITEM_LEDGER_PAGE: &[Field] = &[
     r("Open", Bool),
 ];
 
+/// `Reservation Status` as OData V4 renders the option (BCApps `ReservationStatus.Enum.al`).
+pub(crate) const RESERVATION_STATUS: &[&str] = &["Reservation", "Tracking", "Surplus", "Prospect"];
+
+/// Page 497 "Reservation Entries" published as an OData V4 web service: the controls a
+/// stock reader needs (BCApps `ReservationEntries.Page.al`: `Reservation Status`, `Item No.`,
+/// `Variant Code`, `Location Code`, `Quantity (Base)`, `Source Type`, `Source Subtype`,
+/// `Source ID`, `Entry No.`), named as OData V4 names page controls. `Source_Type` is the
+/// table number (32: Item Ledger Entry, 37: Sales Line); `Source_Subtype` an option shown
+/// here as its number (how OData V4 renders it is not confirmed).
+pub(crate) const RESERVATION_PAGE: &[Field] = &[
+    r("Reservation_Status", Enum(RESERVATION_STATUS)),
+    r("Item_No", Code(20)),
+    r("Variant_Code", Code(10)),
+    r("Location_Code", Code(10)),
+    r("Quantity_Base", Decimal),
+    r("Source_Type", Int),
+    r("Source_Subtype", Text(10)),
+    r("Source_ID", Code(20)),
+    r("Entry_No", Int),
+];
+
 /// The simulated entity sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum Entity {

@@ -141,6 +141,8 @@ pub(crate) struct CompanyData {
     /// Location code per ledger entry (not on the v2.0 wire; api-notes §2 "itemLedgerEntries").
     ledger_locations: BTreeMap<Uuid, Option<String>>,
     posted: BTreeMap<Uuid, bool>,
+    /// Reservation entries (page 497's rows), in entry order.
+    pub(crate) reservations: Vec<Map<String, Value>>,
 }
 
 /// Settings of the simulated tenant.
@@ -238,6 +240,7 @@ impl CompanyData {
             code_ids: BTreeMap::new(),
             relations: Vec::new(),
             ledger_locations: BTreeMap::new(),
+            reservations: Vec::new(),
             posted: BTreeMap::new(),
         }
     }

@@ -319,3 +319,60 @@ impl Store {
 /// Where a ledger row keeps its variant code: not a v2.0 field, so never rendered or
 /// filterable through API v2.0.
 const VARIANT_KEY: &str = "\u{0}variantCode";
+
+impl Store {
+    /// Reserves `quantity` of an item's inventory at a location for sales order `order`:
+    /// the pair of reservation entries BC writes (one entry number; the positive side
+    /// against item ledger entries, source type 32 subtype 0, the negative side against the
+    /// sales line, type 37 subtype 1 = Order). Answers the entry number.
+    pub(crate) fn reserve(
+        &mut self,
+        company: Uuid,
+        item_number: &str,
+        variant: &str,
+        location: &str,
+        quantity: f64,
+        order: &str,
+    ) -> Outcome<i64> {
+        let data = self.company_mut(company)?;
+        let item = item_number.to_uppercase();
+        if data.find(Entity::Item, "number", &item).is_none() {
+            return Err(BcFault::new(
+                400,
+                "Internal_RecordNotFound",
+                format!("The Item does not exist. Identification fields and values: No.='{item}'"),
+            ));
+        }
+        let entry = data
+            .reservations
+            .iter()
+            .filter_map(|r| r["Entry_No"].as_i64())
+            .max()
+            .unwrap_or(0)
+            + 1;
+        for (sign, source_type, subtype, source) in [(1.0, 32, "0", ""), (-1.0, 37, "1", order)] {
+            let row = json!({
+                "Reservation_Status": "Reservation", "Item_No": item,
+                "Variant_Code": variant.to_uppercase(), "Location_Code": location.to_uppercase(),
+                "Quantity_Base": number(sign * quantity), "Source_Type": source_type,
+                "Source_Subtype": subtype, "Source_ID": source.to_uppercase(), "Entry_No": entry,
+            });
+            if let Value::Object(row) = row {
+                data.reservations.push(row);
+            }
+        }
+        Ok(entry)
+    }
+
+    /// Page 497's rows of `company`, each with a version for its etag.
+    pub(crate) fn reservation_page(&self, company: Uuid) -> Vec<(Map<String, Value>, u64)> {
+        self.company(company)
+            .map(|c| {
+                c.reservations
+                    .iter()
+                    .map(|r| (r.clone(), r["Entry_No"].as_u64().unwrap_or(0)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}

@@ -234,21 +234,27 @@ pub struct AwsHome {
     mappings: BTreeMap<QueueName, EventSourceMapping>,
     store: lsbc_aws::DynamoStore,
     queue: lsbc_aws::SqsQueue,
-    parts: FlowParts,
-    flow: Flow,
+    parts: BTreeMap<Flow, FlowParts>,
+    flows: Vec<Flow>,
 }
 
 impl AwsHome {
     /// Builds `flow` on fresh AWS resources against `sandboxes`.
     pub async fn new(sandboxes: &Sandboxes, flow: Flow, setup: Setup) -> Self {
+        Self::with_flows(sandboxes, vec![(flow, setup)]).await
+    }
+
+    /// Builds `flows` on one set of fresh AWS resources (one state table: the stock flow
+    /// reads the orders flow's states), synced in the order given.
+    pub async fn with_flows(sandboxes: &Sandboxes, flows: Vec<(Flow, Setup)>) -> Self {
         let clients = crate::aws::emulator_clients().await;
         let prefix = format!("e2e{}", crate::contract::unique());
+        let mut queues = vec![QueueName::Poll];
+        for (flow, _) in &flows {
+            queues.extend([QueueName::Transform(*flow), QueueName::Push(*flow)]);
+        }
         let spec = StackSpec {
-            queues: vec![
-                QueueName::Poll,
-                QueueName::Transform(flow),
-                QueueName::Push(flow),
-            ],
+            queues: queues.clone(),
             max_receive_count: 8,
             visibility_timeout: Duration::from_secs(1),
             ..StackSpec::new(prefix.clone())
@@ -277,11 +283,18 @@ impl AwsHome {
             lightspeed_secret: ls,
             business_central_secret: bc,
         };
-        setup.save(flow, context.config.as_ref()).await;
-        let mut parts = build_flow(flow, &context).await.expect("flow");
-        setup.apply(&mut parts);
-        let mappings = [QueueName::Transform(flow), QueueName::Push(flow)]
+        for (flow, setup) in &flows {
+            setup.save(*flow, context.config.as_ref()).await;
+        }
+        let mut parts = BTreeMap::new();
+        for (flow, setup) in &flows {
+            let mut built = build_flow(*flow, &context).await.expect("flow");
+            setup.apply(&mut built);
+            parts.insert(*flow, built);
+        }
+        let mappings = queues
             .into_iter()
+            .filter(|q| *q != QueueName::Poll)
             .map(|q| {
                 let mapping =
                     EventSourceMapping::new(clients.sqs.clone(), &stack.queues[&q].url, 10);
@@ -293,7 +306,7 @@ impl AwsHome {
             store,
             queue,
             parts,
-            flow,
+            flows: flows.into_iter().map(|(f, _)| f).collect(),
         }
     }
 
@@ -309,10 +322,11 @@ impl AwsHome {
     }
 }
 
-#[async_trait]
-impl Home for AwsHome {
-    async fn sync(&self) {
-        let sources = BTreeMap::from([(self.flow, self.parts.sources().cloned().collect())]);
+impl AwsHome {
+    /// Polls `flow` and drains its queues through the Lambda handlers.
+    pub async fn sync_flow(&self, flow: Flow) {
+        let parts = &self.parts[&flow];
+        let sources = BTreeMap::from([(flow, parts.sources().cloned().collect())]);
         let poll = lsbc_poll::handler::PollHandler {
             sources: &sources,
             cursors: &self.store,
@@ -325,15 +339,15 @@ impl Home for AwsHome {
             max_receives: 5,
         };
         loop {
-            let report = poll.poll_flow(self.flow).await.expect("poll");
+            let report = poll.poll_flow(flow).await.expect("poll");
             if !report.more {
                 break;
             }
         }
         let transform = lsbc_transform::handler::TransformHandler {
-            flow: self.flow,
-            source: self.parts.source.as_ref(),
-            transformer: self.parts.transformer.as_ref(),
+            flow,
+            source: parts.source.as_ref(),
+            transformer: parts.transformer.as_ref(),
             queue: &self.queue,
             activity: &self.store,
             clock: &SystemClock,
@@ -342,8 +356,8 @@ impl Home for AwsHome {
             concurrency: 4,
         };
         let push = lsbc_push::handler::PushHandler {
-            flow: self.flow,
-            sink: self.parts.sink.as_ref(),
+            flow,
+            sink: parts.sink.as_ref(),
             links: &self.store,
             claims: &self.store,
             queue: &self.queue,
@@ -354,12 +368,21 @@ impl Home for AwsHome {
             concurrency: 4,
         };
         let quiet = Duration::from_millis(2500);
-        self.mapping(QueueName::Transform(self.flow))
+        self.mapping(QueueName::Transform(flow))
             .drain(quiet, |event| transform.handle(event))
             .await;
-        self.mapping(QueueName::Push(self.flow))
+        self.mapping(QueueName::Push(flow))
             .drain(quiet, |event| push.handle(event))
             .await;
+    }
+}
+
+#[async_trait]
+impl Home for AwsHome {
+    async fn sync(&self) {
+        for flow in &self.flows {
+            self.sync_flow(*flow).await;
+        }
     }
     fn links(&self) -> &dyn LinkStore {
         &self.store

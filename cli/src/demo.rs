@@ -21,12 +21,12 @@ use lsbc_sandbox::lightspeed::{AddressSeed, Entity, Sizes, generate};
 use serde_json::{Value, json};
 
 use crate::args::DemoArgs;
-use crate::demo_orders;
 use crate::home::{BUSINESS_CENTRAL_SECRET, EmbeddedHome, LIGHTSPEED_SECRET};
 use crate::sandboxes::{SandboxOptions, Sandboxes};
 use crate::summary::{ApiRequests, FlowSummary, Summary};
 use crate::summary::{notes, table};
 use crate::{CliError, print_json};
+use crate::{demo_orders, demo_stock};
 
 /// How the demo runs.
 #[derive(Debug, Clone)]
@@ -53,7 +53,7 @@ impl Default for DemoOptions {
 }
 
 /// The flows the demo runs, in order: every one this build has.
-pub const DEMO_FLOWS: [Flow; 3] = [Flow::Customers, Flow::Products, Flow::Orders];
+pub const DEMO_FLOWS: [Flow; 4] = [Flow::Customers, Flow::Products, Flow::Orders, Flow::Stock];
 
 fn stage(error: StageError) -> CliError {
     CliError::Stage(error)
@@ -109,6 +109,15 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode, CliError> {
                 "Orders: {} sales documents, {:.1} Business Central requests per sale (every request of the orders passes, lookups included).",
                 orders.documents,
                 orders.requests_per_sale()
+            );
+        }
+        if let Some(stock) = &summary.stock {
+            println!(
+                "Stock: {} item × shop figures checked; {} items written, {} recomputed, {:.1} Lightspeed requests per written item (reads of items found right included).",
+                stock.figures,
+                stock.changed_items,
+                stock.recomputed_items,
+                stock.requests_per_changed_item()
             );
         }
         println!(
@@ -240,6 +249,15 @@ pub async fn run_demo(options: &DemoOptions) -> Result<Summary, CliError> {
             jiff::Timestamp::now(),
         )
         .await?;
+    home.store
+        .save_settings(
+            Flow::Stock,
+            demo_stock::settings(),
+            0,
+            "demo",
+            jiff::Timestamp::now(),
+        )
+        .await?;
     let context = home.context(LIGHTSPEED_SECRET, BUSINESS_CENTRAL_SECRET);
     let mut runner = LocalRunner::new(home.store.clone(), RunnerOptions::default());
     let mut parts = Vec::new();
@@ -264,6 +282,9 @@ pub async fn run_demo(options: &DemoOptions) -> Result<Summary, CliError> {
             demo_orders::change(&sandboxes, &sales)?;
         }
         for flow in DEMO_FLOWS {
+            if flow == Flow::Stock {
+                demo_stock::move_stock(&sandboxes, pass)?;
+            }
             progress.say(format!("{pass}: {flow}…"));
             let ls_before = sandboxes.lightspeed.stats().requests;
             let bc_before = sandboxes.business_central.stats().totals;
@@ -331,7 +352,18 @@ pub async fn run_demo(options: &DemoOptions) -> Result<Summary, CliError> {
         documents,
         business_central_requests: order_requests,
     });
-    summary.checked = checked + checked_products + checked_sales;
+    let (checked_stock, stock_problems) = demo_stock::check(&sandboxes);
+    problems.extend(stock_problems);
+    let stock_passes = || summary.passes.iter().filter(|p| p.flow == Flow::Stock);
+    summary.stock = Some(crate::summary::StockSummary {
+        figures: checked_stock,
+        changed_items: stock_passes().map(|p| p.records.updated).sum(),
+        recomputed_items: stock_passes()
+            .map(|p| p.records.updated + p.records.unchanged)
+            .sum(),
+        lightspeed_requests: stock_passes().map(|p| p.lightspeed.requests).sum(),
+    });
+    summary.checked = checked + checked_products + checked_sales + checked_stock;
     summary.check_problems = problems;
     summary.failures = home
         .store

@@ -15,6 +15,7 @@ pub mod configure;
 pub mod connect;
 pub mod demo;
 pub mod demo_orders;
+pub mod demo_stock;
 pub mod home;
 pub mod logs;
 pub mod operate;

@@ -55,6 +55,31 @@ pub struct Summary {
     /// The orders flow's documents and what they cost (the demo).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub orders: Option<OrdersSummary>,
+    /// The stock flow's figures, checked, and the Lightspeed requests of its passes.
+    pub stock: Option<StockSummary>,
+}
+
+/// The stock flow's passes in the demo.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StockSummary {
+    /// Item × shop figures checked against the formula.
+    pub figures: usize,
+    /// Items whose Lightspeed stock was written.
+    pub changed_items: usize,
+    /// Items recomputed (written or found right).
+    pub recomputed_items: usize,
+    /// Lightspeed requests of every stock pass.
+    pub lightspeed_requests: u64,
+}
+
+impl StockSummary {
+    /// Lightspeed requests per changed item (reads of unchanged items included).
+    pub fn requests_per_changed_item(&self) -> f64 {
+        if self.changed_items == 0 {
+            return 0.0;
+        }
+        self.lightspeed_requests as f64 / self.changed_items as f64
+    }
 }
 
 /// The orders flow's documents and the Business Central requests of its passes.

@@ -23,7 +23,7 @@ async fn the_demo_syncs_checks_and_counts() {
         summary.check_problems
     );
     assert!(summary.checked > 81, "customers and products compared");
-    assert_eq!(summary.passes.len(), 9, "three passes of three flows");
+    assert_eq!(summary.passes.len(), 12, "three passes of four flows");
     let pass = |name: &str, flow: Flow| {
         summary
             .passes
@@ -102,5 +102,19 @@ async fn the_demo_syncs_checks_and_counts() {
     let sales = summary.orders.as_ref().expect("the orders summary");
     assert!(sales.documents >= 42, "{sales:?}");
     assert!(sales.requests_per_sale() <= 4.0, "{sales:?}");
+    // Stock: every stocked item reaches Lightspeed after the receipts, the transferred and
+    // adjusted ones after the changes; nothing new writes nothing and reads nothing.
+    let stock = pass("initial sync", Flow::Stock);
+    assert!(stock.records.updated >= 10, "{:?}", stock.records);
+    assert_eq!(stock.records.failed, 0, "{:?}", stock.records);
+    assert!(pass("after changes", Flow::Stock).records.updated >= 6);
+    let idle = pass("nothing new", Flow::Stock);
+    assert_eq!(idle.records.updated, 0, "{:?}", idle.records);
+    assert_eq!(idle.lightspeed.requests, 0);
+    let figures = summary.stock.as_ref().expect("the stock summary");
+    assert_eq!(
+        figures.figures, 36,
+        "12 items × 3 shops checked: {figures:?}"
+    );
     assert!(dir.path().join("demo/state.sqlite").exists());
 }

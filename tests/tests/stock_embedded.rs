@@ -348,3 +348,54 @@ async fn case_13_under_the_reserved_formula_reads_page_497_and_says_when_it_is_n
         "no PUT: Lightspeed already shows 6"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sale_landing_between_the_read_and_the_write_is_found_in_the_log_and_counted() {
+    use lsbc_sandbox::common::{FaultKind, FaultRule};
+    let s = world().await;
+    let bc = &s.business_central;
+    bc.post_purchase("A", 10.0, Some("AMS")).unwrap();
+    s.lightspeed.set_stock(A, AMS, 10).unwrap();
+    s.lightspeed.set_stock(A, NYC, 0).unwrap();
+    let h = home(
+        &s,
+        json!({"document_type": "invoice"}),
+        json!({"formula": "inventory"}),
+    )
+    .await;
+    sync_both(&h).await;
+    assert_eq!(qoh(&s, A, AMS), 10);
+
+    // BC receives 5; the write to Lightspeed is slow, and a sale lands while it waits.
+    bc.post_purchase("A", 5.0, Some("AMS")).unwrap();
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    h.sync_flow(Flow::Orders).await;
+    s.lightspeed.faults().add(
+        FaultRule::always(FaultKind::Latency { millis: 1_500 })
+            .on_method("PUT")
+            .on_path(format!("Item/{A}")),
+    );
+    let sell = async {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        s.lightspeed
+            .add_sale(&sale(
+                901,
+                AMS,
+                vec![line(A, 1, 1210)],
+                vec![payment(CASH, 1210)],
+            ))
+            .unwrap();
+    };
+    let (report, ()) = tokio::join!(h.run_once(Flow::Stock), sell);
+    s.lightspeed.faults().clear();
+    let report = report.unwrap();
+    assert_eq!(
+        report.updated, 0,
+        "the overlapped write is not taken as done: {report:?}"
+    );
+    assert_eq!(qoh(&s, A, AMS), 15, "the slow write landed over the sale");
+
+    // Once the orders flow has read the sale, the recompute counts it: 15 − 1.
+    sync_both(&h).await;
+    assert_eq!(qoh(&s, A, AMS), 14);
+}

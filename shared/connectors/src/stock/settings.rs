@@ -91,6 +91,10 @@ fn default_wait() -> u32 {
     60
 }
 
+fn yes() -> bool {
+    true
+}
+
 /// The stock flow's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -125,6 +129,11 @@ pub struct StockSettings {
     /// last full read of sales, before it tries again (about one orders poll).
     #[serde(default = "default_wait")]
     pub wait_for_orders_seconds: u32,
+    /// After each write, reads the item's `InventoryLog` to find a sale that landed between
+    /// the read and the write (one Lightspeed request per written item). Off: such a sale
+    /// is corrected when BC posts it.
+    #[serde(default = "yes")]
+    pub verify_writes: bool,
     /// Runs without the orders flow: sales Lightspeed made that Business Central does not
     /// know yet are then overwritten by Business Central's figure until they reach it.
     pub accept_overwrite_risk: bool,
@@ -143,6 +152,7 @@ impl Default for StockSettings {
             ledger_window: default_window(),
             discovered_grace_minutes: default_grace(),
             wait_for_orders_seconds: default_wait(),
+            verify_writes: true,
             accept_overwrite_risk: false,
         }
     }

@@ -996,3 +996,87 @@ async fn the_chart_of_accounts_is_read_only() {
         .await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{body}");
 }
+
+/// FIDELITY #15: BC posts with `Microsoft.NAV.Post` as with `post` (a live report; OData
+/// names are case-sensitive, so the other answer is a setting); a `$batch` over 100
+/// operations is a server error; posting a blocked item is a field validation error.
+#[tokio::test]
+async fn minor_differences_follow_bc() {
+    let api = seeded(VatRounding::Nearest).await;
+    let invoice = api.invoice("10000", &[item("A", 1.0, 10.0, 0.0)]).await;
+    let id = invoice["id"].as_str().unwrap();
+    let (status, body) = api
+        .call(
+            reqwest::Method::POST,
+            &format!("salesInvoices({id})/Microsoft.NAV.Post"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(api.status(&invoice).await, "Open");
+
+    let strict = Api::start(|c| {
+        dutch(VatRounding::Nearest)(c);
+        c.behaviour.action_names_ignore_case = false;
+    })
+    .await;
+    strict
+        .sandbox
+        .add_customer(json!({"number": "10000", "displayName": "Trey Research"}))
+        .unwrap();
+    strict
+        .sandbox
+        .add_item(
+            json!({"number": "A", "displayName": "A", "unitPrice": 10.0, "taxGroupCode": "VAT21"}),
+        )
+        .unwrap();
+    let draft = strict.invoice("10000", &[item("A", 1.0, 10.0, 0.0)]).await;
+    let id = draft["id"].as_str().unwrap();
+    let (status, _) = strict
+        .call(
+            reqwest::Method::POST,
+            &format!("salesInvoices({id})/Microsoft.NAV.Post"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(strict.status(&draft).await, "Draft");
+
+    let requests: Vec<Value> = (0..101)
+        .map(|i| {
+            json!({"id": i.to_string(), "method": "GET",
+            "url": format!("{}/items", api.company), "headers": {}})
+        })
+        .collect();
+    let response = api
+        .http
+        .post(format!("{}/$batch", api.root))
+        .bearer_auth(&api.token)
+        .json(&json!({"requests": requests}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+
+    api.sandbox
+        .add_item(
+            json!({"number": "OLD", "displayName": "Old", "unitPrice": 1.0,
+            "taxGroupCode": "VAT21", "blocked": true}),
+        )
+        .unwrap();
+    let draft = api.invoice("10000", &[]).await;
+    let id = draft["id"].as_str().unwrap();
+    let (status, body) = api
+        .call(
+            reqwest::Method::POST,
+            &format!("salesInvoices({id})/salesInvoiceLines"),
+            Some(item("OLD", 1.0, 1.0, 0.0)),
+        )
+        .await;
+    refused(
+        status,
+        &body,
+        "Application_FieldValidationException",
+        "Blocked must be equal to 'No'",
+    );
+}

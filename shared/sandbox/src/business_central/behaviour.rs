@@ -176,6 +176,11 @@ pub struct BcBehaviour {
     /// V4 web service (what a stock reader sums "Reserved Qty. on Inventory" from, as
     /// `Item.Table.al` field 101 does). Default `None`: a tenant publishes it by hand.
     pub reservation_web_service: Option<String>,
+    /// Whether a bound action is found whatever the casing of its name
+    /// (`Microsoft.NAV.Post`). OData names are case-sensitive, but a live report (FIDELITY
+    /// #15) has BC post with any casing; default `true`. `false`: only the page's exact
+    /// name (`post`), anything else is not found.
+    pub action_names_ignore_case: bool,
 }
 
 /// A G/L account as a sales line sees it.
@@ -210,6 +215,7 @@ impl Default for BcBehaviour {
             item_ledger_web_service: Some("ItemLedgerEntries".to_owned()),
             item_ledger_web_service_descending: true,
             reservation_web_service: None,
+            action_names_ignore_case: true,
         }
     }
 }

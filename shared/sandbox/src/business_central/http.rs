@@ -748,6 +748,23 @@ async fn dispatch(ctx: &Ctx, request: Request) -> Outcome<Reply> {
     }
 }
 
+/// The bound actions the simulated pages have.
+const ACTIONS: [&str; 4] = [
+    "post",
+    "shipAndInvoice",
+    "cancel",
+    "makeCorrectiveCreditMemo",
+];
+
+/// `action` as the page names it when BC takes any casing (a live report: `Microsoft.NAV.Post`
+/// posts), else as sent (then only the exact name is found).
+fn canonical_action(action: &str, ignore_case: bool) -> String {
+    if ignore_case && let Some(known) = ACTIONS.iter().find(|a| a.eq_ignore_ascii_case(action)) {
+        return (*known).to_owned();
+    }
+    action.to_owned()
+}
+
 /// The pages the simulated tenant can publish as OData V4 web services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum WebServicePage {
@@ -1244,6 +1261,13 @@ fn entity_request(
             )),
         },
         Resource::Action { entity, id, action } => {
+            let ignore_case = ctx
+                .shared
+                .store()
+                .settings
+                .behaviour
+                .action_names_ignore_case;
+            let action = canonical_action(&action, ignore_case);
             if method != "POST" {
                 return Err(BcFault::method_not_allowed(
                     method,
@@ -1676,9 +1700,10 @@ fn parse_batch(body: &[u8], headers: &HeaderMap) -> Outcome<Vec<BatchRequest>> {
     })?;
     if batch.requests.len() > MAX_BATCH {
         // Limit from D: operational-limits-online.md; wording inferred.
+        // BC answers HTTP 500 here (FIDELITY #15, a live report); code and text inferred.
         return Err(BcFault::new(
-            400,
-            "BadRequest",
+            500,
+            "InternalServerError",
             format!(
                 "The number of operations in the batch ({}) exceeds the maximum ({MAX_BATCH}).",
                 batch.requests.len()

@@ -892,11 +892,16 @@ pub(super) fn line_rules(
             (None, None) => return Err(BcFault::dialog("The \"itemId\" or \"lineObjectNumber\" must be provided for an item line.")),
         };
         if item.get("blocked") == Some(&Value::Bool(true)) {
-            // Standard TestField error (text inferred).
-            return Err(BcFault::dialog(format!(
-                "Blocked must be equal to 'No'  in Item: No.={}. Current value is 'Yes'.",
-                text(&item, "number")
-            )));
+            // Standard TestField error: BC answers it as Application_FieldValidationException
+            // (FIDELITY #15; text inferred).
+            return Err(BcFault::new(
+                400,
+                "Application_FieldValidationException",
+                format!(
+                    "Blocked must be equal to 'No'  in Item: No.={}. Current value is 'Yes'.",
+                    text(&item, "number")
+                ),
+            ));
         }
         fields.insert("itemId".into(), json!(item_id.to_string()));
         fields.insert("lineObjectNumber".into(), item["number"].clone());

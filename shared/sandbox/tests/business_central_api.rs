@@ -634,7 +634,8 @@ async fn snapshot_batches_roll_back_and_large_batches_are_refused() {
             &[],
         )
         .await;
-    assert_eq!(status, 400);
+    // A server error in BC (FIDELITY #15).
+    assert_eq!(status, 500);
 }
 
 /// Waits until `what` holds (polling; fails after a generous 10 s).

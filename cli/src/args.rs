@@ -133,6 +133,44 @@ pub enum Command {
         #[command(flatten)]
         home: HomeArgs,
     },
+    /// The Business Central webhook subscriptions that wake the flows reading Business
+    /// Central (the stock flow): where each stands, and making them right.
+    Webhooks {
+        #[command(subcommand)]
+        action: WebhooksAction,
+        #[command(flatten)]
+        webhook: WebhookArgs,
+        #[command(flatten)]
+        home: HomeArgs,
+    },
+}
+
+/// Where Business Central's notifications go.
+#[derive(Args, Debug, Clone)]
+pub struct WebhookArgs {
+    /// The webhook function's URL (the stack output `WebhookUrl`).
+    #[arg(long, env = "LSBC_WEBHOOK_URL")]
+    pub url: String,
+    /// Name of the Business Central connection secret.
+    #[arg(long, default_value = BUSINESS_CENTRAL_SECRET)]
+    pub business_central_secret: String,
+}
+
+/// `lsbc webhooks …`.
+#[derive(Subcommand, Debug)]
+pub enum WebhooksAction {
+    /// Each entity set a flow wakes on: its subscription, when BC drops it, or `missing`;
+    /// and ours that no flow needs.
+    List,
+    /// Renews every subscription expiring within 36 hours, makes again the ones BC deleted
+    /// (BC calls the URL to check it first) and removes the ones no flow needs. The poll
+    /// function does the same every hour.
+    Renew {
+        /// Name of the secret holding the webhook's client state (the stack output
+        /// `WebhookSecretArn`).
+        #[arg(long)]
+        client_state_secret: String,
+    },
 }
 
 /// `lsbc orders …`.

@@ -26,6 +26,7 @@ pub mod sandboxes;
 pub mod status;
 pub mod summary;
 pub mod template;
+pub mod webhooks;
 
 /// A command's failure, for the operator.
 #[derive(Debug, thiserror::Error)]

@@ -23,6 +23,11 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Status { home } => status::run(&home).await,
         Command::Logs(args) => logs::run(args).await,
         Command::Orders { action, home } => orders::run(action, &home).await,
+        Command::Webhooks {
+            action,
+            webhook,
+            home,
+        } => webhooks::run(action, &webhook, &home).await,
     }
 }
 

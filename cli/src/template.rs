@@ -293,6 +293,16 @@ fn poll_function(out: &mut String, api: Api, kits: &[&dyn FlowKit]) {
             "          LSBC_DLQ_URL_{e}: !Ref {p}TransformDeadLetterQueue"
         );
     }
+    // The flows reading Business Central wake on its webhooks: their poll function keeps
+    // the subscriptions (hourly), pointing at the webhook function with its client state.
+    let keeps_webhooks = api == Api::BusinessCentral;
+    if keeps_webhooks {
+        out.push_str(
+            "          LSBC_WEBHOOK_URL: !GetAtt WebhookFunctionUrl.FunctionUrl
+          LSBC_WEBHOOK_SECRET: !Ref WebhookSecret
+",
+        );
+    }
     out.push_str("      Events:\n");
     for kit in kits {
         let _ = write!(
@@ -344,6 +354,15 @@ fn poll_function(out: &mut String, api: Api, kits: &[&dyn FlowKit]) {
         let _ = writeln!(out, "                - !GetAtt {p}TransformQueue.Arn");
     }
     secrets(out, api);
+    if keeps_webhooks {
+        out.push_str(
+            "            - Sid: WebhookClientState
+              Effect: Allow
+              Action: [secretsmanager:GetSecretValue]
+              Resource: !Ref WebhookSecret
+",
+        );
+    }
 }
 
 fn secrets(out: &mut String, api: Api) {

@@ -7,6 +7,7 @@ pub mod client_ids;
 mod connection;
 pub mod diff;
 mod fields;
+pub mod subscriptions;
 mod writer;
 
 pub use client_ids::ClientIds;

@@ -7,6 +7,7 @@ use clap::Parser;
 use lsbc_cli::args::{Cli, Command};
 use lsbc_cli::{
     CliError, configure, connect, demo, logs, operate, orders, preview, run, status, template,
+    webhooks,
 };
 
 async fn execute(cli: Cli) -> Result<ExitCode, CliError> {

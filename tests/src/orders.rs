@@ -202,19 +202,36 @@ pub async fn world_with(behaviour: Behaviour) -> Arc<Sandboxes> {
 
 /// [`world_with`], with Lightspeed's leaky bucket on when `metered` (its costs counted).
 pub async fn world_metered(behaviour: Behaviour, metered: bool) -> Arc<Sandboxes> {
-    world_at(behaviour, metered, None).await
+    world_at(behaviour, metered, None, business_central()).await
 }
 
 /// [`world`] with Lightspeed's clock at the real time, as a real account's is (the stock
 /// flow compares Lightspeed's times with the orders flow's polls).
 pub async fn world_now() -> Arc<Sandboxes> {
-    world_at(Behaviour::default(), false, Some(jiff::Timestamp::now())).await
+    world_now_tuned(|_| {}).await
+}
+
+/// [`world_now`] with Business Central's setup changed by `tweak` (e.g. a shorter webhook
+/// delay).
+pub async fn world_now_tuned(
+    tweak: impl FnOnce(&mut BusinessCentralSandboxConfig),
+) -> Arc<Sandboxes> {
+    let mut bc = business_central();
+    tweak(&mut bc);
+    world_at(
+        Behaviour::default(),
+        false,
+        Some(jiff::Timestamp::now()),
+        bc,
+    )
+    .await
 }
 
 async fn world_at(
     behaviour: Behaviour,
     metered: bool,
     epoch: Option<jiff::Timestamp>,
+    bc: BusinessCentralSandboxConfig,
 ) -> Arc<Sandboxes> {
     let defaults = LightspeedSandboxConfig::default();
     let s = Sandboxes::start_with(
@@ -225,7 +242,7 @@ async fn world_at(
             epoch: epoch.unwrap_or(defaults.epoch),
             ..defaults
         },
-        business_central(),
+        bc,
     )
     .await
     .expect("simulators");

@@ -7,12 +7,12 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use lsbc_connectors::Connectors;
 use lsbc_connectors::business_central::subscriptions;
 use lsbc_core::ports::{Freshness, SecretStore, SystemClock};
-use lsbc_core::{QueueName, StageError};
-use secrecy::ExposeSecret;
 use lsbc_core::stages::PollBudget;
+use lsbc_core::{QueueName, StageError};
 use lsbc_lambda::wiring::connector_context;
 use lsbc_lambda::{AwsHome, CommonConfig, FlowList, SecretNames, process_env, telemetry};
 use lsbc_poll::handler::{PollHandler, parse_event};
+use secrecy::ExposeSecret;
 use serde_json::Value;
 
 /// Keeps the webhook subscriptions once an hour (never in the way of the poll: a failure is

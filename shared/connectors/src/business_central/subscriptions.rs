@@ -20,7 +20,7 @@ use super::external;
 pub const RENEW_WITHIN: SignedDuration = SignedDuration::from_hours(36);
 
 /// How often the poll function keeps the subscriptions.
-pub const KEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+pub const KEEP_EVERY: std::time::Duration = std::time::Duration::from_hours(1);
 
 /// Whether it is time to keep the subscriptions: the first caller in each [`KEEP_EVERY`]
 /// gets a lease nobody releases — across every instance of the poll function, so BC sees
@@ -29,7 +29,8 @@ pub async fn due(claims: &dyn ClaimStore, now: Timestamp) -> Result<bool, StageE
     Ok(claims
         .acquire(
             &ClaimKey::named("webhook-subscriptions"),
-            "poll",
+            // An owner of its own: a claim is its owner's again, and no caller may be.
+            &lsbc_core::TraceId::new().to_string(),
             KEEP_EVERY,
             now,
         )
@@ -88,7 +89,12 @@ fn set_of(resource: &str) -> String {
         .to_owned()
 }
 
-fn status(set: &str, sub: Option<&Subscription>, action: &'static str, detail: String) -> SubscriptionStatus {
+fn status(
+    set: &str,
+    sub: Option<&Subscription>,
+    action: &'static str,
+    detail: String,
+) -> SubscriptionStatus {
     SubscriptionStatus {
         entity_set: set.to_owned(),
         subscription_id: sub.map(|s| s.subscription_id.clone()),
@@ -117,7 +123,10 @@ pub async fn list(bc: &BusinessCentral, url: &str) -> Result<Vec<SubscriptionSta
     let mut matched = vec![false; ours.len()];
     for set in wanted_sets() {
         let wanted = resource(bc, set).await?;
-        match ours.iter().position(|s| same_resource(&s.resource, &wanted)) {
+        match ours
+            .iter()
+            .position(|s| same_resource(&s.resource, &wanted))
+        {
             Some(n) => {
                 matched[n] = true;
                 out.push(status(set, Some(&ours[n]), "present", String::new()));
@@ -126,7 +135,12 @@ pub async fn list(bc: &BusinessCentral, url: &str) -> Result<Vec<SubscriptionSta
         }
     }
     for (sub, _) in ours.iter().zip(&matched).filter(|(_, m)| !**m) {
-        out.push(status(&set_of(&sub.resource), Some(sub), "not needed", String::new()));
+        out.push(status(
+            &set_of(&sub.resource),
+            Some(sub),
+            "not needed",
+            String::new(),
+        ));
     }
     Ok(out)
 }
@@ -145,7 +159,9 @@ pub async fn ensure(
     let mut out = Vec::new();
     for set in wanted_sets() {
         let wanted = resource(bc, set).await?;
-        let found = ours.iter().position(|s| same_resource(&s.resource, &wanted));
+        let found = ours
+            .iter()
+            .position(|s| same_resource(&s.resource, &wanted));
         let result = match found {
             Some(n) => {
                 matched[n] = true;
@@ -190,8 +206,14 @@ mod tests {
     #[test]
     fn resources_compare_as_bc_may_spell_them() {
         let wanted = "/api/v2.0/companies(6a9f…)/salesInvoices";
-        assert!(same_resource("api/v2.0/companies(6A9F…)/salesInvoices", wanted));
-        assert!(!same_resource("/api/v2.0/companies(6a9f…)/salesOrders", wanted));
+        assert!(same_resource(
+            "api/v2.0/companies(6A9F…)/salesInvoices",
+            wanted
+        ));
+        assert!(!same_resource(
+            "/api/v2.0/companies(6a9f…)/salesOrders",
+            wanted
+        ));
         assert_eq!(set_of(wanted), "salesInvoices");
         assert!(wanted_sets().contains(&"salesInvoices"));
     }

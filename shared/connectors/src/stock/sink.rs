@@ -574,6 +574,13 @@ impl Sink for StockSink {
         let shops_of = self.item_shops(key, &ls_ids).await?;
         let mut audit = Vec::new();
         let mut sent = Vec::new();
+        // `ItemShop.timeStamp`s our last writes left, per `item:shop` (kept on the link).
+        let mut ours: Map<String, Value> = request
+            .link
+            .and_then(|l| l.extra.get("written"))
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
         let mut extra = Map::new();
         let mut wrote = false;
         let mut warnings = Vec::new();
@@ -616,8 +623,22 @@ impl Sink for StockSink {
                 if f.target == before {
                     continue;
                 }
-                if let (Some(read_to), Some(stamp)) = (read_to, row.and_then(|r| r.time_stamp))
+                // Unmoved since our own write: same stamp and the quantity we left (a sale in
+                // the same second would have changed it).
+                let own = |r: &ItemShop, stamp: Timestamp| {
+                    ours.get(&format!("{}:{shop_id}", target.item))
+                        .is_some_and(|w| {
+                            w["timeStamp"]
+                                .as_str()
+                                .and_then(|s| s.parse::<Timestamp>().ok())
+                                == Some(stamp)
+                                && w["qoh"].as_i64() == Some(r.qoh)
+                        })
+                };
+                if let (Some(read_to), Some(r), Some(stamp)) =
+                    (read_to, row, row.and_then(|r| r.time_stamp))
                     && stamp > read_to
+                    && !own(r, stamp)
                 {
                     return Err(StageError::NotReady {
                         key: key.clone(),
@@ -643,11 +664,25 @@ impl Sink for StockSink {
                 continue;
             }
             let started = self.clock.now();
-            self.ls
+            let answer = self
+                .ls
                 .set_stock(ItemId::new(target.item), &updates)
                 .await
                 .map_err(crate::lightspeed::external)?;
             wrote = true;
+            // The stamps our write left: the next recompute does not wait for them.
+            if let Ok(item) = &answer.value {
+                for row in &item.item_shops {
+                    if let Some(stamp) = row.time_stamp
+                        && written.iter().any(|(shop, ..)| *shop == row.shop_id.get())
+                    {
+                        ours.insert(
+                            format!("{}:{}", target.item, row.shop_id.get()),
+                            json!({"timeStamp": stamp.to_string(), "qoh": row.qoh}),
+                        );
+                    }
+                }
+            }
             sent.push(json!({"lightspeedItem": target.item, "qoh": written
                 .iter().map(|(shop, _, q)| json!({"shop": shop, "qoh": q})).collect::<Vec<_>>()}));
             if !settings.verify_writes {
@@ -665,6 +700,7 @@ impl Sink for StockSink {
         }
         extra.insert("audit".into(), Value::Array(audit.clone()));
         extra.insert("cause".into(), Value::String(cmd.cause.clone()));
+        extra.insert("written".into(), Value::Object(ours));
         if !warnings.is_empty() {
             extra.insert("warnings".into(), json!(warnings));
         }

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lsbc_cli::sandboxes::Sandboxes;
-use lsbc_core::Flow;
-use lsbc_core::ports::{ActivityLog, ActivityQuery, Outcome};
+use lsbc_core::ports::{ActivityLog, ActivityQuery, LinkStore, Outcome};
+use lsbc_core::{Flow, RecordKey};
 use lsbc_sandbox::business_central::LedgerSequence;
 use lsbc_tests::orders::{AMS, CASH, NYC, line, payment, sale, settings, world_now as world};
 use lsbc_tests::pipeline::{EmbeddedHome, Setup};
@@ -100,6 +100,17 @@ async fn every_entry_type_reaches_each_shop_from_its_own_locations() {
     assert_eq!(qoh(&s, A, NYC), 6);
     assert_eq!(qoh(&s, B, AMS), 2, "2.5 floored; MTL is not mapped");
     assert_eq!(qoh(&s, B, NYC), 0);
+    // Unmapped locations and shops are warnings, kept with the item's audit.
+    let link = LinkStore::get(h.store(), Flow::Stock, &RecordKey::parse("B").unwrap())
+        .await
+        .unwrap()
+        .expect("B's link");
+    let warnings = link.extra["warnings"].to_string();
+    assert!(warnings.contains("location `MTL` holds 3.5"), "{warnings}");
+    assert!(
+        warnings.contains("Lightspeed shop 2 is not mapped"),
+        "{warnings}"
+    );
 
     // Nothing new: nothing read twice, nothing written.
     let writes = s.lightspeed.writes().len();

@@ -574,6 +574,18 @@ impl Sink for StockSink {
         let shops_of = self.item_shops(key, &ls_ids).await?;
         let mut audit = Vec::new();
         let mut sent = Vec::new();
+        // A BC location no shop shows, holding some of the item: a warning, not a failure.
+        let mapped: Vec<&String> = settings.shops.values().flat_map(|s| &s.locations).collect();
+        let mut warnings: Vec<String> = inventory
+            .iter()
+            .filter(|((_, location), q)| {
+                !q.is_zero() && location != ANY_LOCATION && !mapped.contains(&location)
+            })
+            .map(|((variant, location), q)| {
+                let variant = if variant.is_empty() { String::new() } else { format!(" (variant {variant})") };
+                format!("location `{location}` holds {q} of item {}{variant} but no shop shows it (setting shops)", cmd.item)
+            })
+            .collect();
         // `ItemShop.timeStamp`s our last writes left, per `item:shop` (kept on the link).
         let mut ours: Map<String, Value> = request
             .link
@@ -583,12 +595,20 @@ impl Sink for StockSink {
             .unwrap_or_default();
         let mut extra = Map::new();
         let mut wrote = false;
-        let mut warnings = Vec::new();
         for target in &targets {
             let Some(rows) = shops_of.get(&target.item) else {
                 warnings.push(format!("Lightspeed item {} no longer exists", target.item));
                 continue;
             };
+            for row in rows.iter().filter(|r| !r.is_summary()) {
+                let shop = row.shop_id.get();
+                if !settings.shops.contains_key(&shop.to_string()) {
+                    warnings.push(format!(
+                        "Lightspeed shop {shop} is not mapped (setting shops): its stock of item {} is left as it is",
+                        target.item
+                    ));
+                }
+            }
             let mut updates = Vec::new();
             let mut written = Vec::new();
             let mut since: Option<Timestamp> = None;
@@ -702,9 +722,10 @@ impl Sink for StockSink {
         extra.insert("cause".into(), Value::String(cmd.cause.clone()));
         extra.insert("written".into(), Value::Object(ours));
         if !warnings.is_empty() {
+            tracing::warn!(flow = %Flow::Stock, record_key = %key, warnings = ?warnings, "Stock recomputed with warnings.");
             extra.insert("warnings".into(), json!(warnings));
         }
-        let mut sent_all = vec![json!({"audit": audit, "cause": cmd.cause})];
+        let mut sent_all = vec![json!({"audit": audit, "cause": cmd.cause, "warnings": warnings})];
         sent_all.extend(sent);
         Ok(SinkOutcome {
             action: if wrote {

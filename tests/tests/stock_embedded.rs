@@ -69,6 +69,16 @@ async fn sync_both(h: &EmbeddedHome) {
     h.sync_flow(Flow::Stock).await;
 }
 
+/// Lightspeed writes to item `item` so far.
+fn writes_of(s: &Sandboxes, item: u64) -> usize {
+    let path = format!("/Item/{item}.json");
+    s.lightspeed
+        .writes()
+        .iter()
+        .filter(|w| w.path.ends_with(&path))
+        .count()
+}
+
 fn qoh(s: &Sandboxes, item: u64, shop: u64) -> i64 {
     s.lightspeed.stock(item, shop).unwrap_or(0)
 }
@@ -113,16 +123,16 @@ async fn every_entry_type_reaches_each_shop_from_its_own_locations() {
     );
 
     // Nothing new: nothing read twice, nothing written.
-    let writes = s.lightspeed.writes().len();
+    let writes = writes_of(&s, A);
     let report = h.run_once(Flow::Stock).await.unwrap();
     assert_eq!(report.sent, 0, "{report:?}");
-    assert_eq!(s.lightspeed.writes().len(), writes);
+    assert_eq!(writes_of(&s, A), writes);
 
     // One more movement: that item only, one write.
     bc.post_adjustment("A", -3.0, Some("NYC")).unwrap();
     sync_both(&h).await;
     assert_eq!(qoh(&s, A, NYC), 3);
-    assert_eq!(s.lightspeed.writes().len(), writes + 1);
+    assert_eq!(writes_of(&s, A), writes + 1);
 }
 
 #[tokio::test]
@@ -185,14 +195,10 @@ async fn case_13_sales_bc_does_not_know_yet_are_subtracted_once() {
     .await;
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     h.sync_flow(Flow::Orders).await;
-    let writes = s.lightspeed.writes().len();
+    let writes = writes_of(&s, A);
     h.sync_flow(Flow::Stock).await;
     assert_eq!(qoh(&s, A, AMS), 8);
-    assert_eq!(
-        s.lightspeed.writes().len(),
-        writes,
-        "no write: already right"
-    );
+    assert_eq!(writes_of(&s, A), writes, "no write: already right");
 
     // Posted: the sale is in BC's ledger now, and no longer in flight.
     let h2 = home(
@@ -350,11 +356,11 @@ async fn case_13_under_the_reserved_formula_reads_page_497_and_says_when_it_is_n
     // Published: 10 − 2 reserved − 2 in flight = 6, what Lightspeed shows: no write.
     bc.publish_reservation_entries(Some("ReservationEntries"));
     let h = home(&s, json!({"document_type": "invoice"}), reserved).await;
-    let writes = s.lightspeed.writes().len();
+    let writes = writes_of(&s, A);
     sync_both(&h).await;
     assert_eq!(qoh(&s, A, AMS), 6);
     assert_eq!(
-        s.lightspeed.writes().len(),
+        writes_of(&s, A),
         writes,
         "no PUT: Lightspeed already shows 6"
     );
@@ -409,4 +415,57 @@ async fn a_sale_landing_between_the_read_and_the_write_is_found_in_the_log_and_c
     // Once the orders flow has read the sale, the recompute counts it: 15 − 1.
     sync_both(&h).await;
     assert_eq!(qoh(&s, A, AMS), 14);
+}
+
+#[tokio::test]
+async fn the_daily_sweep_corrects_what_no_change_explains() {
+    use lsbc_core::Cursor;
+    use lsbc_core::ports::CursorStore;
+    let s = world().await;
+    s.business_central
+        .post_purchase("A", 10.0, Some("AMS"))
+        .unwrap();
+    let h = home(&s, json!({}), json!({"formula": "inventory"})).await;
+    sync_both(&h).await;
+    assert_eq!(qoh(&s, A, AMS), 10);
+    assert_eq!(
+        qoh(&s, B, AMS),
+        0,
+        "the first poll's sweep sets what BC does not stock"
+    );
+
+    // A count in Lightspeed: nothing in BC moved, so no poll recomputes A…
+    s.lightspeed.set_stock(A, AMS, 99).unwrap();
+    sync_both(&h).await;
+    assert_eq!(qoh(&s, A, AMS), 99);
+    // …until the next sweep (an operator starts one by resetting its cursor).
+    let stored = h
+        .store()
+        .load(Flow::Stock, "StockSweep")
+        .await
+        .unwrap()
+        .unwrap();
+    h.store()
+        .save(
+            Flow::Stock,
+            "StockSweep",
+            &Cursor::default(),
+            stored.revision,
+        )
+        .await
+        .unwrap();
+    sync_both(&h).await;
+    assert_eq!(qoh(&s, A, AMS), 10);
+    let link = LinkStore::get(h.store(), Flow::Stock, &RecordKey::parse("A").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        link.extra["cause"]
+            .as_str()
+            .unwrap()
+            .starts_with("reconciliation sweep"),
+        "{:?}",
+        link.extra
+    );
 }

@@ -1,8 +1,9 @@
 //! The stock flow: Business Central → Lightspeed quantities on hand per shop, driven by
 //! every item ledger entry and sales order change, never overwriting a sale.
 //!
-//! - **Streams.** `ItemLedgerEntry` by entry number with a trailing re-read window, and
-//!   `SalesOrder` by `lastModifiedDateTime` (see `source`).
+//! - **Streams.** `ItemLedgerEntry` by entry number with a trailing re-read window,
+//!   `SalesOrder` by `lastModifiedDateTime`, and `StockSweep`, the daily reconciliation of
+//!   every inventory item (see `source`).
 //! - **Match key.** The Business Central item number: commands of one item are pushed one
 //!   at a time (FIFO group and claims), each a recompute of the whole item.
 //! - **Command.** [`StockCommand`]: the item and what changed.
@@ -31,7 +32,9 @@ pub use formula::{ANY_LOCATION, Figures, PerLocation, at_locations, figures};
 pub use keys::item_keys;
 pub use settings::{Formula, Negative, Quantities, ShopStock, StockSettings};
 pub use sink::StockSink;
-pub use source::{LEDGER_STREAM, LedgerSource, ORDER_STREAM, SalesOrderSource};
+pub use source::{
+    LEDGER_STREAM, LedgerSource, ORDER_STREAM, SWEEP, SWEEP_STREAM, SalesOrderSource, SweepSource,
+};
 pub use transform::{StockTransformer, map};
 
 use crate::Connectors;
@@ -66,7 +69,7 @@ impl FlowKit for Kit {
     }
 
     fn streams(&self) -> &'static [&'static str] {
-        &[LEDGER_STREAM, ORDER_STREAM]
+        &[LEDGER_STREAM, ORDER_STREAM, SWEEP_STREAM]
     }
 
     fn match_key_rule(&self) -> &'static str {
@@ -115,7 +118,8 @@ impl FlowKit for Kit {
                 )
                 .waiting_for_orders((!settings.accept_overwrite_risk).then(|| c.cursors())),
             ),
-            Arc::new(SalesOrderSource::new(bc, ORDER_OVERLAP)),
+            Arc::new(SalesOrderSource::new(bc.clone(), ORDER_OVERLAP)),
+            Arc::new(SweepSource::new(bc, settings.sweep_hour_utc)),
         ])
     }
 

@@ -95,6 +95,11 @@ fn yes() -> bool {
     true
 }
 
+#[allow(clippy::unnecessary_wraps)] // serde's default for an optional setting
+fn night() -> Option<u8> {
+    Some(2)
+}
+
 /// The stock flow's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -134,6 +139,10 @@ pub struct StockSettings {
     /// is corrected when BC posts it.
     #[serde(default = "yes")]
     pub verify_writes: bool,
+    /// The hour (UTC, 0–23) of the daily reconciliation sweep, which recomputes every
+    /// inventory item; none: no sweep.
+    #[serde(default = "night")]
+    pub sweep_hour_utc: Option<u8>,
     /// Runs without the orders flow: sales Lightspeed made that Business Central does not
     /// know yet are then overwritten by Business Central's figure until they reach it.
     pub accept_overwrite_risk: bool,
@@ -153,6 +162,7 @@ impl Default for StockSettings {
             discovered_grace_minutes: default_grace(),
             wait_for_orders_seconds: default_wait(),
             verify_writes: true,
+            sweep_hour_utc: night(),
             accept_overwrite_risk: false,
         }
     }
@@ -203,6 +213,9 @@ impl FlowSettings for StockSettings {
         }
         if self.safety_stock.is_sign_negative() {
             problems.push(p("safety_stock must not be negative".into()));
+        }
+        if self.sweep_hour_utc.is_some_and(|h| h > 23) {
+            problems.push(p("sweep_hour_utc must be an hour, 0 to 23".into()));
         }
         if self.ledger_window == 0 {
             problems.push(p(

@@ -690,6 +690,13 @@ impl Sink for StockSink {
                 .await
                 .map_err(crate::lightspeed::external)?;
             wrote = true;
+            if cmd.cause.starts_with("reconciliation sweep") {
+                tracing::warn!(
+                    flow = %Flow::Stock, record_key = %key, lightspeed_item = target.item,
+                    corrected = ?written,
+                    "The reconciliation sweep corrected Lightspeed's stock (shop, before, after): no change BC notified or logged explained it."
+                );
+            }
             // The stamps our write left: the next recompute does not wait for them.
             if let Ok(item) = &answer.value {
                 for row in &item.item_shops {

@@ -382,3 +382,147 @@ impl Source for SalesOrderSource {
         }
     }
 }
+
+/// The reconciliation sweep's stream name.
+pub const SWEEP_STREAM: &str = "StockSweep";
+
+/// The payload field that makes a record a sweep's (its due instant).
+pub const SWEEP: &str = "sweep";
+
+/// The reconciliation sweep: once a day at `hour` (UTC), every Business Central inventory
+/// item is recomputed — what no ledger entry or order says (a sales order deleted unshipped,
+/// a count made in Lightspeed, a lost notification) is corrected there. Its records carry
+/// the sweep's due instant as their version and in their payload, so each sweep hands every
+/// item on once; an operator starts one at once by resetting its cursor (`lsbc cursor stock
+/// --stream StockSweep --to start`).
+#[derive(Debug, Clone)]
+pub struct SweepSource {
+    bc: BusinessCentral,
+    hour: Option<u8>,
+}
+
+impl SweepSource {
+    /// The sweep on `bc`, due daily at `hour` UTC (`None`: never).
+    pub fn new(bc: BusinessCentral, hour: Option<u8>) -> Self {
+        Self { bc, hour }
+    }
+
+    /// The last instant a sweep was due at or before `now`.
+    fn due(hour: u8, now: Timestamp) -> Timestamp {
+        let day = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+        let at = |d: jiff::civil::Date| {
+            d.at(i8::try_from(hour).unwrap_or(0), 0, 0, 0)
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .map_or(now, |z| z.timestamp())
+        };
+        let today = at(day);
+        if today <= now {
+            today
+        } else {
+            day.yesterday().map_or(today, at)
+        }
+    }
+}
+
+#[async_trait]
+impl Source for SweepSource {
+    fn flow(&self) -> Flow {
+        Flow::Stock
+    }
+
+    fn stream(&self) -> &'static str {
+        SWEEP_STREAM
+    }
+
+    fn overlap(&self) -> Overlap {
+        Overlap::Time(SignedDuration::ZERO)
+    }
+
+    async fn signpost(&self, now: Timestamp) -> Result<SourceVersion, StageError> {
+        Ok(SourceVersion::Timestamp(match self.hour {
+            Some(hour) => Self::due(hour, now),
+            None => Timestamp::UNIX_EPOCH,
+        }))
+    }
+
+    async fn read_page(
+        &self,
+        range: &ReadRange,
+        page: Option<&PageToken>,
+    ) -> Result<SourcePage, StageError> {
+        let due = &range.to;
+        let swept = range
+            .from
+            .as_ref()
+            .is_some_and(|from| !due.is_newer_than(from));
+        if self.hour.is_none() || (page.is_none() && swept) {
+            return Ok(SourcePage::default());
+        }
+        let query = Query::new()
+            .select(["number", "type"])
+            .filter(Filter::eq("type", "Inventory"))
+            .max_page_size(LEDGER_PAGE);
+        let page = match page {
+            Some(token) => self.bc.next_page(&token.0).await,
+            None => self.bc.list_page(EntitySet::Items, &query).await,
+        }
+        .map_err(|e| external(None, e))?;
+        let read_at = Timestamp::now().to_string();
+        let mut out = SourcePage::default();
+        for row in &page.records {
+            let Some(number) = row.str("number").filter(|n| !n.is_empty()) else {
+                continue;
+            };
+            // The read's time too: a sweep started again by an operator recomputes again
+            // (the push stage takes a command identical to the last one as done).
+            let payload = json!({"itemNumber": number, SWEEP: due.to_string(), "read": read_at});
+            match RecordKey::parse(number) {
+                Ok(key) => out.records.push(Record {
+                    flow: Flow::Stock,
+                    key,
+                    version: due.clone(),
+                    payload,
+                }),
+                Err(e) => out.rejected.push(Rejected {
+                    key: RecordKey::unidentified(&lsbc_core::ContentHash::of_json(&payload)),
+                    field: "number".into(),
+                    reason: e.to_string(),
+                    payload,
+                }),
+            }
+        }
+        out.next = page.next_link.map(PageToken);
+        Ok(out)
+    }
+
+    async fn fetch(&self, key: &RecordKey) -> Result<Option<Record>, StageError> {
+        Ok(Some(Record {
+            flow: Flow::Stock,
+            key: key.clone(),
+            version: SourceVersion::Timestamp(Timestamp::now()),
+            payload: json!({"itemNumber": key.as_str(), SWEEP: "on request"}),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sweep_is_due_at_its_hour_today_or_else_yesterday() {
+        let at = |s: &str| s.parse::<Timestamp>().unwrap();
+        assert_eq!(
+            SweepSource::due(2, at("2026-12-07T18:00:00Z")),
+            at("2026-12-07T02:00:00Z")
+        );
+        assert_eq!(
+            SweepSource::due(2, at("2026-12-07T01:59:59Z")),
+            at("2026-12-06T02:00:00Z")
+        );
+        assert_eq!(
+            SweepSource::due(2, at("2026-12-07T02:00:00Z")),
+            at("2026-12-07T02:00:00Z")
+        );
+    }
+}

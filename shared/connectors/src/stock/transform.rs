@@ -33,7 +33,12 @@ fn text<'a>(v: &'a Value, field: &str) -> &'a str {
 pub fn map(record: &Record) -> Result<Vec<Transformed>, StageError> {
     let p = &record.payload;
     let mut items: Vec<(String, String)> = Vec::new();
-    if p.get("entryNumber").is_some() {
+    if let Some(sweep) = p.get("sweep").and_then(Value::as_str) {
+        items.push((
+            text(p, "itemNumber").to_owned(),
+            format!("reconciliation sweep due {sweep}, read {}", text(p, "read")),
+        ));
+    } else if p.get("entryNumber").is_some() {
         let location = text(p, "locationCode");
         items.push((
             text(p, "itemNumber").to_owned(),

@@ -469,3 +469,55 @@ async fn the_daily_sweep_corrects_what_no_change_explains() {
         link.extra
     );
 }
+
+#[tokio::test]
+async fn each_matrix_variant_shows_its_own_variant_code() {
+    use lsbc_core::ports::Link;
+    let s = world().await;
+    let bc = &s.business_central;
+    // BC item A as the products flow makes a matrix: variants RED and BLUE, each a
+    // Lightspeed variant item (10 and 11); the link is the one the products flow keeps.
+    let item = bc.items().into_iter().find(|i| i["number"] == "A").unwrap();
+    for code in ["RED", "BLUE"] {
+        bc.add_item_variant(json!({"itemId": item["id"], "code": code, "description": code}))
+            .unwrap();
+    }
+    bc.post_variant_adjustment("A", "RED", 5.0, Some("AMS"))
+        .unwrap();
+    bc.post_variant_adjustment("A", "BLUE", 2.0, Some("AMS"))
+        .unwrap();
+    bc.post_variant_adjustment("A", "BLUE", 4.0, Some("NYC"))
+        .unwrap();
+    let h = home(
+        &s,
+        json!({}),
+        json!({"formula": "inventory", "sweep_hour_utc": null}),
+    )
+    .await;
+    let now = jiff::Timestamp::now();
+    LinkStore::put(
+        h.store(),
+        &Link {
+            flow: Flow::Products,
+            key: RecordKey::parse("matrix:1:variants:1").unwrap(),
+            target_id: item["id"].as_str().unwrap().to_owned(),
+            etag: None,
+            source_version: lsbc_core::SourceVersion::Timestamp(now),
+            content_hash: lsbc_core::ContentHash::of_json(&json!(1)),
+            match_key: None,
+            extra: serde_json::from_value(json!({"variants": {
+                "10": {"id": "00000000-0000-0000-0000-000000000001", "code": "RED"},
+                "11": {"id": "00000000-0000-0000-0000-000000000002", "code": "BLUE"},
+            }}))
+            .unwrap(),
+            updated_at: now,
+        },
+    )
+    .await
+    .unwrap();
+    sync_both(&h).await;
+    assert_eq!(qoh(&s, A, AMS), 5, "RED at AMS");
+    assert_eq!(qoh(&s, A, NYC), 0, "RED at NYC");
+    assert_eq!(qoh(&s, B, AMS), 2, "BLUE at AMS");
+    assert_eq!(qoh(&s, B, NYC), 4, "BLUE at NYC");
+}

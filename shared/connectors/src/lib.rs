@@ -249,7 +249,7 @@ mod tests {
                 let err = connectors.sink(flow).await.err().unwrap().to_string();
                 assert!(err.contains("not connected yet"), "{err}");
                 // Its sources read BC (they refuse to poll before the orders flow did).
-                assert_eq!(connectors.sources(flow).await.unwrap().len(), 2);
+                assert_eq!(connectors.sources(flow).await.unwrap().len(), 3);
                 continue;
             }
             assert_eq!(connectors.sink(flow).await.unwrap().flow(), flow);

@@ -521,3 +521,37 @@ async fn each_matrix_variant_shows_its_own_variant_code() {
     assert_eq!(qoh(&s, B, AMS), 2, "BLUE at AMS");
     assert_eq!(qoh(&s, B, NYC), 4, "BLUE at NYC");
 }
+
+#[tokio::test]
+async fn an_item_lightspeed_keeps_no_stock_of_is_left_alone_unless_tracking_is_forced() {
+    use lsbc_sandbox::lightspeed::Entity;
+    const C: u64 = 12;
+    let s = world().await;
+    s.lightspeed
+        .set_field(Entity::Item, C, "itemType", "non_inventory")
+        .unwrap();
+    s.business_central
+        .post_purchase("C", 4.0, Some("AMS"))
+        .unwrap();
+    let settings = |force: bool| json!({"formula": "inventory", "sweep_hour_utc": null, "force_tracking": force});
+    let h = home(&s, json!({}), settings(false)).await;
+    sync_both(&h).await;
+    assert_eq!(writes_of(&s, C), 0, "left alone");
+    let link = LinkStore::get(h.store(), Flow::Stock, &RecordKey::parse("C").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        link.extra["warnings"]
+            .to_string()
+            .contains("keeps no stock"),
+        "{:?}",
+        link.extra
+    );
+
+    let h = home(&s, json!({}), settings(true)).await;
+    sync_both(&h).await;
+    let item = s.lightspeed.record(Entity::Item, C).unwrap();
+    assert_eq!(item["itemType"], "default");
+    assert_eq!(qoh(&s, C, AMS), 4);
+}

@@ -432,6 +432,27 @@ impl LightspeedClient {
         Ok(Record::from_raw(split_one(Item::ENTITY, answer)?))
     }
 
+    /// Sets an item's `itemType` (`PUT Item/{id}.json` with `{"itemType": …}`; docs Item
+    /// page: `default`, `non_inventory`, `serialized`, `box`, …). `Item.timeStamp` moves.
+    pub async fn set_item_type(
+        &self,
+        item: ItemId,
+        item_type: &str,
+    ) -> Result<Record<Item>, LightspeedError> {
+        let body = json!({"itemType": item_type});
+        let url = self.entity_url(&format!("Item/{item}"), "").await?;
+        let answer = self
+            .execute(Call {
+                method: Method::PUT,
+                url,
+                body: Some(&body),
+                idempotent: true,
+                cost: 1.0,
+            })
+            .await?;
+        Ok(Record::from_raw(split_one(Item::ENTITY, answer)?))
+    }
+
     /// Sends one call with authentication, pacing and retries; returns the JSON body.
     async fn execute(&self, call: Call<'_>) -> Result<Value, LightspeedError> {
         let inner = &self.inner;

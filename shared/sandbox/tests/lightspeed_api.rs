@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use lsbc_sandbox::common::{FaultKind, FaultRule};
 use lsbc_sandbox::lightspeed::{
-    CustomerSeed, Dataset, EmailSeed, Entity, ItemSeed, LightspeedSandbox, LightspeedSandboxConfig,
-    ShopSeed, Sizes, StockSeed, generate_at,
+    Behaviour, CustomerSeed, Dataset, EmailSeed, Entity, ItemSeed, LightspeedSandbox,
+    LightspeedSandboxConfig, NonInventoryStock, ShopSeed, Sizes, StockSeed, generate_at,
 };
 use serde_json::{Value, json};
 
@@ -422,6 +422,62 @@ async fn put_item_sets_stock_without_touching_the_item_timestamp() {
         .unwrap();
     assert_eq!(resp.status(), 400);
     assert_eq!(sb.stock(item, 1), Some(10));
+}
+
+/// A non-inventory item's stock: refused by default, stored under the other answer (the
+/// docs don't say); `itemType` can be set by PUT.
+#[tokio::test]
+async fn stock_of_a_non_inventory_item_follows_the_setting() {
+    for answer in [NonInventoryStock::Refused, NonInventoryStock::Stored] {
+        let (sb, token) = sandbox(LightspeedSandboxConfig {
+            behaviour: Behaviour {
+                non_inventory_stock: answer,
+                ..Behaviour::default()
+            },
+            ..LightspeedSandboxConfig::default()
+        })
+        .await;
+        sb.add_shop(&ShopSeed {
+            name: "A".into(),
+            time_zone: "Europe/Amsterdam".into(),
+            ..ShopSeed::default()
+        });
+        let item = sb
+            .add_item(&ItemSeed {
+                description: "Gift wrap".into(),
+                item_type: "non_inventory".into(),
+                ..ItemSeed::default()
+            })
+            .unwrap();
+        let url = format!(
+            "{}/API/V3/Account/{}/Item/{item}.json",
+            sb.base_url(),
+            sb.account_id()
+        );
+        let put = |body: Value| http().put(&url).bearer_auth(&token).json(&body).send();
+        let stock = json!({"ItemShops": {"ItemShop": {"shopID": 1, "qoh": 5}}});
+        let status = put(stock.clone()).await.unwrap().status();
+        match answer {
+            NonInventoryStock::Refused => {
+                assert_eq!(status, 400);
+                assert_ne!(sb.stock(item, 1), Some(5));
+            }
+            NonInventoryStock::Stored => {
+                assert_eq!(status, 200);
+                assert_eq!(sb.stock(item, 1), Some(5));
+            }
+        }
+        assert_eq!(
+            put(json!({"itemType": "parcel"})).await.unwrap().status(),
+            400
+        );
+        assert_eq!(
+            put(json!({"itemType": "default"})).await.unwrap().status(),
+            200
+        );
+        assert_eq!(put(stock).await.unwrap().status(), 200);
+        assert_eq!(sb.stock(item, 1), Some(5));
+    }
 }
 
 async fn token_call(sb: &LightspeedSandbox, form: &[(&str, &str)]) -> (u16, Value) {

@@ -143,6 +143,10 @@ pub struct StockSettings {
     /// inventory item; none: no sweep.
     #[serde(default = "night")]
     pub sweep_hour_utc: Option<u8>,
+    /// Makes a Lightspeed item that keeps no stock (`itemType` `non_inventory`) track it
+    /// (`default`) when its Business Central item is an inventory item. Off: such an item
+    /// is left alone with a warning.
+    pub force_tracking: bool,
     /// Runs without the orders flow: sales Lightspeed made that Business Central does not
     /// know yet are then overwritten by Business Central's figure until they reach it.
     pub accept_overwrite_risk: bool,
@@ -163,6 +167,7 @@ impl Default for StockSettings {
             wait_for_orders_seconds: default_wait(),
             verify_writes: true,
             sweep_hour_utc: night(),
+            force_tracking: false,
             accept_overwrite_risk: false,
         }
     }

@@ -31,7 +31,7 @@ use lsbc_core::ports::{
 };
 use lsbc_core::{Flow, RecordKey, SourceVersion, StageError};
 use lsbc_lightspeed::Query as LsQuery;
-use lsbc_lightspeed::model::{Item, ItemId, ItemShop, ShopId};
+use lsbc_lightspeed::model::{Item, ItemId, ItemShop, ItemType, ShopId};
 use lsbc_lightspeed::query::{Condition, FilterValue};
 use lsbc_lightspeed::{LightspeedClient, PageRequest, StockTarget, StockUpdate};
 use rust_decimal::Decimal;
@@ -378,8 +378,8 @@ impl StockSink {
         &self,
         key: &RecordKey,
         items: &[u64],
-    ) -> Result<HashMap<u64, Vec<ItemShop>>, StageError> {
-        let mut out: HashMap<u64, Vec<ItemShop>> = HashMap::new();
+    ) -> Result<HashMap<u64, (ItemType, Vec<ItemShop>)>, StageError> {
+        let mut out: HashMap<u64, (ItemType, Vec<ItemShop>)> = HashMap::new();
         for chunk in items.chunks(100) {
             let query = LsQuery::new()
                 .filter(
@@ -399,7 +399,7 @@ impl StockSink {
                     field: format!("Lightspeed Item {}", e.path),
                     reason: e.message,
                 })?;
-                out.insert(item.item_id.get(), item.item_shops);
+                out.insert(item.item_id.get(), (item.item_type, item.item_shops));
             }
         }
         Ok(out)
@@ -596,10 +596,25 @@ impl Sink for StockSink {
         let mut extra = Map::new();
         let mut wrote = false;
         for target in &targets {
-            let Some(rows) = shops_of.get(&target.item) else {
+            let Some((item_type, rows)) = shops_of.get(&target.item) else {
                 warnings.push(format!("Lightspeed item {} no longer exists", target.item));
                 continue;
             };
+            if *item_type == ItemType::NonInventory {
+                if !settings.force_tracking {
+                    warnings.push(format!(
+                        "Lightspeed item {} keeps no stock (itemType non_inventory) while BC's item {} is an inventory item: left alone (setting force_tracking makes it track)",
+                        target.item, cmd.item
+                    ));
+                    continue;
+                }
+                self.ls
+                    .set_item_type(ItemId::new(target.item), "default")
+                    .await
+                    .map_err(crate::lightspeed::external)?;
+                sent.push(json!({"lightspeedItem": target.item, "itemType": "default"}));
+                wrote = true;
+            }
             for row in rows.iter().filter(|r| !r.is_summary()) {
                 let shop = row.shop_id.get();
                 if !settings.shops.contains_key(&shop.to_string()) {

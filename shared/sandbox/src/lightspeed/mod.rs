@@ -38,7 +38,7 @@ pub use seed::{
     MatrixSeed, PaymentTypeSeed, PhoneSeed, RegisterSeed, SaleLineSeed, SalePaymentSeed, SaleSeed,
     ShipToSeed, ShopSeed, Sizes, StockSeed, TaxCategorySeed, TaxClassRateSeed, TaxClassSeed,
 };
-pub use settings::{Behaviour, InclusiveAmounts, LayawayStock, UpdateTimeKey};
+pub use settings::{Behaviour, InclusiveAmounts, LayawayStock, NonInventoryStock, UpdateTimeKey};
 pub use store::WriteRecord;
 
 use crate::common::{Faults, RequestStats, RunningServer, SimClock, StatsSnapshot, spawn};

@@ -52,6 +52,12 @@ pub struct Behaviour {
     /// inclusive sale only when those amounts are net of tax. To tell: read an inclusive
     /// sale and check that formula.
     pub inclusive_amounts: InclusiveAmounts,
+    /// What `PUT Item` with `ItemShops` does to an item Lightspeed keeps no stock of
+    /// (`itemType` `non_inventory`). The docs don't say (FIDELITY "assumptions to check":
+    /// "Can qoh be PUT on non_inventory … items?"). Default [`NonInventoryStock::Refused`]
+    /// (400); [`NonInventoryStock::Stored`] keeps the figure. To tell: PUT a qoh on a
+    /// non-inventory item of a test account.
+    pub non_inventory_stock: NonInventoryStock,
 }
 
 impl Default for Behaviour {
@@ -64,6 +70,7 @@ impl Default for Behaviour {
             update_time_key: UpdateTimeKey::Lower,
             layaway_stock: LayawayStock::AtCreation,
             inclusive_amounts: InclusiveAmounts::Net,
+            non_inventory_stock: NonInventoryStock::Refused,
         }
     }
 }
@@ -87,6 +94,17 @@ impl UpdateTimeKey {
             Self::Camel => "updateTime",
         }
     }
+}
+
+/// What a stock write does to a non-inventory item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NonInventoryStock {
+    /// Refused with 400 (text inferred).
+    #[default]
+    Refused,
+    /// Stored like any item's.
+    Stored,
 }
 
 /// When a layaway's units leave the quantity on hand.

@@ -607,6 +607,16 @@ impl Store {
         Ok(())
     }
 
+    /// The item types the docs' Item page lists.
+    const ITEM_TYPES: [&'static str; 6] = [
+        "default",
+        "non_inventory",
+        "serialized",
+        "box",
+        "serialized_assembly",
+        "assembly",
+    ];
+
     /// Applies `PUT Item/{id}.json`: `ItemShops` entries set stock (by `itemShopID` or
     /// `shopID`); a few plain fields may change (and then `timeStamp` moves).
     pub(crate) fn put_item(
@@ -666,6 +676,7 @@ impl Store {
             }
         }
         let editable = [
+            "itemType",
             "description",
             "customSku",
             "manufacturerSku",
@@ -688,6 +699,32 @@ impl Store {
             }
         }
         // Validate all stock entries before applying any (a rejected request changes nothing).
+        let new_type = changed
+            .iter()
+            .find(|(k, _)| k == "itemType")
+            .map(|(_, v)| v.clone());
+        if let Some(t) = &new_type
+            && !Self::ITEM_TYPES.contains(&t.as_str())
+        {
+            return Err(bad(format!(
+                "itemType must be one of {}",
+                Self::ITEM_TYPES.join(", ")
+            )));
+        }
+        let item_type = new_type.unwrap_or_else(|| {
+            self.items
+                .get(&id)
+                .map(|r| text(&r.row, "itemType").to_owned())
+                .unwrap_or_default()
+        });
+        if !stock.is_empty()
+            && item_type == "non_inventory"
+            && self.behaviour.non_inventory_stock == crate::lightspeed::NonInventoryStock::Refused
+        {
+            return Err(bad(format!(
+                "Item {id} is a non-inventory item: it has no quantity on hand"
+            )));
+        }
         for (shop, _) in &stock {
             if *shop == 0 || !self.shops.contains_key(shop) {
                 return Err(bad(format!("Shop {shop} cannot hold stock")));

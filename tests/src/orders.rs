@@ -211,6 +211,17 @@ pub async fn world_now() -> Arc<Sandboxes> {
     world_now_tuned(|_| {}).await
 }
 
+/// [`world_now`] with Lightspeed answering as `behaviour` says where its docs leave a choice.
+pub async fn world_now_behaving(behaviour: Behaviour) -> Arc<Sandboxes> {
+    world_at(
+        behaviour,
+        false,
+        Some(jiff::Timestamp::now()),
+        business_central(),
+    )
+    .await
+}
+
 /// [`world_now`] with Business Central's setup changed by `tweak` (e.g. a shorter webhook
 /// delay).
 pub async fn world_now_tuned(

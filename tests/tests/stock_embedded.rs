@@ -12,7 +12,10 @@ use lsbc_cli::sandboxes::Sandboxes;
 use lsbc_core::ports::{ActivityLog, ActivityQuery, LinkStore, Outcome};
 use lsbc_core::{Flow, RecordKey};
 use lsbc_sandbox::business_central::LedgerSequence;
-use lsbc_tests::orders::{AMS, CASH, NYC, line, payment, sale, settings, world_now as world};
+use lsbc_sandbox::lightspeed::{Behaviour, LayawayStock};
+use lsbc_tests::orders::{
+    AMS, CASH, NYC, line, payment, sale, settings, world_now as world, world_now_behaving,
+};
 use lsbc_tests::pipeline::{EmbeddedHome, Setup};
 use serde_json::{Value, json};
 
@@ -554,4 +557,55 @@ async fn an_item_lightspeed_keeps_no_stock_of_is_left_alone_unless_tracking_is_f
     let item = s.lightspeed.record(Entity::Item, C).unwrap();
     assert_eq!(item["itemType"], "default");
     assert_eq!(qoh(&s, C, AMS), 4);
+}
+
+#[tokio::test]
+async fn units_on_layaway_are_not_brought_back() {
+    // Lightspeed takes a layaway's units at creation (the default answer): subtracted.
+    layaway_case(LayawayStock::AtCreation, true, 8).await;
+    // Lightspeed takes them at pick-up: qoh keeps them, and so does the figure.
+    layaway_case(LayawayStock::AtPickup, false, 10).await;
+}
+
+async fn layaway_case(when: LayawayStock, takes_stock: bool, shown: i64) {
+    use lsbc_sandbox::lightspeed::SaleLineSeed;
+    let s = world_now_behaving(Behaviour {
+        layaway_stock: when,
+        ..Behaviour::default()
+    })
+    .await;
+    s.business_central
+        .post_purchase("A", 10.0, Some("AMS"))
+        .unwrap();
+    s.lightspeed.set_stock(A, AMS, 10).unwrap();
+    s.lightspeed.set_stock(A, NYC, 0).unwrap();
+    // A layaway of 2; BC hears of it when it is picked up.
+    let mut layaway = sale(
+        950,
+        AMS,
+        vec![SaleLineSeed {
+            layaway: true,
+            ..line(A, 2, 1210)
+        }],
+        vec![],
+    );
+    let customer = s
+        .lightspeed
+        .add_customer(&lsbc_sandbox::lightspeed::CustomerSeed {
+            first_name: "Ada".into(),
+            last_name: "Lovelace".into(),
+            ..Default::default()
+        });
+    layaway.customer_id = Some(customer);
+    s.lightspeed.add_sale(&layaway).unwrap();
+    assert_eq!(qoh(&s, A, AMS), shown);
+    let h = home(
+        &s,
+        json!({}),
+        json!({"formula": "inventory", "sweep_hour_utc": null, "layaway_takes_stock": takes_stock}),
+    )
+    .await;
+    sync_both(&h).await;
+    assert_eq!(qoh(&s, A, AMS), shown, "{when:?}: 10 in BC, 2 on layaway");
+    assert_eq!(writes_of(&s, A), 0, "{when:?}");
 }

@@ -31,7 +31,9 @@ pub fn stock_moves(sale: &Sale) -> Vec<StockMove> {
         return Vec::new();
     }
     let mut sums: BTreeMap<(u64, u64), Decimal> = BTreeMap::new();
-    for line in &sale.sale_lines {
+    // A layaway line holds units (`onLayaway`, which the stock flow reads itself); they
+    // are sold by the line that picks them up.
+    for line in sale.sale_lines.iter().filter(|l| !l.is_layaway) {
         let Some(item) = line
             .item_id
             .map(lsbc_lightspeed::model::ItemId::get)

@@ -102,6 +102,10 @@ fn night() -> Option<u8> {
 
 /// The stock flow's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "each flag is one independent setting"
+)]
 #[serde(default, deny_unknown_fields)]
 pub struct StockSettings {
     /// Lightspeed `shopID` → what it shows. A shop not listed is left alone (a warning
@@ -147,6 +151,12 @@ pub struct StockSettings {
     /// (`default`) when its Business Central item is an inventory item. Off: such an item
     /// is left alone with a warning.
     pub force_tracking: bool,
+    /// Whether a layaway or work order in Lightspeed takes its units off `qoh` when it is
+    /// made (users report it does; the docs don't say): its units (`ItemShop.onLayaway`,
+    /// `onWorkorder`) are then subtracted — Business Central learns of them only when the
+    /// sale completes. Off: they stay in `qoh` until picked up, and nothing is subtracted.
+    #[serde(default = "yes")]
+    pub layaway_takes_stock: bool,
     /// Runs without the orders flow: sales Lightspeed made that Business Central does not
     /// know yet are then overwritten by Business Central's figure until they reach it.
     pub accept_overwrite_risk: bool,
@@ -168,6 +178,7 @@ impl Default for StockSettings {
             verify_writes: true,
             sweep_hour_utc: night(),
             force_tracking: false,
+            layaway_takes_stock: true,
             accept_overwrite_risk: false,
         }
     }

@@ -639,6 +639,14 @@ impl Sink for StockSink {
                     }
                     _ => at_locations(&outstanding, &target.variant, &shop.locations),
                 };
+                // Units Lightspeed holds for layaways and work orders not completed yet.
+                let held = if settings.layaway_takes_stock {
+                    row.map_or(0, |r| {
+                        r.on_layaway.unwrap_or(0) + r.on_workorder.unwrap_or(0)
+                    })
+                } else {
+                    0
+                };
                 let f: Figures = figures(
                     formula,
                     at_locations(&inventory, &target.variant, &shop.locations),
@@ -646,14 +654,15 @@ impl Sink for StockSink {
                     in_flight
                         .get(&(target.item, shop_id))
                         .copied()
-                        .unwrap_or_default(),
+                        .unwrap_or_default()
+                        + Decimal::from(held),
                     settings.safety_of(shop),
                     settings.negative,
                 );
                 let before = row.map_or(0, |r| r.qoh);
                 audit.push(json!({
                     "lightspeedItem": target.item, "variant": target.variant, "shop": shop_id,
-                    "figures": f, "before": before, "after": f.target,
+                    "figures": f, "held_for_layaways": held, "before": before, "after": f.target,
                 }));
                 if f.target == before {
                     continue;

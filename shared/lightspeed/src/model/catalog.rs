@@ -128,6 +128,12 @@ pub struct ItemShop {
     pub reorder_point: Option<i64>,
     #[serde(default, deserialize_with = "json::opt_int")]
     pub reorder_level: Option<i64>,
+    /// Units held for layaways (docs ItemShop page).
+    #[serde(default, deserialize_with = "json::opt_int")]
+    pub on_layaway: Option<i64>,
+    /// Units held for work orders (docs ItemShop page).
+    #[serde(default, deserialize_with = "json::opt_int")]
+    pub on_workorder: Option<i64>,
     /// Only on the shopID 0 summary (docs).
     #[serde(default, deserialize_with = "json::opt_decimal")]
     pub average_cost: Option<Decimal>,

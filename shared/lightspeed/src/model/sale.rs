@@ -79,6 +79,10 @@ pub struct SaleLine {
     /// e.g. `item_fee` (absent on ordinary lines).
     #[serde(default, deserialize_with = "json::text")]
     pub line_type: String,
+    /// A layaway line: its units are held for the customer (`ItemShop.onLayaway`), sold
+    /// only when a later line picks them up.
+    #[serde(default, deserialize_with = "json::flag")]
+    pub is_layaway: bool,
     #[serde(default, deserialize_with = "json::lenient_timestamp")]
     pub create_time: Option<Timestamp>,
     #[serde(default, deserialize_with = "json::opt_timestamp")]

@@ -609,3 +609,28 @@ async fn layaway_case(when: LayawayStock, takes_stock: bool, shown: i64) {
     assert_eq!(qoh(&s, A, AMS), shown, "{when:?}: 10 in BC, 2 on layaway");
     assert_eq!(writes_of(&s, A), 0, "{when:?}");
 }
+
+#[tokio::test]
+async fn an_order_line_in_another_unit_is_counted_with_a_warning() {
+    let s = world().await;
+    let bc = &s.business_central;
+    bc.post_purchase("A", 10.0, Some("AMS")).unwrap();
+    bc.add_sales_order(json!({
+        "customerNumber": "C-POS",
+        "salesOrderLines": [{"lineType": "Item", "lineObjectNumber": "A", "quantity": 1,
+                              "unitOfMeasureCode": "BOX", "locationId": location_id(&s, "AMS")}],
+    }))
+    .unwrap();
+    let h = home(&s, json!({}), json!({"sweep_hour_utc": null})).await;
+    sync_both(&h).await;
+    assert_eq!(qoh(&s, A, AMS), 9);
+    let link = LinkStore::get(h.store(), Flow::Stock, &RecordKey::parse("A").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        link.extra["warnings"].to_string().contains("in unit BOX"),
+        "{:?}",
+        link.extra
+    );
+}

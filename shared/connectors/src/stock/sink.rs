@@ -234,13 +234,21 @@ impl StockSink {
 
     /// Outstanding quantities of item `id` on open sales order lines, per variant and
     /// location (one request: API v2.0 reads lines only under their order).
-    async fn outstanding(&self, id: Uuid) -> Result<PerLocation, StageError> {
+    /// A line in another unit of measure than the item's base one (`base`) is counted as
+    /// base units, with a warning: API v2.0 has no per-item unit conversion (its pages have
+    /// the company's `unitsOfMeasure` only, BCApps `APIV2UnitsofMeasure.Page.al`) and its
+    /// sales order lines no base quantity.
+    async fn outstanding(
+        &self,
+        id: Uuid,
+        base: &str,
+    ) -> Result<(PerLocation, Vec<String>), StageError> {
         let orders = self
             .bc
             .list_all(
                 EntitySet::SalesOrders,
                 Query::new().select(["id"]).expand(
-                    "salesOrderLines($select=lineType,itemId,itemVariantId,locationId,quantity,shippedQuantity)",
+                    "salesOrderLines($select=lineType,itemId,itemVariantId,locationId,quantity,shippedQuantity,unitOfMeasureCode)",
                 ),
             )
             .await
@@ -251,8 +259,9 @@ impl StockSink {
             .filter(|l| l.str("itemId").and_then(|s| s.parse::<Uuid>().ok()) == Some(id))
             .collect();
         let mut out = PerLocation::new();
+        let mut warnings = Vec::new();
         if lines.is_empty() {
-            return Ok(out);
+            return Ok((out, warnings));
         }
         let locations = self.location_codes().await?;
         let mut variants: HashMap<Uuid, String> = HashMap::new();
@@ -282,6 +291,12 @@ impl StockSink {
             if left <= Decimal::ZERO {
                 continue;
             }
+            let unit = line.str("unitOfMeasureCode").unwrap_or_default();
+            if !unit.is_empty() && !base.is_empty() && !unit.eq_ignore_ascii_case(base) {
+                warnings.push(format!(
+                    "an open sales order line has {left} in unit {unit}, not the base unit {base}: counted as {left} base units (API v2.0 gives no conversion)"
+                ));
+            }
             let code = |field: &str, names: &HashMap<Uuid, String>| {
                 line.str(field)
                     .and_then(|s| s.parse::<Uuid>().ok())
@@ -294,7 +309,7 @@ impl StockSink {
             ))
             .or_default() += left;
         }
-        Ok(out)
+        Ok((out, warnings))
     }
 
     /// Quantities reserved from inventory, per variant and location: page 497
@@ -555,10 +570,15 @@ impl Sink for StockSink {
             .values()
             .map(|s| settings.formula_of(s))
             .collect();
-        let outstanding = if formulas.contains(&Formula::InventoryMinusOutstanding) {
-            self.outstanding(item_id).await?
+        let (outstanding, unit_warnings) = if formulas.contains(&Formula::InventoryMinusOutstanding)
+        {
+            self.outstanding(
+                item_id,
+                item.str("baseUnitOfMeasureCode").unwrap_or_default(),
+            )
+            .await?
         } else {
-            PerLocation::new()
+            (PerLocation::new(), Vec::new())
         };
         let reserved = match (
             &settings.reserved_service,
@@ -593,6 +613,7 @@ impl Sink for StockSink {
             .and_then(Value::as_object)
             .cloned()
             .unwrap_or_default();
+        warnings.extend(unit_warnings);
         let mut extra = Map::new();
         let mut wrote = false;
         for target in &targets {

@@ -634,3 +634,38 @@ async fn an_order_line_in_another_unit_is_counted_with_a_warning() {
         link.extra
     );
 }
+
+#[tokio::test]
+async fn a_count_made_in_lightspeed_is_named_when_a_write_overwrites_it() {
+    let s = world().await;
+    s.business_central
+        .post_purchase("A", 10.0, Some("AMS"))
+        .unwrap();
+    s.lightspeed.set_stock(A, AMS, 3).unwrap();
+    let h = home(
+        &s,
+        json!({}),
+        json!({"formula": "inventory", "sweep_hour_utc": null}),
+    )
+    .await;
+    sync_both(&h).await;
+    assert_eq!(qoh(&s, A, AMS), 10);
+    // Someone counts 12 in the shop; later BC posts a shrinkage of 1.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    s.lightspeed.set_stock(A, AMS, 12).unwrap();
+    s.business_central
+        .post_adjustment("A", -1.0, Some("AMS"))
+        .unwrap();
+    sync_both(&h).await;
+    assert_eq!(qoh(&s, A, AMS), 9, "Business Central keeps the stock");
+    let link = LinkStore::get(h.store(), Flow::Stock, &RecordKey::parse("A").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let warnings = link.extra["warnings"].to_string();
+    assert!(
+        warnings.contains("overwrites Lightspeed-side changes")
+            && warnings.contains("Adjustment 2"),
+        "{warnings}"
+    );
+}

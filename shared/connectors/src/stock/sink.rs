@@ -420,6 +420,41 @@ impl StockSink {
         Ok(out)
     }
 
+    /// Movements made in Lightspeed itself (counts, receipts, transfers: log rows without a
+    /// sale) of `item` in `shop` after `since` (the stamp our last write left): what the
+    /// write about to happen overwrites.
+    async fn own_movements(
+        &self,
+        item: u64,
+        shop: u64,
+        since: Timestamp,
+    ) -> Result<Vec<String>, StageError> {
+        let query = LsQuery::new()
+            .eq("itemID", item)
+            .eq("shopID", shop)
+            .filter("createTime", Condition::Gt(FilterValue::from(since)))
+            .limit(100);
+        let page = self
+            .ls
+            .page_raw("InventoryLog", PageRequest::First(query))
+            .await
+            .map_err(crate::lightspeed::external)?;
+        Ok(page
+            .records
+            .iter()
+            .filter(|l| l.get("saleID").and_then(Value::as_str).unwrap_or("0") == "0")
+            .map(|l| {
+                let field = |f: &str| l.get(f).and_then(Value::as_str).unwrap_or_default();
+                format!(
+                    "{} {} at {}",
+                    field("reason"),
+                    field("qohChange"),
+                    field("createTime")
+                )
+            })
+            .collect())
+    }
+
     /// Whether Lightspeed's log shows each write of `item` exactly as computed: the newest
     /// change of each shop since the read moved qoh from `before` to the target. Anything
     /// else means a sale (or a count) landed between the read and the write.
@@ -687,6 +722,26 @@ impl Sink for StockSink {
                 }));
                 if f.target == before {
                     continue;
+                }
+                // Lightspeed moved since our last write and not by a sale: say what the
+                // write overwrites (a count, a receipt, a transfer made in Lightspeed).
+                let last = ours.get(&format!("{}:{shop_id}", target.item));
+                if let (Some(last), Some(r)) = (last, row)
+                    && last["qoh"].as_i64() != Some(r.qoh)
+                    && let Some(since) = last["timeStamp"]
+                        .as_str()
+                        .and_then(|t| t.parse::<Timestamp>().ok())
+                {
+                    let moved = self.own_movements(target.item, shop_id, since).await?;
+                    if !moved.is_empty() {
+                        let note = format!(
+                            "overwrites Lightspeed-side changes of item {} in shop {shop_id} ({}): Business Central keeps the stock",
+                            target.item,
+                            moved.join("; ")
+                        );
+                        tracing::warn!(flow = %Flow::Stock, record_key = %key, "{note}");
+                        warnings.push(note);
+                    }
                 }
                 // Unmoved since our own write: same stamp and the quantity we left (a sale in
                 // the same second would have changed it).

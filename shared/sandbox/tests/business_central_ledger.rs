@@ -413,3 +413,77 @@ async fn reservations_read_through_page_497_once_it_is_published() {
             .is_err()
     );
 }
+
+/// Page 5404 "Item Units of Measure" published as a web service: each item's base unit (1)
+/// and its other units with how many base units they hold (BCApps
+/// `ItemUnitsofMeasure.Page.al` controls `Item No.`, `Code`, `Qty. per Unit of Measure`),
+/// filterable by `Item_No`, paged by its key (Item No., Code). Unpublished (a new tenant's
+/// state), it is an unknown segment.
+#[tokio::test]
+async fn item_units_read_through_page_5404_once_it_is_published() {
+    let odata = OData::start(|_| {}).await;
+    let bc = &odata.sandbox;
+    for (number, name) in [("1000", "Bicycle"), ("1001", "Bell")] {
+        bc.add_item(json!({"number": number, "displayName": name, "baseUnitOfMeasureCode": "PCS"}))
+            .unwrap();
+    }
+    bc.set_item_unit_of_measure("1000", "BOX", 12.0).unwrap();
+    bc.set_item_unit_of_measure("1001", "BOX", 6.0).unwrap();
+    bc.set_item_unit_of_measure("1001", "PALLET", 480.0)
+        .unwrap();
+    let (status, body) = odata
+        .call(&odata.url("ItemUnitsofMeasure", ""), Some(&odata.token))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["error"]["code"], "BadRequest_NotFound", "{body}");
+
+    bc.publish_item_units_of_measure(Some("ItemUnitsofMeasure"));
+    let (rows, _) = odata
+        .all(&odata.url("ItemUnitsofMeasure", "$filter=Item_No%20eq%20'1000'"))
+        .await;
+    let units: Vec<(String, f64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["Code"].as_str().unwrap().to_owned(),
+                r["Qty_per_Unit_of_Measure"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(units, [("BOX".to_owned(), 12.0), ("PCS".to_owned(), 1.0)]);
+    // Five rows over pages of three, in key order, none twice.
+    let (all, pages) = odata.all(&odata.url("ItemUnitsofMeasure", "")).await;
+    assert_eq!(pages, 2);
+    let keys: Vec<String> = all
+        .iter()
+        .map(|r| {
+            format!(
+                "{}/{}",
+                r["Item_No"].as_str().unwrap(),
+                r["Code"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "1000/BOX",
+            "1000/PCS",
+            "1001/BOX",
+            "1001/PALLET",
+            "1001/PCS"
+        ]
+    );
+    // Another name than the published one is still unknown.
+    let (status, _) = odata
+        .call(&odata.url("ItemUnits", ""), Some(&odata.token))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(bc.set_item_unit_of_measure("NOPE", "BOX", 12.0).is_err());
+    assert!(bc.set_item_unit_of_measure("1000", "BOX", 0.0).is_err());
+    bc.publish_item_units_of_measure(None);
+    let (status, _) = odata
+        .call(&odata.url("ItemUnitsofMeasure", ""), Some(&odata.token))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use lsbc_sandbox::lightspeed::contract::{ShapeOptions, quirk_violations, shape_mismatches};
 use lsbc_sandbox::lightspeed::{
-    Behaviour, Dataset, DiscountSeed, EmployeeSeed, Entity, InclusiveAmounts, ItemSeed,
-    LayawayStock, LightspeedSandbox, LightspeedSandboxConfig, LineOf, PaymentTypeSeed,
+    Behaviour, BoxSaleStock, Dataset, DiscountSeed, EmployeeSeed, Entity, InclusiveAmounts,
+    ItemSeed, LayawayStock, LightspeedSandbox, LightspeedSandboxConfig, LineOf, PaymentTypeSeed,
     RegisterSeed, SaleLineSeed, SalePaymentSeed, SaleSeed, ShopSeed, StockSeed, TaxCategorySeed,
     TaxClassRateSeed, TaxClassSeed, UpdateTimeKey,
 };
@@ -1084,4 +1084,71 @@ async fn stock_changes_are_logged_with_their_reason() {
             .map(|(a, b, c)| ((*a).to_owned(), (*b).to_owned(), (*c).to_owned()))
             .collect::<Vec<_>>()
     );
+}
+
+/// A box (docs Item page: "Box items can be broken down into single items that are
+/// contained within the box (ItemComponents are the singles)"): a six-pack of can C, read
+/// back as the box's `ItemComponents` with the docs' fields. A completed sale of two boxes
+/// with one box in stock: under the default the lacking box is built from 6 singles at
+/// checkout ("automatically broken down or built up when you check out", support article
+/// "Creating boxes"; the order inferred); under `box_only` the box alone goes below zero.
+/// A void puts back what the sale took either way.
+#[tokio::test]
+async fn a_box_sold_takes_its_own_stock_then_its_singles_both_ways() {
+    for setting in [BoxSaleStock::BuildFromSingles, BoxSaleStock::BoxOnly] {
+        let (sb, token) = start(Behaviour {
+            box_sale_stock: setting,
+            ..Behaviour::default()
+        })
+        .await;
+        let six_pack = sb
+            .add_item(&ItemSeed {
+                id: Some(40),
+                description: "C six-pack".into(),
+                custom_sku: "C-6".into(),
+                item_type: "box".into(),
+                price_cents: 10_000,
+                tax: true,
+                tax_class_id: Some(1),
+                stock: vec![StockSeed {
+                    shop_id: AMS,
+                    qoh: 1,
+                }],
+                ..ItemSeed::default()
+            })
+            .unwrap();
+        sb.add_item_component(six_pack, 12, 6).unwrap();
+        assert!(sb.add_item_component(12, 13, 1).is_err(), "C is no box");
+        assert!(sb.add_item_component(six_pack, 999, 1).is_err());
+        let (status, body) = get(
+            &sb,
+            &token,
+            "Item/40.json?load_relations=%5B%22ItemComponents%22%5D",
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let part = &body["Item"]["ItemComponents"]["ItemComponent"];
+        assert_eq!(part["assemblyItemID"], "40", "{body}");
+        assert_eq!(part["componentItemID"], "12");
+        assert_eq!(part["quantity"], "6");
+        assert_eq!(part["componentGroup"], "1");
+        assert!(part["itemComponentID"].is_string());
+
+        sb.add_sale(&sale(
+            400,
+            AMS,
+            vec![line(40, 2, 10_000)],
+            vec![payment(CASH, 20_000)],
+        ))
+        .unwrap();
+        let (boxes, singles) = match setting {
+            BoxSaleStock::BuildFromSingles => (0, 14),
+            BoxSaleStock::BoxOnly => (-1, 20),
+        };
+        assert_eq!(sb.stock(40, AMS), Some(boxes), "{setting:?}");
+        assert_eq!(sb.stock(12, AMS), Some(singles), "{setting:?}");
+        sb.void_sale(400, "wrong box").unwrap();
+        assert_eq!(sb.stock(40, AMS), Some(1), "{setting:?}");
+        assert_eq!(sb.stock(12, AMS), Some(20), "{setting:?}");
+    }
 }

@@ -176,6 +176,11 @@ pub struct BcBehaviour {
     /// V4 web service (what a stock reader sums "Reserved Qty. on Inventory" from, as
     /// `Item.Table.al` field 101 does). Default `None`: a tenant publishes it by hand.
     pub reservation_web_service: Option<String>,
+    /// The service name under which page 5404 "Item Units of Measure" is published as an
+    /// OData V4 web service (`Item_No`, `Code`, `Qty_per_Unit_of_Measure`, …: how many base
+    /// units one unit of the item holds, BCApps `ItemUnitsofMeasure.Page.al`). Default
+    /// `None`: a tenant publishes it by hand; any name then answers like an unknown segment.
+    pub item_units_web_service: Option<String>,
     /// Whether a bound action is found whatever the casing of its name
     /// (`Microsoft.NAV.Post`). OData names are case-sensitive, but a live report (FIDELITY
     /// #15) has BC post with any casing; default `true`. `false`: only the page's exact
@@ -215,6 +220,7 @@ impl Default for BcBehaviour {
             item_ledger_web_service: Some("ItemLedgerEntries".to_owned()),
             item_ledger_web_service_descending: true,
             reservation_web_service: None,
+            item_units_web_service: None,
             action_names_ignore_case: true,
         }
     }

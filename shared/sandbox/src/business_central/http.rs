@@ -772,12 +772,15 @@ enum WebServicePage {
     ItemLedger,
     /// Page 497 "Reservation Entries".
     Reservations,
+    /// Page 5404 "Item Units of Measure".
+    ItemUnits,
 }
 
 /// An OData V4 web service request: `Company('{name}')/{service}` (or `{service}?company=`).
-/// Only page 38 "Item Ledger Entries" is published, under
-/// [`BcBehaviour::item_ledger_web_service`](super::BcBehaviour); any other service name
-/// answers like an unknown segment (fixture error.badrequest-notfound.wrong-segment.json).
+/// Page 38 "Item Ledger Entries" is published under
+/// [`BcBehaviour::item_ledger_web_service`](super::BcBehaviour), pages 497 and 5404 when
+/// their service names are set; any other service name answers like an unknown segment
+/// (fixture error.badrequest-notfound.wrong-segment.json).
 /// `$filter` (as for API v2.0, [MS] `webservices/use-filter-expressions-in-odata-uris`),
 /// `$orderby` on one field, `$top`, `$skip`, and server-driven paging with
 /// `@odata.nextLink` at the configured page size or `Prefer: odata.maxpagesize` ([MS]
@@ -811,6 +814,8 @@ fn web_service(
             ))
         } else if behaviour.reservation_web_service.as_deref() == Some(service.name.as_str()) {
             Some((WebServicePage::Reservations, false))
+        } else if behaviour.item_units_web_service.as_deref() == Some(service.name.as_str()) {
+            Some((WebServicePage::ItemUnits, false))
         } else {
             None
         }
@@ -832,8 +837,9 @@ fn web_service(
         });
     };
     if request.method != "GET" {
-        // Both pages are read-only (page 38 `Editable = false`; page 497 allows no insert,
-        // delete or change of its controls).
+        // Pages 38 and 497 are read-only (page 38 `Editable = false`; page 497 allows no
+        // insert, delete or change of its controls); page 5404 is editable in BC, but the
+        // simulator serves its reads only.
         return Err(BcFault::method_not_allowed(
             &request.method,
             &service.name,
@@ -849,6 +855,10 @@ fn web_service(
             Fields::Page("NAV.ReservationEntries", super::schema::RESERVATION_PAGE),
             super::schema::RESERVATION_PAGE,
         ),
+        WebServicePage::ItemUnits => (
+            Fields::Page("NAV.ItemUnitsofMeasure", super::schema::ITEM_UNITS_PAGE),
+            super::schema::ITEM_UNITS_PAGE,
+        ),
     };
     let company_name = store
         .company(company)
@@ -857,6 +867,7 @@ fn web_service(
     let mut rows = match page_kind {
         WebServicePage::ItemLedger => store.item_ledger_page(company),
         WebServicePage::Reservations => store.reservation_page(company),
+        WebServicePage::ItemUnits => store.item_units_page(company),
     };
     drop(store);
     if let Some(text) = &query.filter {
@@ -873,14 +884,22 @@ fn web_service(
             }
             (field.clone(), *descending)
         }
+        None if page_kind == WebServicePage::ItemUnits => ("Item_No".to_owned(), false),
         None => ("Entry_No".to_owned(), descending_default),
     };
-    // Ties broken by the key, in the same direction.
+    // Ties broken by the key, in the same direction (page 5404's key is Item No., Code).
     let position = |row: &Map<String, Value>| {
-        json!([
-            row.get(&order_field).cloned().unwrap_or(Value::Null),
-            row["Entry_No"]
-        ])
+        let key = match page_kind {
+            WebServicePage::ItemUnits => json!(format!(
+                "{}\u{1}{}",
+                row.get("Item_No")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+                row.get("Code").and_then(Value::as_str).unwrap_or_default()
+            )),
+            _ => row.get("Entry_No").cloned().unwrap_or(Value::Null),
+        };
+        json!([row.get(&order_field).cloned().unwrap_or(Value::Null), key])
     };
     let compare = |a: &Value, b: &Value| {
         let o = order_values(a.get(0), b.get(0)).then_with(|| order_values(a.get(1), b.get(1)));

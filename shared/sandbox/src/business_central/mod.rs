@@ -651,6 +651,32 @@ impl BusinessCentralSandbox {
             .reservation_web_service = name.map(str::to_owned);
     }
 
+    /// Publishes page 5404 "Item Units of Measure" as an OData V4 web service under `name`
+    /// (`None` unpublishes it), as an administrator does on the Web Services page.
+    pub fn publish_item_units_of_measure(&self, name: Option<&str>) {
+        self.shared
+            .store()
+            .settings
+            .behaviour
+            .item_units_web_service = name.map(str::to_owned);
+    }
+
+    /// Gives item `item_number` the unit of measure `code` holding `qty_per_unit` base units
+    /// (a row of page 5404, e.g. `BOX` of 12), as a user does on the item's *Units of
+    /// Measure* page.
+    pub fn set_item_unit_of_measure(
+        &self,
+        item_number: &str,
+        code: &str,
+        qty_per_unit: f64,
+    ) -> Result<(), SandboxError> {
+        let company = self.company_id();
+        self.shared
+            .store()
+            .set_item_unit(company, item_number, code, qty_per_unit)?;
+        Ok(())
+    }
+
     /// Reserves `quantity` of an item's inventory at `location_code` for sales order
     /// `order_number` (a reservation entry pair, page 497's rows); returns its entry number.
     pub fn reserve_from_inventory(

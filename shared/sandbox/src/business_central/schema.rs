@@ -644,6 +644,22 @@ pub(crate) const RESERVATION_PAGE: &[Field] = &[
     r("Entry_No", Int),
 ];
 
+/// Page 5404 "Item Units of Measure" published as an OData V4 web service: its controls
+/// (BCApps `ItemUnitsofMeasure.Page.al`: `Item No.`, `Code`, `Qty. per Unit of Measure`,
+/// `Height`, `Width`, `Length`, `Cubage`, `Weight`) named as OData V4 names page controls;
+/// lengths from `ItemUnitofMeasure.Table.al` (`Item No.` Code[20], `Code` Code[10]). Its
+/// key is (`Item_No`, `Code`).
+pub(crate) const ITEM_UNITS_PAGE: &[Field] = &[
+    r("Item_No", Code(20)),
+    r("Code", Code(10)),
+    r("Qty_per_Unit_of_Measure", Decimal),
+    r("Height", Decimal),
+    r("Width", Decimal),
+    r("Length", Decimal),
+    r("Cubage", Decimal),
+    r("Weight", Decimal),
+];
+
 /// The simulated entity sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum Entity {

@@ -143,6 +143,9 @@ pub(crate) struct CompanyData {
     posted: BTreeMap<Uuid, bool>,
     /// Reservation entries (page 497's rows), in entry order.
     pub(crate) reservations: Vec<Map<String, Value>>,
+    /// Item units of measure other than the base one (page 5404's rows), by (item, code):
+    /// Qty. per Unit of Measure.
+    pub(crate) item_units: BTreeMap<(String, String), f64>,
 }
 
 /// Settings of the simulated tenant.
@@ -241,6 +244,7 @@ impl CompanyData {
             relations: Vec::new(),
             ledger_locations: BTreeMap::new(),
             reservations: Vec::new(),
+            item_units: BTreeMap::new(),
             posted: BTreeMap::new(),
         }
     }

@@ -38,7 +38,9 @@ pub use seed::{
     MatrixSeed, PaymentTypeSeed, PhoneSeed, RegisterSeed, SaleLineSeed, SalePaymentSeed, SaleSeed,
     ShipToSeed, ShopSeed, Sizes, StockSeed, TaxCategorySeed, TaxClassRateSeed, TaxClassSeed,
 };
-pub use settings::{Behaviour, InclusiveAmounts, LayawayStock, NonInventoryStock, UpdateTimeKey};
+pub use settings::{
+    Behaviour, BoxSaleStock, InclusiveAmounts, LayawayStock, NonInventoryStock, UpdateTimeKey,
+};
 pub use store::WriteRecord;
 
 use crate::common::{Faults, RequestStats, RunningServer, SimClock, StatsSnapshot, spawn};
@@ -266,6 +268,20 @@ impl LightspeedSandbox {
         let now = self.shared.now();
         lock(&self.shared.store)
             .add_item(seed, now)
+            .map_err(refused)
+    }
+
+    /// Makes `quantity` of item `component` one `assembly`: a box's single (a six-pack
+    /// holds 6 cans) or an assembly's part, read back as the box's `ItemComponents`.
+    /// Returns the `itemComponentID`.
+    pub fn add_item_component(
+        &self,
+        assembly: u64,
+        component: u64,
+        quantity: i64,
+    ) -> Result<u64, SandboxError> {
+        lock(&self.shared.store)
+            .add_item_component(assembly, component, quantity)
             .map_err(refused)
     }
 

@@ -58,6 +58,16 @@ pub struct Behaviour {
     /// (400); [`NonInventoryStock::Stored`] keeps the figure. To tell: PUT a qoh on a
     /// non-inventory item of a test account.
     pub non_inventory_stock: NonInventoryStock,
+    /// What a completed sale of a box item (`itemType` `box`) takes. The docs say a box
+    /// "can be broken down into single items that are contained within the box
+    /// (ItemComponents are the singles)" (developers.lightspeedhq.com/retail/endpoints/Item/)
+    /// and that a box's and its singles' "shared inventory is automatically broken down or
+    /// built up when you check out your customers" (retail-support.lightspeedhq.com article
+    /// 229130088 "Creating boxes"); in what order is not said. Default
+    /// [`BoxSaleStock::BuildFromSingles`]: the box's own `qoh` first, the boxes it lacks
+    /// built from its singles at checkout (inferred). To tell: sell a box with no box in
+    /// stock and read the single's `qoh`.
+    pub box_sale_stock: BoxSaleStock,
 }
 
 impl Default for Behaviour {
@@ -71,6 +81,7 @@ impl Default for Behaviour {
             layaway_stock: LayawayStock::AtCreation,
             inclusive_amounts: InclusiveAmounts::Net,
             non_inventory_stock: NonInventoryStock::Refused,
+            box_sale_stock: BoxSaleStock::BuildFromSingles,
         }
     }
 }
@@ -127,4 +138,17 @@ pub enum InclusiveAmounts {
     Net,
     /// As the shelf prices read, tax included; then `total = calcSubtotal − calcDiscount`.
     Gross,
+}
+
+/// What a completed sale of a box takes off stock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BoxSaleStock {
+    /// The box's own `qoh` while it has some; each box it lacks is built at checkout from
+    /// its single (the `ItemComponent` of the lowest `componentGroup`), whose `qoh` drops by
+    /// `quantity` units per box. A refund puts the box back.
+    #[default]
+    BuildFromSingles,
+    /// The box's `qoh` alone, like any item's (it may go below zero); singles untouched.
+    BoxOnly,
 }

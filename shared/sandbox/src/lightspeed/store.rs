@@ -124,6 +124,8 @@ pub(crate) struct Store {
     matrices: BTreeMap<u64, MatrixRec>,
     items: BTreeMap<u64, ItemRec>,
     item_shops: BTreeMap<u64, Row>,
+    /// `ItemComponent` rows (the singles of a box, the parts of an assembly), by id.
+    item_components: BTreeMap<u64, Row>,
     images: BTreeMap<u64, Row>,
     sales: BTreeMap<u64, SaleRec>,
     sale_lines: BTreeMap<u64, Row>,

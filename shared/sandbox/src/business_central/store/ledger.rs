@@ -375,4 +375,67 @@ impl Store {
             })
             .unwrap_or_default()
     }
+
+    /// Sets how many base units one `code` of item `item_number` holds (a row of page 5404
+    /// "Item Units of Measure"), as a user does on the item's *Units of Measure* page.
+    pub(crate) fn set_item_unit(
+        &mut self,
+        company: Uuid,
+        item_number: &str,
+        code: &str,
+        qty_per_unit: f64,
+    ) -> Outcome<()> {
+        let data = self.company_mut(company)?;
+        let item = item_number.to_uppercase();
+        if data.find(Entity::Item, "number", &item).is_none() {
+            return Err(BcFault::new(
+                400,
+                "Internal_RecordNotFound",
+                format!("The Item does not exist. Identification fields and values: No.='{item}'"),
+            ));
+        }
+        if qty_per_unit <= 0.0 {
+            // A unit holds more than 0 base units (BC refuses 0; error code and text
+            // inferred).
+            return Err(BcFault::new(
+                400,
+                "Application_FieldValidationException",
+                "Qty. per Unit of Measure must be greater than 0.",
+            ));
+        }
+        data.item_units
+            .insert((item, code.to_uppercase()), qty_per_unit);
+        Ok(())
+    }
+
+    /// Page 5404's rows of `company`: each item's base unit (1 per unit, the row BC makes
+    /// when the base unit is set, `Item.Table.al` "Base Unit of Measure" OnValidate) and the
+    /// units set with [`Store::set_item_unit`], by (`Item_No`, `Code`), each with a version.
+    pub(crate) fn item_units_page(&self, company: Uuid) -> Vec<(Map<String, Value>, u64)> {
+        let Some(data) = self.company(company) else {
+            return Vec::new();
+        };
+        let mut units: std::collections::BTreeMap<(String, String), f64> = data
+            .table(Entity::Item)
+            .filter_map(|(_, row)| {
+                let number = text(&row.fields, "number");
+                let base = text(&row.fields, "baseUnitOfMeasureCode");
+                (!number.is_empty() && !base.is_empty()).then_some(((number, base), 1.0))
+            })
+            .collect();
+        units.extend(data.item_units.iter().map(|(k, q)| (k.clone(), *q)));
+        units
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, ((item, code), qty))| {
+                match json!({
+                    "Item_No": item, "Code": code, "Qty_per_Unit_of_Measure": number(qty),
+                    "Height": 0, "Width": 0, "Length": 0, "Cubage": 0, "Weight": 0,
+                }) {
+                    Value::Object(row) => Some((row, i as u64 + 1)),
+                    _ => None,
+                }
+            })
+            .collect()
+    }
 }

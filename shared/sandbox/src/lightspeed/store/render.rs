@@ -113,6 +113,10 @@ impl Store {
             let shops = children(&self.item_shops, "itemID", id);
             o.insert("ItemShops".into(), many("ItemShop", shops));
         }
+        if loads.has("ItemComponents") {
+            let parts = children(&self.item_components, "assemblyItemID", id);
+            o.insert("ItemComponents".into(), many("ItemComponent", parts));
+        }
         if loads.has("Images") {
             let images = children(&self.images, "itemID", id);
             o.insert("Images".into(), many("Image", images));

@@ -11,7 +11,7 @@ use crate::lightspeed::render::{
     decimal, flag, id_of, money, object, parse_decimal, s, text, time,
 };
 use crate::lightspeed::seed::{EcommerceSeed, SalePaymentSeed};
-use crate::lightspeed::settings::LayawayStock;
+use crate::lightspeed::settings::{BoxSaleStock, LayawayStock};
 
 /// One change of stock, with what caused it (for the `InventoryLog`).
 struct StockChange<'a> {
@@ -233,31 +233,114 @@ impl Store {
             } else {
                 (-qty, 0, "RemoveForTransactionLine")
             };
-            let mv = StockMove {
-                item,
-                shop,
-                qoh,
-                layaway: held,
-                refund: qty < 0,
-            };
-            self.change_stock(
-                &StockChange {
+            // A box sold: what its own stock lacks is built from its single at checkout.
+            let mut parts = vec![(item, qoh)];
+            if !layaway
+                && !pickups.contains(&line)
+                && qty > 0
+                && self.behaviour.box_sale_stock == BoxSaleStock::BuildFromSingles
+                && let Some((single, per_box)) = self.box_single(item)
+            {
+                let in_stock = self.stock(item, shop).unwrap_or(0).max(0);
+                let from_box = qty.min(in_stock);
+                let lacking = qty - from_box;
+                parts = vec![(item, -from_box), (single, -lacking * per_box)];
+            }
+            for (item, qoh) in parts {
+                if qoh == 0 && held == 0 {
+                    continue;
+                }
+                let mv = StockMove {
                     item,
                     shop,
                     qoh,
                     layaway: held,
-                    reason,
-                    sale,
-                    employee,
-                    customer,
-                },
-                now,
-            );
-            moves.push(mv);
+                    refund: qty < 0,
+                };
+                self.change_stock(
+                    &StockChange {
+                        item,
+                        shop,
+                        qoh,
+                        layaway: held,
+                        reason,
+                        sale,
+                        employee,
+                        customer,
+                    },
+                    now,
+                );
+                moves.push(mv);
+            }
         }
         if let Some(rec) = self.sales.get_mut(&sale) {
             rec.moves = moves;
         }
+    }
+
+    /// The single a box is built from and how many of it one box holds: the box's
+    /// `ItemComponent` of the lowest `componentGroup` (docs Item page: "Box relationships
+    /// will have a unique componentGroup for each single component"). None for any other
+    /// item, or a box without singles.
+    fn box_single(&self, item: u64) -> Option<(u64, i64)> {
+        let rec = self.items.get(&item)?;
+        if text(&rec.row, "itemType") != "box" {
+            return None;
+        }
+        child_rows(&self.item_components, "assemblyItemID", item)
+            .min_by_key(|r| text(r, "componentGroup").parse::<u64>().unwrap_or(u64::MAX))
+            .map(|r| {
+                (
+                    id_of(r, "componentItemID"),
+                    text(r, "quantity").parse::<i64>().unwrap_or(1),
+                )
+            })
+    }
+
+    /// Records that `quantity` of item `component` make one `assembly` (a box's single, or
+    /// an assembly's part), as the item's *Box* or *Assembly* tab does: an `ItemComponent`
+    /// with `componentGroup` 0 for an assembly and a new group per single for a box (docs
+    /// Item page, "ItemComponent Fields"). Refused unless both items exist, `assembly` is a
+    /// box or an assembly and `quantity` is at least 1 (texts inferred).
+    pub(crate) fn add_item_component(
+        &mut self,
+        assembly: u64,
+        component: u64,
+        quantity: i64,
+    ) -> Result<u64, Refusal> {
+        let kind = self
+            .items
+            .get(&assembly)
+            .map(|r| text(&r.row, "itemType").to_owned())
+            .ok_or_else(|| (404, format!("Item {assembly} not found")))?;
+        if !self.items.contains_key(&component) {
+            return Err((404, format!("Item {component} not found")));
+        }
+        if quantity < 1 {
+            return Err(bad("ItemComponent quantity must be at least 1"));
+        }
+        let group = match kind.as_str() {
+            "box" => {
+                child_rows(&self.item_components, "assemblyItemID", assembly)
+                    .map(|r| text(r, "componentGroup").parse::<u64>().unwrap_or(0))
+                    .max()
+                    .unwrap_or(0)
+                    + 1
+            }
+            "assembly" | "serialized_assembly" => 0,
+            other => {
+                return Err(bad(format!(
+                    "Item {assembly} is of itemType {other}: only a box or an assembly has components"
+                )));
+            }
+        };
+        let id = self.item_components.keys().max().copied().unwrap_or(0) + 1;
+        let row = object(json!({
+            "itemComponentID": s(id), "quantity": s(quantity), "componentGroup": s(group),
+            "assemblyItemID": s(assembly), "componentItemID": s(component),
+        }));
+        self.item_components.insert(id, row);
+        Ok(id)
     }
 
     /// A void restocks what the sale took ("All inventory is restocked", docs Sale page).

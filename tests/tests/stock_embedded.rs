@@ -610,29 +610,120 @@ async fn layaway_case(when: LayawayStock, takes_stock: bool, shown: i64) {
     assert_eq!(writes_of(&s, A), 0, "{when:?}");
 }
 
+/// The warnings on the stock link of item `number`.
+async fn warnings_of(h: &EmbeddedHome, number: &str) -> String {
+    LinkStore::get(h.store(), Flow::Stock, &RecordKey::parse(number).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .extra["warnings"]
+        .to_string()
+}
+
+/// An open order line of 2 BOX, a BOX of item A holding 12 (page 5404 "Item Units of
+/// Measure"): without `units_service`, or with page 5404 not published, it counts as 2
+/// base units with a warning naming the order line, item and unit; published, as 24.
 #[tokio::test]
-async fn an_order_line_in_another_unit_is_counted_with_a_warning() {
+async fn an_order_line_in_another_unit_is_converted_by_page_5404() {
     let s = world().await;
     let bc = &s.business_central;
-    bc.post_purchase("A", 10.0, Some("AMS")).unwrap();
+    bc.post_purchase("A", 30.0, Some("AMS")).unwrap();
+    bc.set_item_unit_of_measure("A", "BOX", 12.0).unwrap();
     bc.add_sales_order(json!({
         "customerNumber": "C-POS",
-        "salesOrderLines": [{"lineType": "Item", "lineObjectNumber": "A", "quantity": 1,
+        "salesOrderLines": [{"lineType": "Item", "lineObjectNumber": "A", "quantity": 2,
                               "unitOfMeasureCode": "BOX", "locationId": location_id(&s, "AMS")}],
     }))
     .unwrap();
-    let h = home(&s, json!({}), json!({"sweep_hour_utc": null})).await;
+    let units = |service: Option<&str>| match service {
+        Some(name) => json!({"sweep_hour_utc": null, "units_service": name}),
+        None => json!({"sweep_hour_utc": null}),
+    };
+
+    // No setting: 30 − 2, with a warning.
+    let h = home(&s, json!({}), units(None)).await;
     sync_both(&h).await;
-    assert_eq!(qoh(&s, A, AMS), 9);
-    let link = LinkStore::get(h.store(), Flow::Stock, &RecordKey::parse("A").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    assert_eq!(qoh(&s, A, AMS), 28);
+    let warnings = warnings_of(&h, "A").await;
     assert!(
-        link.extra["warnings"].to_string().contains("in unit BOX"),
-        "{:?}",
-        link.extra
+        warnings.contains("has 2 BOX of item A") && warnings.contains("units_service"),
+        "{warnings}"
     );
+
+    // The setting, page 5404 not published: the same figure, BC's not-found named.
+    let h = home(&s, json!({}), units(Some("ItemUnitsofMeasure"))).await;
+    sync_both(&h).await;
+    assert_eq!(qoh(&s, A, AMS), 28);
+    let warnings = warnings_of(&h, "A").await;
+    assert!(
+        warnings.contains("no web service `ItemUnitsofMeasure`"),
+        "{warnings}"
+    );
+    let report = h.run_once(Flow::Stock).await.unwrap();
+    assert_eq!(report.failed, 0, "never a failure: {report:?}");
+
+    // Published: 30 − 2 × 12.
+    bc.publish_item_units_of_measure(Some("ItemUnitsofMeasure"));
+    let h = home(&s, json!({}), units(Some("ItemUnitsofMeasure"))).await;
+    sync_both(&h).await;
+    assert_eq!(qoh(&s, A, AMS), 6);
+    let warnings = warnings_of(&h, "A").await;
+    assert!(!warnings.contains("BOX"), "{warnings}");
+}
+
+/// A Lightspeed box (a six-pack of A: `ItemComponents`) sold, not posted in BC yet: the
+/// six-pack was built from 12 singles at checkout, and the stock flow subtracts those 12
+/// from A's figure while the sale is in flight; the box item itself gets no figure.
+#[tokio::test]
+async fn a_box_sold_in_lightspeed_is_subtracted_from_its_singles_while_in_flight() {
+    use lsbc_sandbox::lightspeed::{ItemSeed, StockSeed};
+    const SIX_PACK: u64 = 40;
+    let s = world().await;
+    let bc = &s.business_central;
+    bc.post_purchase("A", 30.0, Some("AMS")).unwrap();
+    bc.add_item(json!({"number": "A-6", "displayName": "Item A six-pack",
+        "unitPrice": 60.0, "taxGroupCode": "STANDARD"}))
+        .unwrap();
+    // BC keeps a box item of its own (the products flow makes a Lightspeed box an
+    // inventory item): its entry makes the stock flow look at the box.
+    bc.post_purchase("A-6", 1.0, Some("AMS")).unwrap();
+    s.lightspeed
+        .add_item(&ItemSeed {
+            id: Some(SIX_PACK),
+            description: "Item A six-pack".into(),
+            custom_sku: "A-6".into(),
+            item_type: "box".into(),
+            price_cents: 6000,
+            tax: true,
+            tax_class_id: Some(1),
+            stock: vec![StockSeed {
+                shop_id: AMS,
+                qoh: 0,
+            }],
+            ..ItemSeed::default()
+        })
+        .unwrap();
+    s.lightspeed.add_item_component(SIX_PACK, A, 6).unwrap();
+    s.lightspeed.set_stock(A, AMS, 30).unwrap();
+    s.lightspeed.set_stock(A, NYC, 0).unwrap();
+    s.lightspeed
+        .add_sale(&sale(
+            801,
+            AMS,
+            vec![line(SIX_PACK, 2, 6000)],
+            vec![payment(CASH, 12_000)],
+        ))
+        .unwrap();
+    assert_eq!(qoh(&s, A, AMS), 18, "two boxes built from 12 singles");
+
+    let h = home(&s, json!({"document_type": "invoice"}), json!({})).await;
+    sync_both(&h).await;
+    // 30 in BC − 12 in flight: what Lightspeed shows, no write.
+    assert_eq!(qoh(&s, A, AMS), 18);
+    assert_eq!(writes_of(&s, A), 0);
+    assert_eq!(writes_of(&s, SIX_PACK), 0, "no figure onto the box");
+    let warnings = warnings_of(&h, "A-6").await;
+    assert!(warnings.contains("is a box"), "{warnings}");
 }
 
 #[tokio::test]

@@ -35,7 +35,7 @@ pub use command::{
     SaleStatus, Tender,
 };
 pub use keys::{REFERENCE_MAX, document_reference, document_system_id};
-pub use moves::{STOCK, StockMove, stock_moves};
+pub use moves::{BoxSingle, Boxes, STOCK, StockMove, box_single, sold_boxes, stock_moves};
 pub use settings::{DimensionTable, DocumentType, OrderSettings, ShopSettings};
 pub use sink::{LineTarget, OrderSink, line_body, states};
 pub use source::{

@@ -23,7 +23,7 @@ use lsbc_lightspeed::query::{Condition, FilterValue};
 use lsbc_lightspeed::{Archived, LightspeedClient, PageRequest, Query};
 use serde_json::Value;
 
-use super::moves::{STOCK, stock_moves};
+use super::moves::{Boxes, STOCK, box_single, sold_boxes, stock_moves};
 use crate::lightspeed::{
     changed_since_by, external, keyed_by, read_page_by, rejected_error, signpost,
 };
@@ -103,11 +103,15 @@ impl SaleSource {
     /// by the push stage wins (the write is conditional on there being none).
     async fn discover(&self, records: &[Record]) -> Result<(), StageError> {
         let now = Timestamp::now();
-        for record in records {
-            let Ok(sale) = lsbc_lightspeed::model::Sale::from_json(&record.payload) else {
-                continue;
-            };
-            let moves = stock_moves(&sale);
+        let sales: Vec<(&Record, lsbc_lightspeed::model::Sale)> = records
+            .iter()
+            .filter_map(|r| Some((r, lsbc_lightspeed::model::Sale::from_json(&r.payload).ok()?)))
+            .collect();
+        let boxes = self
+            .box_singles(&sold_boxes(sales.iter().map(|(_, s)| s)))
+            .await?;
+        for (record, sale) in sales {
+            let moves = stock_moves(&sale, &boxes);
             if moves.is_empty() {
                 continue;
             }
@@ -123,6 +127,43 @@ impl SaleSource {
             }
         }
         Ok(())
+    }
+
+    /// The singles of the box items `boxes` (their `ItemComponents`), one request per 100
+    /// boxes and none when no box was sold. A box without components is left out: its sale
+    /// then moves the box itself.
+    async fn box_singles(&self, boxes: &[u64]) -> Result<Boxes, StageError> {
+        let mut out = Boxes::new();
+        for chunk in boxes.chunks(100) {
+            let query = Query::new()
+                .filter(
+                    "itemID",
+                    Condition::In(chunk.iter().copied().map(FilterValue::from).collect()),
+                )
+                .relations(["ItemComponents"])
+                .limit(100);
+            let page = self
+                .client
+                .page_raw("Item", PageRequest::First(query))
+                .await
+                .map_err(external)?;
+            for raw in &page.records {
+                let id = raw
+                    .get("itemID")
+                    .and_then(Value::as_str)
+                    .and_then(|t| t.parse::<u64>().ok());
+                match (id, box_single(raw)) {
+                    (Some(id), Some(single)) => {
+                        out.insert(id, single);
+                    }
+                    (id, _) => tracing::warn!(
+                        flow = %Flow::Orders, lightspeed_item = ?id,
+                        "A box item sold has no single (ItemComponents): its sale is counted against the box itself."
+                    ),
+                }
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -120,6 +120,12 @@ pub struct StockSettings {
     /// `inventory_minus_reserved`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reserved_service: Option<String>,
+    /// The service name page 5404 "Item Units of Measure" is published under: an open
+    /// sales order line in another unit than the item's base one is then converted by the
+    /// unit's Qty. per Unit of Measure (API v2.0 has no per-item conversion). None: such a
+    /// line is counted as that many base units, with a warning.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub units_service: Option<String>,
     /// The formula of every shop without its own.
     pub formula: Formula,
     /// Units kept back in every shop without its own.
@@ -169,6 +175,7 @@ impl Default for StockSettings {
             quantities: Quantities::default(),
             ledger_service: default_service(),
             reserved_service: None,
+            units_service: None,
             formula: Formula::default(),
             safety_stock: Decimal::ZERO,
             negative: Negative::default(),
@@ -233,6 +240,15 @@ impl FlowSettings for StockSettings {
         if self.sweep_hour_utc.is_some_and(|h| h > 23) {
             problems.push(p("sweep_hour_utc must be an hour, 0 to 23".into()));
         }
+        if self
+            .units_service
+            .as_deref()
+            .is_some_and(|s| s.trim().is_empty())
+        {
+            problems.push(p(
+                "units_service is empty: give the service name page 5404 \"Item Units of Measure\" is published under, or leave it out".into(),
+            ));
+        }
         if self.ledger_window == 0 {
             problems.push(p(
                 "ledger_window must be at least 1 (entries that commit late are read again within it)".into(),
@@ -269,5 +285,12 @@ mod tests {
         .to_string();
         assert!(err.contains("one shop"), "{err}");
         assert!(StockSettings::check(&json!({"shop": {}})).is_err());
+        assert!(checked.get("units_service").is_none());
+        let err = StockSettings::check(&json!({"units_service": " "}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("units_service"), "{err}");
+        let units = StockSettings::check(&json!({"units_service": "ItemUnitsofMeasure"})).unwrap();
+        assert_eq!(units["units_service"], "ItemUnitsofMeasure");
     }
 }

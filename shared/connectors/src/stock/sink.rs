@@ -232,31 +232,47 @@ impl StockSink {
         Ok(map)
     }
 
-    /// Outstanding quantities of item `id` on open sales order lines, per variant and
-    /// location (one request: API v2.0 reads lines only under their order).
-    /// A line in another unit of measure than the item's base one (`base`) is counted as
-    /// base units, with a warning: API v2.0 has no per-item unit conversion (its pages have
-    /// the company's `unitsOfMeasure` only, BCApps `APIV2UnitsofMeasure.Page.al`) and its
-    /// sales order lines no base quantity.
+    /// Outstanding quantities of item `number` (`id`) on open sales order lines, in base
+    /// units, per variant and location (one request: API v2.0 reads lines only under their
+    /// order), and warnings.
+    ///
+    /// A line in another unit of measure than the item's base one (`base`): API v2.0 has no
+    /// per-item unit conversion (its pages have the company's `unitsOfMeasure` only, BCApps
+    /// `APIV2UnitsofMeasure.Page.al`) and no base quantity on sales order lines (page
+    /// "APIV2 - Sales Order Lines", `APIV2SalesOrderLines.Page.al`, shows `quantity`,
+    /// `unitOfMeasureId`/`unitOfMeasureCode`, `shippedQuantity`, `invoicedQuantity`,
+    /// `shipQuantity`, `invoiceQuantity`, but not the Sales Line's `Quantity (Base)` or
+    /// `Qty. per Unit of Measure`). With `units` (setting `units_service`) the line's
+    /// outstanding quantity is multiplied by the unit's `Qty_per_Unit_of_Measure` from page
+    /// 5404 "Item Units of Measure" (read once, when a line needs it); without it, with the
+    /// page not published or the unit not on it, the line counts as that many base units
+    /// with a warning naming the order, line, item and unit.
     async fn outstanding(
         &self,
+        number: &str,
         id: Uuid,
         base: &str,
+        units: Option<&str>,
     ) -> Result<(PerLocation, Vec<String>), StageError> {
         let orders = self
             .bc
             .list_all(
                 EntitySet::SalesOrders,
-                Query::new().select(["id"]).expand(
-                    "salesOrderLines($select=lineType,itemId,itemVariantId,locationId,quantity,shippedQuantity,unitOfMeasureCode)",
+                Query::new().select(["id", "number"]).expand(
+                    "salesOrderLines($select=sequence,lineType,itemId,itemVariantId,locationId,quantity,shippedQuantity,unitOfMeasureCode)",
                 ),
             )
             .await
             .map_err(|e| external(None, e))?;
-        let lines: Vec<BcRecord> = orders
+        let lines: Vec<(String, BcRecord)> = orders
             .iter()
-            .flat_map(|o| o.expanded("salesOrderLines"))
-            .filter(|l| l.str("itemId").and_then(|s| s.parse::<Uuid>().ok()) == Some(id))
+            .flat_map(|o| {
+                let order = o.str("number").unwrap_or_default().to_owned();
+                o.expanded("salesOrderLines")
+                    .into_iter()
+                    .map(move |l| (order.clone(), l))
+            })
+            .filter(|(_, l)| l.str("itemId").and_then(|s| s.parse::<Uuid>().ok()) == Some(id))
             .collect();
         let mut out = PerLocation::new();
         let mut warnings = Vec::new();
@@ -266,7 +282,7 @@ impl StockSink {
         let locations = self.location_codes().await?;
         let mut variants: HashMap<Uuid, String> = HashMap::new();
         let blank = Uuid::nil();
-        if lines.iter().any(|l| {
+        if lines.iter().any(|(_, l)| {
             l.str("itemVariantId")
                 .and_then(|s| s.parse::<Uuid>().ok())
                 .is_some_and(|v| v != blank)
@@ -286,16 +302,45 @@ impl StockSink {
                 .filter_map(|r| Some((r.id()?, r.str("code")?.to_owned())))
                 .collect();
         }
-        for line in lines {
+        // Page 5404's units of the item, read at the first line in another unit.
+        let mut per_unit: Option<Result<HashMap<String, Decimal>, String>> = None;
+        for (order, line) in lines {
             let left = decimal(line.get("quantity")) - decimal(line.get("shippedQuantity"));
             if left <= Decimal::ZERO {
                 continue;
             }
             let unit = line.str("unitOfMeasureCode").unwrap_or_default();
+            let mut base_left = left;
             if !unit.is_empty() && !base.is_empty() && !unit.eq_ignore_ascii_case(base) {
-                warnings.push(format!(
-                    "an open sales order line has {left} in unit {unit}, not the base unit {base}: counted as {left} base units (API v2.0 gives no conversion)"
-                ));
+                let what = format!(
+                    "sales order {order} line {} has {left} {unit} of item {number}, not the base unit {base}",
+                    line.get("sequence")
+                        .map(Value::to_string)
+                        .unwrap_or_default()
+                );
+                let known = match units {
+                    None => Err("set units_service to the name page 5404 \"Item Units of Measure\" is published under to convert it".to_owned()),
+                    Some(service) => {
+                        let table = match per_unit.take() {
+                            Some(table) => table,
+                            None => self.item_units(service, number).await?,
+                        };
+                        let qty = match &table {
+                            Ok(table) => table.get(&unit.to_uppercase()).copied().ok_or_else(|| {
+                                format!("unit {unit} is not among item {number}'s units on page 5404 (`{service}`)")
+                            }),
+                            Err(why) => Err(why.clone()),
+                        };
+                        per_unit = Some(table);
+                        qty
+                    }
+                };
+                match known {
+                    Ok(qty) => base_left = left * qty,
+                    Err(why) => {
+                        warnings.push(format!("{what}: counted as {left} base units ({why})"));
+                    }
+                }
             }
             let code = |field: &str, names: &HashMap<Uuid, String>| {
                 line.str(field)
@@ -307,9 +352,39 @@ impl StockSink {
                 code("itemVariantId", &variants),
                 code("locationId", &locations),
             ))
-            .or_default() += left;
+            .or_default() += base_left;
         }
         Ok((out, warnings))
+    }
+
+    /// Qty. per Unit of Measure of item `number`'s units (uppercase code → base units),
+    /// from page 5404 "Item Units of Measure" published under `service` (controls `Item No.`,
+    /// `Code`, `Qty. per Unit of Measure`, BCApps `ItemUnitsofMeasure.Page.al`, named as
+    /// OData V4 names page controls: `Item_No`, `Code`, `Qty_per_Unit_of_Measure`). The page
+    /// not published (BC answers not found) is `Err` with the reason, for a warning.
+    async fn item_units(
+        &self,
+        service: &str,
+        number: &str,
+    ) -> Result<Result<HashMap<String, Decimal>, String>, StageError> {
+        let query = Query::new()
+            .filter(Filter::eq("Item_No", number))
+            .select(["Code", "Qty_per_Unit_of_Measure"]);
+        match self.bc.web_service_all(service, query).await {
+            Ok(rows) => Ok(Ok(rows
+                .iter()
+                .filter_map(|r| {
+                    let qty = decimal(r.get("Qty_per_Unit_of_Measure"));
+                    (qty > Decimal::ZERO)
+                        .then(|| Some((r.str("Code")?.to_uppercase(), qty)))
+                        .flatten()
+                })
+                .collect())),
+            Err(e) if crate::business_central::is_not_found(&e) => Ok(Err(format!(
+                "Business Central has no web service `{service}` (setting units_service): publish page 5404 \"Item Units of Measure\" under that name ({e})"
+            ))),
+            Err(e) => Err(external(None, e)),
+        }
     }
 
     /// Quantities reserved from inventory, per variant and location: page 497
@@ -608,8 +683,10 @@ impl Sink for StockSink {
         let (outstanding, unit_warnings) = if formulas.contains(&Formula::InventoryMinusOutstanding)
         {
             self.outstanding(
+                &cmd.item,
                 item_id,
                 item.str("baseUnitOfMeasureCode").unwrap_or_default(),
+                settings.units_service.as_deref(),
             )
             .await?
         } else {
@@ -656,6 +733,29 @@ impl Sink for StockSink {
                 warnings.push(format!("Lightspeed item {} no longer exists", target.item));
                 continue;
             };
+            // Lightspeed breaks boxes down and builds them from their singles at checkout
+            // ("shared inventory is automatically broken down or built up when you check
+            // out", retail-support "Creating boxes"; developers.lightspeedhq.com Item page:
+            // "ItemComponents are the singles"), and builds assemblies from their parts in
+            // the back office ("Building and breaking apart assemblies"): a figure written
+            // onto one would count the same units twice. Business Central's units are shown
+            // on the single (a box sold moves its singles, orders/moves.rs).
+            if matches!(
+                item_type,
+                ItemType::Box | ItemType::Assembly | ItemType::SerializedAssembly
+            ) {
+                let kind = match item_type {
+                    ItemType::Box => {
+                        "a box (its stock is its singles', built up and broken down at checkout)"
+                    }
+                    _ => "an assembly (built from its parts in Lightspeed)",
+                };
+                warnings.push(format!(
+                    "Lightspeed item {} is {kind}: no figure of BC's item {} is written onto it (Business Central's units are shown on its single or part items)",
+                    target.item, cmd.item
+                ));
+                continue;
+            }
             if *item_type == ItemType::NonInventory {
                 if !settings.force_tracking {
                     warnings.push(format!(

@@ -371,6 +371,7 @@ mod tests {
             config: Arc::new(store.clone()),
             activity: Arc::new(store.clone()),
             states: Arc::new(store.clone()),
+            budgets: Arc::new(store.clone()),
             secrets: Arc::new(store),
             describe: "memory".into(),
         }

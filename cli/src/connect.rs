@@ -70,6 +70,7 @@ async fn lightspeed(
             redirect_uri: Some(args.redirect_uri.ok_or_else(|| missing("--redirect-uri"))?),
             tokens: None,
             pending: None,
+            burst_window_seconds: None,
         },
     )
     .await?;

@@ -9,7 +9,9 @@ use lsbc_aws::{AwsClients, DynamoStore, SecretsManagerStore, TableNames};
 use lsbc_aws::{QueueUrls, SqsQueue};
 use lsbc_connectors::ConnectorContext;
 use lsbc_core::QueueName;
-use lsbc_core::ports::{ActivityLog, ConfigStore, CursorStore, Queue, SecretStore, StateStore};
+use lsbc_core::ports::{
+    ActivityLog, BudgetStore, ConfigStore, CursorStore, Queue, SecretStore, StateStore,
+};
 use lsbc_embedded::{Embedded, FileSecretStore};
 
 use crate::CliError;
@@ -48,6 +50,7 @@ impl EmbeddedHome {
         ConnectorContext {
             secrets: self.secrets.clone(),
             claims: Arc::new(self.store.clone()),
+            budgets: Arc::new(self.store.clone()),
             config: Arc::new(self.store.clone()),
             links: Arc::new(self.store.clone()),
             cursors: Arc::new(self.store.clone()),
@@ -72,6 +75,8 @@ pub struct StateHandle {
     pub activity: Arc<dyn ActivityLog>,
     /// Record states (the orders flow's sales).
     pub states: Arc<dyn StateStore>,
+    /// The API clients' shared request budgets.
+    pub budgets: Arc<dyn BudgetStore>,
     /// Credentials.
     pub secrets: Arc<dyn SecretStore>,
     /// What it is, for messages.
@@ -117,6 +122,7 @@ impl HomeChoice {
                     config: Arc::new(home.store.clone()),
                     activity: Arc::new(home.store.clone()),
                     states: Arc::new(home.store.clone()),
+                    budgets: Arc::new(home.store.clone()),
                     secrets: home.secrets.clone(),
                     describe: format!("embedded state {}", state.display()),
                 })
@@ -139,6 +145,7 @@ impl HomeChoice {
                     queue: Arc::new(SqsQueue::new(clients.sqs.clone(), queues.clone())),
                     config: Arc::new(store.clone()),
                     states: Arc::new(store.clone()),
+                    budgets: Arc::new(store.clone()),
                     activity: Arc::new(store),
                     secrets: Arc::new(SecretsManagerStore::new(clients.secrets.clone())),
                     describe: format!("DynamoDB tables {state_table} and {activity_table}"),

@@ -149,6 +149,8 @@ impl Sandboxes {
                 expires_at: expires,
             }),
             pending: None,
+            // The burst limiter's 1 s window is API time.
+            burst_window_seconds: Some(1.0 / self.options.lightspeed_time_scale),
         }
     }
 

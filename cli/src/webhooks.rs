@@ -20,7 +20,12 @@ pub async fn run(
     home: &HomeArgs,
 ) -> Result<ExitCode, CliError> {
     let state = home.choice().open().await?;
-    let bc = connect(&state.secrets, &webhook.business_central_secret).await?;
+    let bc = connect(
+        &state.secrets,
+        state.budgets.clone(),
+        &webhook.business_central_secret,
+    )
+    .await?;
     let statuses = match action {
         WebhooksAction::List => subscriptions::list(&bc, &webhook.url).await?,
         WebhooksAction::Renew {

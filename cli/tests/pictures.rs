@@ -69,6 +69,7 @@ impl Scene {
         let context = ConnectorContext {
             secrets,
             claims: Arc::new(store.clone()),
+            budgets: Arc::new(store.clone()),
             config: Arc::new(store.clone()),
             links: Arc::new(store.clone()),
             cursors: Arc::new(store.clone()),

@@ -14,3 +14,4 @@ pub mod esm;
 pub mod orders;
 pub mod pipeline;
 pub mod products;
+pub mod scale_out;

@@ -161,6 +161,7 @@ impl EmbeddedHome {
         let context = ConnectorContext {
             secrets,
             claims: Arc::new(store.clone()),
+            budgets: Arc::new(store.clone()),
             config: Arc::new(store.clone()),
             links: Arc::new(store.clone()),
             cursors: Arc::new(store.clone()),
@@ -275,6 +276,7 @@ impl AwsHome {
         let context = ConnectorContext {
             secrets,
             claims: Arc::new(store.clone()),
+            budgets: Arc::new(store.clone()),
             config: Arc::new(store.clone()),
             links: Arc::new(store.clone()),
             cursors: Arc::new(store.clone()),

@@ -412,6 +412,54 @@ async fn state_items_follow_the_documented_schema() {
     );
 }
 
+/// Review finding 1: a sink asks "who links to this BC record?" right after another
+/// record's link was written, and a secondary index may not have it yet. The item without
+/// its index attributes is exactly what a lagging index shows: the link must still be found.
+#[tokio::test]
+async fn links_are_found_by_target_while_the_index_lags() {
+    let (store, clients) = fresh_store().await;
+    let state = store.tables().state.clone();
+    let at = an_hour_ago();
+    let link = |record: &str| Link {
+        flow: Flow::Customers,
+        key: key(record),
+        target_id: "bc-7".into(),
+        etag: None,
+        source_version: SourceVersion::Timestamp(at),
+        content_hash: ContentHash::of_json(&serde_json::json!(record)),
+        match_key: None,
+        extra: serde_json::Map::new(),
+        updated_at: at,
+    };
+    store.put(&link("customer:1")).await.unwrap();
+    clients
+        .dynamodb
+        .update_item()
+        .table_name(&state)
+        .key("pk", AttributeValue::S("link#customers".into()))
+        .key("sk", AttributeValue::S("customer:1".into()))
+        .update_expression("REMOVE gsi1pk, gsi1sk")
+        .send()
+        .await
+        .unwrap();
+    let found = store.find_by_target(Flow::Customers, "bc-7").await.unwrap();
+    assert_eq!(
+        found.iter().map(|l| l.key.as_str()).collect::<Vec<_>>(),
+        ["customer:1"]
+    );
+    // A record that moved to another target is no longer among this one's.
+    let mut moved = link("customer:1");
+    moved.target_id = "bc-8".into();
+    moved.source_version = SourceVersion::Timestamp(at + SignedDuration::from_secs(1));
+    store.put(&moved).await.unwrap();
+    store.put(&link("customer:2")).await.unwrap();
+    let found = store.find_by_target(Flow::Customers, "bc-7").await.unwrap();
+    assert_eq!(
+        found.iter().map(|l| l.key.as_str()).collect::<Vec<_>>(),
+        ["customer:2"]
+    );
+}
+
 #[tokio::test]
 async fn an_undecodable_item_is_corrupt_and_named() {
     let (store, clients) = fresh_store().await;

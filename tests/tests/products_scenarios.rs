@@ -197,6 +197,7 @@ impl Home {
         let context = ConnectorContext {
             secrets,
             claims: Arc::new(store.clone()),
+            budgets: Arc::new(store.clone()),
             config: Arc::new(store.clone()),
             links: Arc::new(store.clone()),
             cursors: Arc::new(store.clone()),

@@ -96,7 +96,9 @@ async fn subscriptions_are_kept_and_a_notified_change_reaches_lightspeed_in_one_
     let queue = Arc::new(MemoryQueue::default());
     let url = receiver(queue.clone(), secrets.clone()).await;
     let store: Arc<dyn SecretStore> = secrets.clone();
-    let bc = connect(&store, "business-central").await.unwrap();
+    let bc = connect(&store, secrets.clone(), "business-central")
+        .await
+        .unwrap();
     let now = || s.business_central.clock().now();
 
     // First: one per entity set the stock flow wakes on; the simulator has no purchase

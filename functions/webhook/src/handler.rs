@@ -427,6 +427,7 @@ mod tests {
                 redirect_uri: Some(config.redirect_uri.clone()),
                 tokens: None,
                 pending: None,
+                burst_window_seconds: None,
             },
             w.clock.now(),
         )

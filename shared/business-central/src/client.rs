@@ -27,7 +27,7 @@ use crate::entity::{EntityPath, EntitySet, Record};
 use crate::error::{ApiError, BcError, ErrorCode};
 use crate::models::{Company, ContactInformation, ItemLedgerEntry, Picture};
 use crate::odata::{ETag, Filter, PATH_VALUE, Query, encode};
-use crate::pacing::{Pool, PrincipalStats};
+use crate::pacing::{Pool, PrincipalStats, SharedBudget};
 use crate::retry::{self, Decision, Outcome, RetryPolicy, TransportFailure};
 use crate::validate::{self, Operation};
 use crate::webhook::Subscription;
@@ -58,6 +58,8 @@ struct Inner {
     company_name: OnceCell<String>,
     credentials: Vec<Credential>,
     pool: Arc<Pool>,
+    /// The budget shared with other processes, and the rate it keeps to.
+    shared: Option<(Arc<dyn SharedBudget>, (f64, f64))>,
     retry: RetryPolicy,
     token_margin: Duration,
 }
@@ -183,6 +185,9 @@ impl BusinessCentral {
                 company: config.company,
                 company_id,
                 company_name,
+                shared: config
+                    .shared
+                    .and_then(|budget| Some((budget, config.limits.shared_rate()?))),
                 pool: Pool::new(labels, config.limits),
                 credentials,
                 retry: config.retry,
@@ -837,6 +842,20 @@ impl BusinessCentral {
                     return Err(error);
                 }
             };
+            if let Some((budget, (per_second, burst))) = &inner.shared {
+                let units = f64::from(lease.weight());
+                match budget
+                    .reserve(credential.label(), units, *per_second, *burst)
+                    .await
+                {
+                    Ok(wait) if !wait.is_zero() => tokio::time::sleep(wait).await,
+                    Ok(_) => {}
+                    Err(message) => tracing::warn!(
+                        %message,
+                        "The shared Business Central budget is unavailable; pacing locally."
+                    ),
+                }
+            }
             let mut request = inner
                 .http
                 .request(call.method.clone(), &call.url)

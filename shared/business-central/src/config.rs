@@ -3,12 +3,13 @@
 //! or name, injectable base URLs and HTTP client, limits and retry bounds. Secrets are
 //! `SecretString`s and never printed. It must not do IO.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
 use uuid::Uuid;
 
-use crate::pacing::Limits;
+use crate::pacing::{Limits, SharedBudget};
 use crate::retry::RetryPolicy;
 
 /// BC online's API host (D: dev-itpro/webservices/api-endpoint-structure.md).
@@ -109,6 +110,8 @@ pub struct BusinessCentralConfig {
     pub token_refresh_margin: Duration,
     /// A prepared HTTP client (timeouts, proxies); one with a 60 s timeout otherwise.
     pub http: Option<reqwest::Client>,
+    /// A budget per principal shared with other processes (see [`SharedBudget`]).
+    pub shared: Option<Arc<dyn SharedBudget>>,
 }
 
 impl BusinessCentralConfig {
@@ -132,6 +135,7 @@ impl BusinessCentralConfig {
             retry: RetryPolicy::default(),
             token_refresh_margin: Duration::from_mins(5),
             http: None,
+            shared: None,
         }
     }
 
@@ -154,6 +158,7 @@ impl BusinessCentralConfig {
             retry: RetryPolicy::default(),
             token_refresh_margin: Duration::from_mins(5),
             http: None,
+            shared: None,
         }
     }
 
@@ -175,6 +180,13 @@ impl BusinessCentralConfig {
     #[must_use]
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Books every request on this budget shared with other processes too.
+    #[must_use]
+    pub fn with_shared_budget(mut self, budget: Arc<dyn SharedBudget>) -> Self {
+        self.shared = Some(budget);
         self
     }
 

@@ -51,6 +51,6 @@ pub use config::{BusinessCentralConfig, CompanyRef, Deployment, OnPremisesUser, 
 pub use entity::{EntityPath, EntitySet, Record};
 pub use error::{ApiError, BcError, ErrorClass, ErrorCode, Rule, ValidationError};
 pub use odata::{ETag, Filter, Literal, Op, Query};
-pub use pacing::{Limits, PrincipalStats};
+pub use pacing::{Limits, PrincipalStats, SharedBudget};
 pub use retry::RetryPolicy;
 pub use validate::Operation;

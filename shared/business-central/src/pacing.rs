@@ -3,12 +3,17 @@
 //! (api-notes §4: 5 concurrent, 6,000 per 5 minutes). Requests are spread over the principals
 //! so k registrations give k times the rate. Counters (requests, 429s, retries) live here.
 //! It must not know about HTTP or BC's URLs; it only hands out and takes back slots.
+//!
+//! The window here counts one process's requests. Where several processes use one principal
+//! (Lambda instances of several functions), a [`SharedBudget`] books each request on one
+//! schedule per principal as well, at [`Limits::shared_rate`].
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -57,6 +62,34 @@ impl Limits {
         }
         self
     }
+}
+
+impl Limits {
+    /// The rate a schedule shared by many processes keeps to: `(per_second, burst)` with
+    /// `per_second · window + burst = window_requests`, so that no sliding window holds more
+    /// than BC allows; the burst is the concurrency. `None` without a window (on-premises).
+    pub fn shared_rate(&self) -> Option<(f64, f64)> {
+        let count = f64::from(self.window_requests?);
+        let seconds = self.window.as_secs_f64();
+        let burst = (self.max_concurrent.max(1) as f64).min(count / 2.0);
+        (seconds > 0.0).then(|| ((count - burst) / seconds, burst))
+    }
+}
+
+/// A request budget per principal shared by every process using it (BC counts requests per
+/// user, api-notes/BUSINESS-CENTRAL.md §4).
+#[async_trait]
+pub trait SharedBudget: Send + Sync + std::fmt::Debug {
+    /// Books `units` requests for `principal` (its label) on a schedule draining `per_second`
+    /// that may run `burst` ahead, and returns how long to wait before sending. An error is
+    /// logged and the request goes on under the client's own window.
+    async fn reserve(
+        &self,
+        principal: &str,
+        units: f64,
+        per_second: f64,
+        burst: f64,
+    ) -> Result<Duration, String>;
 }
 
 impl Default for Limits {
@@ -255,6 +288,11 @@ impl Pool {
 }
 
 impl Lease {
+    /// The window units this request takes.
+    pub(crate) fn weight(&self) -> u32 {
+        u32::try_from(self.weight).unwrap_or(u32::MAX)
+    }
+
     /// Which principal holds the slot (index into the connection's principals).
     pub(crate) fn principal(&self) -> usize {
         self.index
@@ -318,6 +356,16 @@ mod tests {
             window_requests: Some(count),
             batch_counts_as_operations: true,
         }
+    }
+
+    #[test]
+    fn the_shared_rate_never_fills_more_than_one_window() {
+        let (per_second, burst) = Limits::online().shared_rate().unwrap();
+        assert!((burst - 5.0).abs() < f64::EPSILON);
+        assert!((per_second * 300.0 + burst - 6000.0).abs() < 1e-9);
+        assert_eq!(Limits::on_premises().shared_rate(), None);
+        let scaled = Limits::online().time_scaled(10.0).shared_rate().unwrap();
+        assert!((scaled.0 - per_second * 10.0).abs() < 1e-9);
     }
 
     #[tokio::test(start_paused = true)]

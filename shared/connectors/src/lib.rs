@@ -7,6 +7,7 @@
 //! every kit shares sit in [`lightspeed`] and [`business_central`]. The clients know their
 //! API only, and the stages know neither; this crate is where they meet the sync.
 
+pub mod budgets;
 pub mod business_central;
 pub mod config;
 pub mod customers;
@@ -23,8 +24,8 @@ use std::sync::Arc;
 
 use lsbc_business_central::BusinessCentral;
 use lsbc_core::ports::{
-    ClaimStore, Clock, ConfigStore, CursorStore, FlowParts, LinkStore, SecretStore, Sink, Source,
-    StateStore, Transformer,
+    BudgetStore, ClaimStore, Clock, ConfigStore, CursorStore, FlowParts, LinkStore, SecretStore,
+    Sink, Source, StateStore, Transformer,
 };
 use lsbc_core::{Flow, StageError};
 use lsbc_lightspeed::LightspeedClient;
@@ -44,6 +45,8 @@ pub struct ConnectorContext {
     pub secrets: Arc<dyn SecretStore>,
     /// Leases (the single token refresher, create races).
     pub claims: Arc<dyn ClaimStore>,
+    /// The API clients' request budgets, shared by every process of the home.
+    pub budgets: Arc<dyn BudgetStore>,
     /// Mapping overrides and settings.
     pub config: Arc<dyn ConfigStore>,
     /// Links (a sink recognises a target record another source record already owns).
@@ -120,6 +123,7 @@ impl Connectors {
                 lightspeed::connect(
                     ctx.secrets.clone(),
                     ctx.claims.clone(),
+                    ctx.budgets.clone(),
                     ctx.clock.clone(),
                     &ctx.lightspeed_secret,
                 )
@@ -133,7 +137,11 @@ impl Connectors {
         let ctx = &self.ctx;
         self.business_central
             .get_or_try_init(|| {
-                business_central::connect(&ctx.secrets, &ctx.business_central_secret)
+                business_central::connect(
+                    &ctx.secrets,
+                    ctx.budgets.clone(),
+                    &ctx.business_central_secret,
+                )
             })
             .await
             .cloned()
@@ -212,6 +220,7 @@ mod tests {
         ConnectorContext {
             secrets: store.clone(),
             claims: store.clone(),
+            budgets: store.clone(),
             config: store.clone(),
             links: store.clone(),
             cursors: store.clone(),

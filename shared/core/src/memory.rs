@@ -14,9 +14,9 @@ use crate::cursor::{Cursor, StoredCursor};
 use crate::error::{QueueError, StoreError};
 use crate::flow::{Flow, QueueName};
 use crate::ports::{
-    ActivityEntry, ActivityLog, ActivityQuery, ClaimKey, ClaimStore, ConfigDoc, ConfigKind,
-    ConfigStore, CursorStore, Freshness, Link, LinkStore, LinkWrite, OutboundMessage, Queue,
-    ReceivedMessage, RecordState, SecretStore, StateStore,
+    ActivityEntry, ActivityLog, ActivityQuery, BudgetStore, ClaimKey, ClaimStore, ConfigDoc,
+    ConfigKind, ConfigStore, CursorStore, Freshness, Link, LinkStore, LinkWrite, OutboundMessage,
+    Queue, ReceivedMessage, RecordState, SecretStore, StateStore,
 };
 use crate::record::RecordKey;
 
@@ -31,6 +31,7 @@ struct State {
     links: HashMap<(Flow, RecordKey), Link>,
     states: HashMap<(Flow, RecordKey), RecordState>,
     claims: HashMap<String, (String, Timestamp)>,
+    budgets: HashMap<String, Timestamp>,
     activity: Vec<ActivityEntry>,
     secrets: HashMap<String, String>,
 }
@@ -194,6 +195,21 @@ impl StateStore for MemoryStore {
         found.sort_by(|a, b| a.since.cmp(&b.since).then_with(|| a.key.cmp(&b.key)));
         found.truncate(limit);
         Ok(found)
+    }
+}
+
+#[async_trait]
+impl BudgetStore for MemoryStore {
+    async fn book(
+        &self,
+        key: &str,
+        now: Timestamp,
+        spend: Duration,
+    ) -> Result<Timestamp, StoreError> {
+        let mut state = lock(&self.state);
+        let next = crate::ports::booked(state.budgets.get(key).copied(), now, spend);
+        state.budgets.insert(key.to_owned(), next);
+        Ok(next)
     }
 }
 

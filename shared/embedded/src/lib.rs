@@ -66,6 +66,10 @@ CREATE TABLE IF NOT EXISTS claims (
     owner TEXT NOT NULL,
     until_ms INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS budgets (
+    key TEXT PRIMARY KEY,
+    until_us INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS activity (
     id TEXT PRIMARY KEY,
     flow TEXT NOT NULL,

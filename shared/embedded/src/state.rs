@@ -1,4 +1,4 @@
-//! SQLite adapters of the state ports: cursors, configuration, links, claims and the
+//! SQLite adapters of the state ports: cursors, configuration, links, claims, budgets and the
 //! activity log. Conditional writes run inside immediate transactions, so two writers —
 //! threads or processes — can't both win.
 
@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use lsbc_core::cursor::StoredCursor;
 use lsbc_core::ports::{
-    ActivityEntry, ActivityLog, ActivityQuery, ClaimKey, ClaimStore, ConfigDoc, ConfigKind,
-    ConfigStore, CursorStore, Link, LinkStore, LinkWrite, RecordState, StateStore,
+    ActivityEntry, ActivityLog, ActivityQuery, BudgetStore, ClaimKey, ClaimStore, ConfigDoc,
+    ConfigKind, ConfigStore, CursorStore, Link, LinkStore, LinkWrite, RecordState, StateStore,
 };
 use lsbc_core::{Cursor, Flow, RecordKey, StoreError};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
@@ -323,6 +323,32 @@ impl StateStore for Embedded {
             decode_state(&body, flow, &key)
         })
         .collect()
+    }
+}
+
+#[async_trait]
+impl BudgetStore for Embedded {
+    async fn book(
+        &self,
+        key: &str,
+        now: Timestamp,
+        spend: Duration,
+    ) -> Result<Timestamp, StoreError> {
+        let spend_us = i64::try_from(spend.as_micros()).unwrap_or(i64::MAX);
+        let until: i64 = self
+            .db()
+            .query_row(
+                "INSERT INTO budgets (key, until_us) VALUES (?1, ?2 + ?3)
+                 ON CONFLICT (key) DO UPDATE SET until_us = MAX(budgets.until_us, ?2) + ?3
+                 RETURNING until_us",
+                params![key, now.as_microsecond(), spend_us],
+                |row| row.get(0),
+            )
+            .map_err(sqlite)?;
+        Timestamp::from_microsecond(until).map_err(|e| StoreError::Corrupt {
+            key: format!("budget {key}"),
+            message: e.to_string(),
+        })
     }
 }
 

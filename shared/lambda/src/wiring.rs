@@ -15,6 +15,7 @@ pub fn connector_context(home: &AwsHome, secrets: &SecretNames) -> ConnectorCont
     ConnectorContext {
         secrets: Arc::new(home.secrets.clone()),
         claims: Arc::new(home.store.clone()),
+        budgets: Arc::new(home.store.clone()),
         config: Arc::new(home.store.clone()),
         links: Arc::new(home.store.clone()),
         cursors: Arc::new(home.store.clone()),

@@ -20,7 +20,7 @@ use crate::json::DecodeError;
 use crate::model::{Account, AccountId, Item, ItemId, ItemShopId, Resource, ShopId};
 use crate::paging::{Page, PageRequest, RawPage, Record, split_list, split_one};
 use crate::query::{Query, Relations};
-use crate::rate::{ClientStats, Counters, Pacer, PacingOptions};
+use crate::rate::{ClientStats, Counters, Pacer, PacingOptions, SharedBucket};
 use crate::retry::{self, Attempt, Failure, RetryDecision, RetryPolicy, TransportKind};
 
 /// Production API base.
@@ -92,9 +92,17 @@ pub struct ClientBuilder {
     store: Arc<dyn TokenStore>,
     lease: Arc<dyn RefreshLease>,
     http: Option<reqwest::Client>,
+    shared: Option<Arc<dyn SharedBucket>>,
 }
 
 impl ClientBuilder {
+    /// Books every request on this budget of the account first (see [`SharedBucket`]).
+    #[must_use]
+    pub fn shared_bucket(mut self, bucket: Arc<dyn SharedBucket>) -> Self {
+        self.shared = Some(bucket);
+        self
+    }
+
     /// Uses this `reqwest::Client` (shared connection pool; per-request timeouts still apply).
     #[must_use]
     pub fn http(mut self, http: reqwest::Client) -> Self {
@@ -129,6 +137,8 @@ impl ClientBuilder {
         Ok(LightspeedClient {
             inner: Arc::new(Inner {
                 pacer: Pacer::new(self.config.pacing.clone()),
+                shared: self.shared,
+                probe: tokio::sync::Mutex::new(()),
                 http,
                 tokens,
                 counters: Counters::default(),
@@ -145,6 +155,10 @@ struct Inner {
     config: ClientConfig,
     tokens: TokenManager,
     pacer: Pacer,
+    shared: Option<Arc<dyn SharedBucket>>,
+    /// Held by the first request while the drip rate is unknown: a shared schedule booked
+    /// at a guessed rate would be off for every instance, so the others wait for its answer.
+    probe: tokio::sync::Mutex<()>,
     counters: Counters,
     account: tokio::sync::OnceCell<AccountId>,
 }
@@ -234,6 +248,7 @@ impl LightspeedClient {
             store,
             lease,
             http: None,
+            shared: None,
         }
     }
 
@@ -453,6 +468,30 @@ impl LightspeedClient {
         Ok(Record::from_raw(split_one(Item::ENTITY, answer)?))
     }
 
+    /// Books `cost` on the account's shared budget, when there is one, and waits the
+    /// longest time its lanes say. Returns the wait.
+    async fn book_shared(&self, cost: f64) -> Duration {
+        let Some(shared) = &self.inner.shared else {
+            return Duration::ZERO;
+        };
+        let mut wait = Duration::ZERO;
+        for lane in self.inner.pacer.shared_lanes(cost) {
+            match shared
+                .reserve(lane.name, lane.units, lane.per_second, lane.room)
+                .await
+            {
+                Ok(w) => wait = wait.max(w),
+                Err(message) => {
+                    tracing::warn!(%message, "The shared Lightspeed budget is unavailable; pacing locally.");
+                }
+            }
+        }
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        wait
+    }
+
     /// Sends one call with authentication, pacing and retries; returns the JSON body.
     async fn execute(&self, call: Call<'_>) -> Result<Value, LightspeedError> {
         let inner = &self.inner;
@@ -463,7 +502,14 @@ impl LightspeedClient {
         loop {
             attempt += 1;
             let token: SecretString = inner.tokens.access_token().await?;
-            let (permit, waited) = inner.pacer.acquire(call.cost).await;
+            let probe = if inner.shared.is_some() && !inner.pacer.observed() {
+                Some(inner.probe.lock().await)
+            } else {
+                None
+            };
+            let booked = self.book_shared(call.cost).await;
+            let (permit, mut waited) = inner.pacer.acquire(call.cost).await;
+            waited += booked;
             if !waited.is_zero() {
                 Counters::bump(&inner.counters.paced_waits, 1);
                 Counters::bump(
@@ -519,6 +565,7 @@ impl LightspeedClient {
             };
             // The bucket headers are parsed here, once, and reused below.
             let bucket = inner.pacer.observe(permit, &headers);
+            drop(probe);
             if status == 429 {
                 Counters::bump(&inner.counters.throttled, 1);
             } else if let Some(cost) = bucket.and_then(|h| h.cost) {

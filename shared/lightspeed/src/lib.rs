@@ -30,5 +30,5 @@ pub use json::{DecodeError, decode};
 pub use normalize::{Kind, normalize, normalize_as};
 pub use paging::{Page, PageRequest, RawPage, Record, split_list, split_one};
 pub use query::{Archived, Condition, Direction, FilterValue, Query};
-pub use rate::{BucketHeaders, ClientStats, PacingOptions, wait_needed};
+pub use rate::{BucketHeaders, ClientStats, PacingOptions, SharedBucket, wait_needed};
 pub use retry::{RetryDecision, RetryPolicy};

@@ -7,11 +7,17 @@
 //!
 //! Not `governor`: its GCRA limiter has a fixed quota, while this bucket is shared with
 //! other clients of the account and must be re-synchronised from every response.
+//!
+//! One process sees only its own requests until the answers come back. Where several run
+//! at once (Lambda instances, a CLI beside the runner), a [`SharedBucket`] books every
+//! request on one schedule for the account first; this pacer then only corrects for what
+//! the headers show (other applications using the account).
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use reqwest::header::HeaderMap;
 use tokio::time::Instant;
 
@@ -28,6 +34,9 @@ pub struct PacingOptions {
     pub initial_drip_rate: f64,
     /// Pause after a response shows the burst window full (docs: "wait ≥ 1 s").
     pub burst_pause: Duration,
+    /// The burst limiter's fixed window (docs: 1 s; shorter against a simulator whose time
+    /// runs faster).
+    pub burst_window: Duration,
 }
 
 impl Default for PacingOptions {
@@ -38,8 +47,35 @@ impl Default for PacingOptions {
             initial_bucket_size: 90.0,
             initial_drip_rate: 1.0,
             burst_pause: Duration::from_secs(1),
+            burst_window: Duration::from_secs(1),
         }
     }
+}
+
+/// A budget shared by every client of one Lightspeed account, wherever they run
+/// (api-notes/LIGHTSPEED.md §2.5: the bucket and the burst limiter are per account and API
+/// client). Two lanes: `bucket` (drips) and `burst` (requests).
+#[async_trait]
+pub trait SharedBucket: Send + Sync + std::fmt::Debug {
+    /// Books `units` on the lane `lane`, a schedule draining `per_second` that may run
+    /// `room` units ahead, and returns how long to wait before sending. An error is logged
+    /// and the request goes on under this client's own pacer and the server's 429s.
+    async fn reserve(
+        &self,
+        lane: &str,
+        units: f64,
+        per_second: f64,
+        room: f64,
+    ) -> Result<Duration, String>;
+}
+
+/// One lane of a shared booking: units, rate and room.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Lane {
+    pub(crate) name: &'static str,
+    pub(crate) units: f64,
+    pub(crate) per_second: f64,
+    pub(crate) room: f64,
 }
 
 /// The bucket headers of one response.
@@ -114,6 +150,10 @@ struct State {
     at: Instant,
     in_flight: f64,
     blocked_until: Option<Instant>,
+    /// The burst limiter's requests per window, once a response showed it.
+    burst_max: Option<f64>,
+    /// Whether a response's bucket headers were seen (the drip rate is known).
+    observed: bool,
 }
 
 /// The shared pacer of one client.
@@ -138,6 +178,8 @@ impl Pacer {
             at: Instant::now(),
             in_flight: 0.0,
             blocked_until: None,
+            burst_max: None,
+            observed: false,
         };
         Self {
             options,
@@ -207,8 +249,14 @@ impl Pacer {
         s.size = h.size;
         if let Some(d) = h.drip_rate {
             s.drip = d;
+            s.observed = true;
         }
         s.at = now;
+        if let Some((_, max)) = h.burst
+            && max > 0.0
+        {
+            s.burst_max = Some(max);
+        }
         if let Some((used, max)) = h.burst
             && max > 0.0
             && used >= max
@@ -217,6 +265,38 @@ impl Pacer {
             s.blocked_until = Some(s.blocked_until.map_or(until, |b| b.max(until)));
         }
         Some(h)
+    }
+
+    /// Whether a response has shown the bucket's drip rate yet.
+    pub(crate) fn observed(&self) -> bool {
+        self.lock().observed
+    }
+
+    /// The lanes a request of `cost` drips books on a shared budget. The bucket: its size
+    /// less the margin and one drip more for the clocks of several instances. The burst
+    /// limiter, once a response showed it: `max` requests per fixed window `w` hold when the
+    /// schedule runs at `max / 2w` with a room of `max / 2 − 1` (at most `room + rate · w`
+    /// in any window); far above any drip rate, so it only spreads a first burst.
+    pub(crate) fn shared_lanes(&self, cost: f64) -> Vec<Lane> {
+        let s = self.lock();
+        let mut lanes = vec![Lane {
+            name: "bucket",
+            units: cost,
+            per_second: s.drip,
+            room: (s.size - self.options.margin - 1.0).max(1.0),
+        }];
+        let window = self.options.burst_window.as_secs_f64();
+        if let Some(max) = s.burst_max
+            && window > 0.0
+        {
+            lanes.push(Lane {
+                name: "burst",
+                units: 1.0,
+                per_second: max / (2.0 * window),
+                room: (max / 2.0 - 1.0).floor().max(1.0),
+            });
+        }
+        lanes
     }
 
     /// Ends a reservation that got no response headers (transport failure).
@@ -370,6 +450,29 @@ mod tests {
         let (_p, waited) = pacer.acquire(1.0).await;
         // 89 + 1 ≤ 89 needs one drip gone: 0.25 s at 4/s.
         assert_eq!(waited, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn shared_lanes_keep_under_the_brim_and_the_burst_limiter() {
+        let pacer = Pacer::new(PacingOptions::default());
+        let lanes = pacer.shared_lanes(1.2);
+        assert_eq!(lanes.len(), 1, "no burst lane before the limiter is seen");
+        assert_eq!((lanes[0].units, lanes[0].room), (1.2, 88.0));
+        pacer.observe(
+            Permit { cost: 1.0 },
+            &headers(&[
+                ("x-ls-api-bucket-level", "3/90"),
+                ("x-ls-api-drip-rate", "1.5"),
+                ("x-ls-api-burst-level", "1/20"),
+            ]),
+        );
+        let lanes = pacer.shared_lanes(1.0);
+        assert!((lanes[0].per_second - 1.5).abs() < f64::EPSILON);
+        let burst = lanes[1];
+        assert_eq!((burst.name, burst.units), ("burst", 1.0));
+        // At most 9 at once and 10 a second: never more than 20 in one window.
+        assert_eq!((burst.per_second, burst.room), (10.0, 9.0));
+        assert!(burst.room + burst.per_second * 1.0 < 20.0);
     }
 
     #[tokio::test(start_paused = true)]

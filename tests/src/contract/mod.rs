@@ -21,12 +21,14 @@
 //! | [`config`] | `ConfigStore` (and its `MappingStore` / `SettingsStore` views) |
 //! | [`links`] | `LinkStore` |
 //! | [`claims`] | `ClaimStore` |
+//! | [`budgets`] | `BudgetStore` |
 //! | [`states`] | `StateStore` |
 //! | [`activity`] | `ActivityLog` (+ an adapter-specific [`activity::ExpiryProbe`]) |
 //! | [`secrets`] | `SecretStore` |
 //! | [`queue`] | `Queue` |
 
 pub mod activity;
+pub mod budgets;
 pub mod claims;
 pub mod config;
 pub mod cursors;
@@ -80,6 +82,8 @@ macro_rules! for_each_store_check {
             claim_reacquire_extends => $crate::contract::claims::owner_reacquires_and_extends,
             claim_release_only_by_owner => $crate::contract::claims::release_only_by_owner,
             claim_keys_are_independent => $crate::contract::claims::keys_are_independent,
+            budget_bookings_add_up => $crate::contract::budgets::bookings_add_up_and_restart_when_idle,
+            budget_keys_are_independent => $crate::contract::budgets::budget_keys_are_independent,
             state_missing_is_none => $crate::contract::states::missing_state_is_none,
             state_round_trips => $crate::contract::states::put_then_get_round_trips,
             state_stale_version_conflicts => $crate::contract::states::stale_version_conflicts,
@@ -105,6 +109,7 @@ macro_rules! for_each_race_check {
             config_concurrent_saves => $crate::contract::config::concurrent_saves_one_wins,
             link_concurrent_puts => $crate::contract::links::concurrent_versioned_puts_keep_the_newest,
             claim_concurrent_acquires => $crate::contract::claims::concurrent_acquire_one_wins,
+            budget_concurrent_bookings => $crate::contract::budgets::concurrent_bookings_each_get_a_slice,
             state_concurrent_puts => $crate::contract::states::concurrent_puts_one_wins,
         }
     };

@@ -1,14 +1,25 @@
 //! Links on the state table, written only when not older than the stored one (by `vorder`)
-//! and found again by target through `gsi1`. Must not decide what a link means.
+//! and found again by target. Must not decide what a link means.
+//!
+//! "Which records link to this target" must be strongly consistent: a sink asks it right
+//! after another record's link was written (two customers sharing an e-mail), and a
+//! secondary index answers only eventually. So each link write is a transaction that also
+//! adds the record key to the target's `owners` item (a string set), and `find_by_target`
+//! reads that item and each named link with consistent reads, keeping the links that still
+//! point at the target. A target without an `owners` item (links written before it
+//! existed) is looked up through `gsi1`.
 
 use std::collections::HashMap;
 
+use std::time::Duration;
+
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use lsbc_core::ports::{Link, LinkStore, LinkWrite};
 use lsbc_core::{Flow, RecordKey, SourceVersion, StoreError};
 
-use super::{DynamoStore, Item, STATE_INDEX, condition_failed, n, s, store_error, to_json};
+use super::{DynamoStore, Item, STATE_INDEX, n, s, store_error, to_json};
 
 fn pk(flow: Flow) -> String {
     format!("link#{flow}")
@@ -65,37 +76,128 @@ impl LinkStore for DynamoStore {
 
     async fn put(&self, link: &Link) -> Result<LinkWrite, StoreError> {
         let name = format!("link {}/{}", link.flow, link.key);
-        let mut request = self
-            .client
-            .put_item()
-            .table_name(&self.tables.state)
-            .item("pk", s(pk(link.flow)))
-            .item("sk", s(link.key.as_str()))
-            .item("target_id", s(&link.target_id))
-            .item("source_version", s(link.source_version.to_string()))
-            .item("content_hash", s(link.content_hash.to_hex()))
-            .item("extra", s(to_json(&name, &link.extra)?))
-            .item("updated_at", s(link.updated_at.to_string()))
-            .item("vorder", n(vorder(&link.source_version)))
-            .item("gsi1pk", s(target_pk(link.flow, &link.target_id)))
-            .item("gsi1sk", s(link.key.as_str()))
-            .condition_expression("attribute_not_exists(pk) OR #vorder <= :vorder")
-            .expression_attribute_names("#vorder", "vorder")
-            .expression_attribute_values(":vorder", n(vorder(&link.source_version)));
+        let build = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Corrupt {
+            key: name.clone(),
+            message: e.to_string(),
+        };
+        let mut item = HashMap::from([
+            ("pk".to_owned(), s(pk(link.flow))),
+            ("sk".to_owned(), s(link.key.as_str())),
+            ("target_id".to_owned(), s(&link.target_id)),
+            (
+                "source_version".to_owned(),
+                s(link.source_version.to_string()),
+            ),
+            ("content_hash".to_owned(), s(link.content_hash.to_hex())),
+            ("extra".to_owned(), s(to_json(&name, &link.extra)?)),
+            ("updated_at".to_owned(), s(link.updated_at.to_string())),
+            ("vorder".to_owned(), n(vorder(&link.source_version))),
+            (
+                "gsi1pk".to_owned(),
+                s(target_pk(link.flow, &link.target_id)),
+            ),
+            ("gsi1sk".to_owned(), s(link.key.as_str())),
+        ]);
         if let Some(etag) = &link.etag {
-            request = request.item("etag", s(etag));
+            item.insert("etag".to_owned(), s(etag));
         }
         if let Some(match_key) = &link.match_key {
-            request = request.item("match_key", s(match_key.as_str()));
+            item.insert("match_key".to_owned(), s(match_key.as_str()));
         }
-        match request.send().await {
-            Ok(_) => Ok(LinkWrite::Written),
-            Err(e) if condition_failed(&e) => Ok(LinkWrite::Stale),
-            Err(e) => Err(store_error(name, e)),
+        let put = Put::builder()
+            .table_name(&self.tables.state)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR #vorder <= :vorder")
+            .expression_attribute_names("#vorder", "vorder")
+            .expression_attribute_values(":vorder", n(vorder(&link.source_version)))
+            .build()
+            .map_err(build)?;
+        let owners = Update::builder()
+            .table_name(&self.tables.state)
+            .key("pk", s(target_pk(link.flow, &link.target_id)))
+            .key("sk", s(OWNERS))
+            .update_expression("ADD #keys :key")
+            .expression_attribute_names("#keys", "keys")
+            .expression_attribute_values(":key", AttributeValue::Ss(vec![link.key.to_string()]))
+            .build()
+            .map_err(build)?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().put(put.clone()).build())
+                .transact_items(TransactWriteItem::builder().update(owners.clone()).build())
+                .send()
+                .await;
+            let Err(e) = result else {
+                return Ok(LinkWrite::Written);
+            };
+            if e.code() != Some("TransactionCanceledException") {
+                return Err(store_error(name, e));
+            }
+            // The reasons come in the message, in item order: "[ConditionalCheckFailed, None]".
+            let message = e.message().unwrap_or_default();
+            if message.contains("ConditionalCheckFailed") {
+                return Ok(LinkWrite::Stale);
+            }
+            // Another transaction on one of the two items (a record racing for the same
+            // target): try again shortly, a few times.
+            if attempt >= 5 {
+                return Err(StoreError::Conflict(format!("{name}: {message}")));
+            }
+            tokio::time::sleep(Duration::from_millis(20 * attempt)).await;
         }
     }
 
     async fn find_by_target(&self, flow: Flow, target_id: &str) -> Result<Vec<Link>, StoreError> {
+        let what = || format!("links of {flow} target {target_id}");
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tables.state)
+            .key("pk", s(target_pk(flow, target_id)))
+            .key("sk", s(OWNERS))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error(what(), e))?;
+        let Some(attrs) = out.item else {
+            return self.find_by_target_in_index(flow, target_id).await;
+        };
+        let keys = match attrs.get("keys") {
+            Some(AttributeValue::Ss(keys)) => keys.clone(),
+            _ => Vec::new(),
+        };
+        let mut found = Vec::new();
+        for key in keys {
+            let key = RecordKey::parse(key).map_err(|e| StoreError::Corrupt {
+                key: what(),
+                message: format!("record key: {e}"),
+            })?;
+            if let Some(link) = self.get(flow, &key).await?
+                && link.target_id == target_id
+            {
+                found.push(link);
+            }
+        }
+        found.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(found)
+    }
+}
+
+/// The sort key of a target's `owners` item.
+const OWNERS: &str = "owners";
+
+impl DynamoStore {
+    /// Links of a target through `gsi1` (eventually consistent), for targets whose links were
+    /// written before the `owners` item existed.
+    async fn find_by_target_in_index(
+        &self,
+        flow: Flow,
+        target_id: &str,
+    ) -> Result<Vec<Link>, StoreError> {
         let mut found = Vec::new();
         let mut start = None;
         loop {

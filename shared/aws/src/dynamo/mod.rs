@@ -1,6 +1,7 @@
 //! The DynamoDB adapter of the state ports ([`CursorStore`](lsbc_core::ports::CursorStore),
 //! [`ConfigStore`](lsbc_core::ports::ConfigStore) and so the mapping and settings views,
 //! [`LinkStore`](lsbc_core::ports::LinkStore), [`ClaimStore`](lsbc_core::ports::ClaimStore),
+//! [`BudgetStore`](lsbc_core::ports::BudgetStore),
 //! [`ActivityLog`](lsbc_core::ports::ActivityLog)). It owns the item schema below, which the
 //! SAM template and [`crate::provision`] create; it must not hold business rules.
 //!
@@ -15,7 +16,9 @@
 //! | cursor | `cursor#<flow>` | `<stream>` | `body` (S, the `Cursor` as JSON), `revision` (N) |
 //! | config version | `config#<flow>#<kind>` | `v#<version, 12 digits>` | `body` (S, JSON), `author` (S), `saved_at` (S, RFC 3339), `comment` (S, optional) |
 //! | link | `link#<flow>` | `<record key>` | `target_id`, `etag`?, `source_version` (S: RFC 3339 or the sequence), `content_hash` (S, hex), `match_key`?, `extra` (S, JSON object), `updated_at` (S), `vorder` (N), `gsi1pk` = `target#<flow>#<target_id>`, `gsi1sk` = `<record key>` |
+//! | link owners | `target#<flow>#<target_id>` | `owners` | `keys` (SS, the record keys whose links were written with this target; a key whose link moved on stays until ignored) |
 //! | claim | `claim#<claim key>` | `claim` | `owner` (S), `until` (N, epoch ms), `ttl` (N, epoch s, a minute after `until`) |
+//! | budget | `budget#<key>` | `budget` | `until` (N, epoch µs: the schedule), `ttl` (N, epoch s, a day after the last booking) |
 //! | record state | `state#<flow>` | `<record key>` | `state` (S), `version` (N), `body` (S, the `RecordState` as JSON), `gsi1pk` = `states#<flow>#<state>`, `gsi1sk` = `<since, epoch ms, 20 digits>#<record key>` |
 //!
 //! - A cursor save is conditional: `attribute_not_exists(pk)` when the expected revision is
@@ -28,11 +31,17 @@
 //! - `vorder` orders source versions as a number: epoch nanoseconds for timestamps, the
 //!   sequence for sequences. A link put is conditional,
 //!   `attribute_not_exists(pk) OR vorder <= :vorder`; a failed condition is
-//!   `LinkWrite::Stale`. `find_by_target` queries `gsi1` (eventually consistent on AWS).
+//!   `LinkWrite::Stale`; it is one transaction with an `ADD keys :key` on the target's
+//!   `owners` item. `find_by_target` reads the `owners` item and each named link with
+//!   consistent reads and keeps the links still pointing at the target; only a target
+//!   without an `owners` item (links written before it existed) is looked up in `gsi1`.
 //! - A record state put is conditional: `attribute_not_exists(pk)` when the expected
 //!   version is 0, else `version = :expected`; a lost race is `StoreError::Conflict`.
 //!   `list_states` queries `gsi1` (eventually consistent: items whose body has moved to
 //!   another state are left out).
+//! - A budget booking is `ADD until :spend` under `until >= :now` while the schedule is
+//!   ahead of the clock, else `SET until = :now + :spend` under
+//!   `attribute_not_exists(pk) OR until < :now`; it returns the new `until`.
 //! - A claim is acquired by a conditional put,
 //!   `attribute_not_exists(pk) OR owner = :owner OR until <= :now`, and released by a
 //!   conditional delete, `owner = :owner` (a failed condition is not an error).
@@ -57,6 +66,7 @@
 //! is `StoreError::Corrupt` naming its key.
 
 mod activity;
+mod budgets;
 mod claims;
 mod config;
 mod cursors;

@@ -20,11 +20,12 @@
 
 use std::sync::Arc;
 
+use crate::budgets::PrincipalBudgets;
 use lsbc_business_central::{
     BcError, BusinessCentral, BusinessCentralConfig, CompanyRef, Deployment, ErrorClass,
     OnPremisesUser, Principal,
 };
-use lsbc_core::ports::{Freshness, SecretStore};
+use lsbc_core::ports::{BudgetStore, Freshness, SecretStore};
 use lsbc_core::{ExternalError, ExternalKind, RecordKey, StageError, StoreError, System};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -222,11 +223,14 @@ impl BusinessCentralSecret {
 /// Builds the client from the connection secret `name`.
 pub async fn connect(
     secrets: &Arc<dyn SecretStore>,
+    budgets: Arc<dyn BudgetStore>,
     name: &str,
 ) -> Result<BusinessCentral, StageError> {
     let value = secrets.get(name, Freshness::Cached).await?;
     let secret = BusinessCentralSecret::parse(name, value.expose_secret())?;
-    BusinessCentral::new(secret.config()?).map_err(|e| external(None, e))
+    let config = secret.config()?;
+    let shared = PrincipalBudgets::new(budgets, &config.deployment);
+    BusinessCentral::new(config.with_shared_budget(Arc::new(shared))).map_err(|e| external(None, e))
 }
 
 /// A client error as the sync classifies it. A body refused before sending names the

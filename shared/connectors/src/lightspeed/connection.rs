@@ -23,9 +23,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::budgets::AccountBucket;
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
-use lsbc_core::ports::{ClaimKey, ClaimStore, Clock, Freshness, SecretStore};
+use lsbc_core::ports::{BudgetStore, ClaimKey, ClaimStore, Clock, Freshness, SecretStore};
 use lsbc_core::{ExternalError, ExternalKind, StageError, StoreError, System};
 use lsbc_lightspeed::{
     ClientConfig, ErrorClass, LeaseGuard, LightspeedClient, LightspeedError, PortError,
@@ -82,6 +83,10 @@ pub struct LightspeedSecret {
     /// route — can finish it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<PendingConnection>,
+    /// The burst limiter's window in seconds, when not the documented 1 s (a simulator whose
+    /// time runs faster).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst_window_seconds: Option<f64>,
 }
 
 /// A first connection in progress.
@@ -153,6 +158,12 @@ impl LightspeedSecret {
             config.auth_base = parse("auth_base", base)?;
         }
         config.redirect_uri.clone_from(&self.redirect_uri);
+        if let Some(window) = self
+            .burst_window_seconds
+            .filter(|s| s.is_finite() && *s > 0.0)
+        {
+            config.pacing.burst_window = Duration::from_secs_f64(window);
+        }
         if let Some(account) = &self.account_id {
             config.account_id = Some(account.parse().map_err(|_| {
                 StageError::Config(format!(
@@ -265,6 +276,7 @@ impl RefreshLease for ClaimLease {
 pub async fn connect(
     secrets: Arc<dyn SecretStore>,
     claims: Arc<dyn ClaimStore>,
+    budgets: Arc<dyn BudgetStore>,
     clock: Arc<dyn Clock>,
     name: &str,
 ) -> Result<LightspeedClient, StageError> {
@@ -276,11 +288,17 @@ pub async fn connect(
         )));
     }
     let config = secret.client_config()?;
+    let account = config
+        .account_id
+        .as_ref()
+        .map_or_else(|| name.to_owned(), ToString::to_string);
+    let bucket = AccountBucket::new(budgets, &config.client_id, &account);
     LightspeedClient::builder(
         config,
         Arc::new(SecretTokenStore::new(secrets, name)),
         Arc::new(ClaimLease::new(claims, clock, name)),
     )
+    .shared_bucket(Arc::new(bucket))
     .build()
     .map_err(external)
 }

@@ -4,6 +4,7 @@
 //! transformers are implemented per flow by the connectors and the mapping.
 
 mod activity;
+mod budgets;
 mod claims;
 mod clock;
 mod config;
@@ -15,6 +16,7 @@ mod source;
 mod states;
 
 pub use activity::{ActivityEntry, ActivityLog, ActivityQuery, Outcome};
+pub use budgets::{BudgetStore, Rate, booked, reserve};
 pub use claims::{ClaimKey, ClaimStore};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{ConfigDoc, ConfigKind, ConfigStore, MappingStore, SettingsStore};
@@ -46,6 +48,7 @@ macro_rules! opaque_debug {
 opaque_debug!(
     CursorStore,
     ClaimStore,
+    BudgetStore,
     Queue,
     LinkStore,
     ActivityLog,

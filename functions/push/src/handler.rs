@@ -51,6 +51,7 @@ impl PushHandler<'_> {
             activity: self.activity,
             clock: self.clock,
             policy: self.policy,
+            claim_ttl: lsbc_core::stages::PUSH_CLAIM_TTL,
         };
         let stage = &stage;
         run_stage(event, queue, &settler, self.concurrency, |env| async move {

@@ -241,6 +241,7 @@ impl LocalRunner {
             activity: &self.store,
             clock: clock.as_ref(),
             policy: self.options.policy,
+            claim_ttl: lsbc_core::stages::PUSH_CLAIM_TTL,
         };
         let commands = std::sync::atomic::AtomicUsize::new(0);
         for queue in [QueueName::Transform(flow), QueueName::Push(flow)] {

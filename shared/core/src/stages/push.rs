@@ -14,7 +14,9 @@ use crate::ports::{
 use crate::record::{ContentHash, MatchKey};
 use crate::stages::activity::ActivityPolicy;
 
-/// How long a push holds its claims; longer than a push Lambda may run.
+/// How long a push's claims last unless renewed; a push renews them every third of it while
+/// it works, so a slow target never lets a newer version in while an older one is still
+/// being written, and a push that died frees them within this time.
 pub const PUSH_CLAIM_TTL: Duration = Duration::from_mins(5);
 
 /// What the push stage needs.
@@ -32,6 +34,8 @@ pub struct PushStage<'a> {
     pub clock: &'a dyn Clock,
     /// How activity is kept.
     pub policy: ActivityPolicy,
+    /// How long the claims last between renewals ([`PUSH_CLAIM_TTL`]).
+    pub claim_ttl: Duration,
 }
 
 /// Pushes one command message; returns the outcome.
@@ -54,18 +58,15 @@ pub async fn push(stage: &PushStage<'_>, env: &Envelope) -> Result<Outcome, Stag
     let record_claim = ClaimKey::record(env.flow, env.key.as_str());
     let match_claim = ClaimKey::match_key(env.flow, match_key.as_str());
     let now = stage.clock.now();
+    let ttl = stage.claim_ttl;
     if !stage
         .claims
-        .acquire(&record_claim, &owner, PUSH_CLAIM_TTL, now)
+        .acquire(&record_claim, &owner, ttl, now)
         .await?
     {
         return Err(StageError::Busy(record_claim.to_string()));
     }
-    let result = if stage
-        .claims
-        .acquire(&match_claim, &owner, PUSH_CLAIM_TTL, now)
-        .await?
-    {
+    let result = if stage.claims.acquire(&match_claim, &owner, ttl, now).await? {
         let claimed = Claimed {
             env,
             match_key,
@@ -74,7 +75,13 @@ pub async fn push(stage: &PushStage<'_>, env: &Envelope) -> Result<Outcome, Stag
             warnings,
             source: source.as_ref(),
         };
-        let result = push_claimed(stage, &claimed).await;
+        let result = holding(
+            stage,
+            [&record_claim, &match_claim],
+            &owner,
+            push_claimed(stage, &claimed),
+        )
+        .await;
         release(stage.claims, &match_claim, &owner).await;
         result
     } else {
@@ -91,6 +98,34 @@ struct Claimed<'a> {
     command: &'a Value,
     warnings: &'a [String],
     source: Option<&'a Value>,
+}
+
+/// Runs `work` while renewing `claims` every third of their time to live.
+async fn holding<T>(
+    stage: &PushStage<'_>,
+    claims: [&ClaimKey; 2],
+    owner: &str,
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    let every = stage.claim_ttl / 3;
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            done = &mut work => return done,
+            () = tokio::time::sleep(every) => {
+                let now = stage.clock.now();
+                for key in claims {
+                    match stage.claims.acquire(key, owner, stage.claim_ttl, now).await {
+                        Ok(true) => {}
+                        // Taken over after an outage of the store: the link's version guard
+                        // still keeps an older version from winning.
+                        Ok(false) => tracing::warn!(claim = %key, "A push lost its claim while it worked."),
+                        Err(error) => tracing::warn!(%error, claim = %key, "Claim not renewed; retrying at the next renewal."),
+                    }
+                }
+            }
+        }
+    }
 }
 
 async fn release(claims: &dyn ClaimStore, key: &ClaimKey, owner: &str) {
@@ -153,8 +188,17 @@ async fn push_claimed(stage: &PushStage<'_>, c: &Claimed<'_>) -> Result<Outcome,
         updated_at: stage.clock.now(),
     };
     // A recomputing sink's older command leaves the newer link as it is: nothing to say.
+    // Otherwise a newer version was linked while this one was written — only possible when
+    // the claims were lost (the store unreachable past their time to live): the message
+    // comes back, is found older than the link, and says so in the activity log.
     if stage.links.put(&new_link).await? == LinkWrite::Stale && !stage.sink.recomputes() {
         tracing::warn!(flow = %env.flow, record_key = %env.key, "A newer version was linked meanwhile.");
+        return Err(StageError::Store(crate::error::StoreError::Conflict(
+            format!(
+                "link {}/{}: a newer version was linked while version {} was written",
+                env.flow, env.key, env.source_version
+            ),
+        )));
     }
     let result = match outcome.action {
         Action::Created => Outcome::Created,

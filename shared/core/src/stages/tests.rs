@@ -289,6 +289,7 @@ impl World {
             activity: &self.store,
             clock: &self.clock,
             policy: ActivityPolicy::default(),
+            claim_ttl: crate::stages::PUSH_CLAIM_TTL,
         };
         let settler = self.settler();
         for (queue, is_push) in [
@@ -661,6 +662,7 @@ async fn an_older_version_never_overwrites_a_newer_one() {
         activity: &w.store,
         clock: &w.clock,
         policy: ActivityPolicy::default(),
+        claim_ttl: crate::stages::PUSH_CLAIM_TTL,
     };
     let command = |name: &str, at: &str| {
         Envelope::command(
@@ -694,6 +696,7 @@ async fn an_older_version_with_the_same_content_is_unchanged_not_stale() {
         activity: &w.store,
         clock: &w.clock,
         policy: ActivityPolicy::default(),
+        claim_ttl: crate::stages::PUSH_CLAIM_TTL,
     };
     let command = |at: &str| {
         Envelope::command(
@@ -733,6 +736,7 @@ async fn a_held_match_key_claim_makes_the_push_wait() {
         activity: &w.store,
         clock: &w.clock,
         policy: ActivityPolicy::default(),
+        claim_ttl: crate::stages::PUSH_CLAIM_TTL,
     };
     let claim = crate::ports::ClaimKey::match_key(Flow::Customers, "n@x.test");
     crate::ports::ClaimStore::acquire(
@@ -1023,4 +1027,81 @@ async fn an_oversized_record_travels_as_a_reference_and_is_read_again() {
     // The command travelled without the (too large) source; the activity entry says so.
     let entries = w.store.query(&ActivityQuery::default()).await.unwrap();
     assert_eq!(entries[0].source, None);
+}
+
+/// A target whose first write waits at a gate: says when it got there, writes when opened.
+#[derive(Debug, Default)]
+struct GatedSink {
+    inner: RecordingSink,
+    entered: tokio::sync::Notify,
+    gate: tokio::sync::Notify,
+    first: Mutex<bool>,
+}
+
+#[async_trait]
+impl Sink for GatedSink {
+    fn flow(&self) -> Flow {
+        Flow::Customers
+    }
+
+    async fn upsert(&self, request: PushRequest<'_>) -> Result<SinkOutcome, StageError> {
+        let first = !std::mem::replace(&mut *self.first.lock().unwrap(), true);
+        if first {
+            self.entered.notify_one();
+            self.gate.notified().await;
+        }
+        self.inner.upsert(request).await
+    }
+}
+
+/// Review finding 2: a push slower than its claims' time to live keeps them while it works,
+/// so a newer version of the record is not written in between and then overwritten by the
+/// older one; the newer one waits (Busy) and lands last.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_push_keeps_its_claims_and_the_newer_version_lands_last() {
+    let store = MemoryStore::new();
+    let sink = GatedSink::default();
+    let clock = crate::ports::SystemClock;
+    let stage = PushStage {
+        sink: &sink,
+        links: &store,
+        claims: &store,
+        activity: &store,
+        clock: &clock,
+        policy: ActivityPolicy::default(),
+        claim_ttl: Duration::from_millis(300),
+    };
+    let command = |name: &str, at: &str| {
+        Envelope::command(
+            Flow::Customers,
+            RecordKey::parse("9").unwrap(),
+            at.parse().unwrap(),
+            TraceId::new(),
+            MatchKey::parse("n@x.test").unwrap(),
+            json!({"displayName": name}),
+            vec![],
+        )
+    };
+    let older = command("old", "2024-06-01T10:00:00Z");
+    let newer = command("new", "2024-06-01T11:00:00Z");
+    let slow = push(&stage, &older);
+    let meanwhile = async {
+        sink.entered.notified().await;
+        // Well past the claims' time to live while the older write hangs.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let attempt = push(&stage, &newer).await;
+        sink.gate.notify_one();
+        attempt
+    };
+    let (first, second) = tokio::join!(slow, meanwhile);
+    assert_eq!(first.unwrap(), Outcome::Created);
+    assert!(
+        matches!(second, Err(StageError::Busy(_))),
+        "the newer version must wait: {second:?}"
+    );
+    assert_eq!(push(&stage, &newer).await.unwrap(), Outcome::Updated);
+    assert_eq!(
+        sink.inner.target.lock().unwrap()[0].1,
+        json!({"displayName": "new"})
+    );
 }

@@ -185,12 +185,13 @@ fn queue(out: &mut String, id: &str, name: &str, dlq_id: &str, visibility: u32, 
     );
     if note {
         out.push_str(
-            "        # Higher than MaxReceives: the handler parks a failing record with its reason first;
-        # the queue's own redrive is the net for crashes.
+            "        # Higher than MaxReceives: the handler counts real failures and parks a record
+        # with its reason first (LSBC_QUEUE_REDRIVE: the delivery before this one at the latest);
+        # deliveries held behind another message or answered 429 spend no attempt.
 ",
         );
     }
-    out.push_str("        maxReceiveCount: 10\n");
+    out.push_str("        maxReceiveCount: 30\n");
 }
 
 fn poll_queues(out: &mut String, api: Api) {

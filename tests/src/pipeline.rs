@@ -339,6 +339,8 @@ impl AwsHome {
             budget: PollBudget::default(),
             policy: ActivityPolicy::default(),
             max_receives: 5,
+            redrive: 8,
+            attempts: &self.store,
         };
         loop {
             let report = poll.poll_flow(flow).await.expect("poll");
@@ -355,6 +357,8 @@ impl AwsHome {
             clock: &SystemClock,
             policy: ActivityPolicy::default(),
             max_receives: 5,
+            redrive: 8,
+            attempts: &self.store,
             concurrency: 4,
         };
         let push = lsbc_push::handler::PushHandler {
@@ -367,6 +371,8 @@ impl AwsHome {
             clock: &SystemClock,
             policy: ActivityPolicy::default(),
             max_receives: 5,
+            redrive: 8,
+            attempts: &self.store,
             concurrency: 4,
         };
         let quiet = Duration::from_millis(2500);

@@ -82,10 +82,12 @@ impl Transformer for ByEmail {
     }
 }
 
-/// A target that is down for one record (`poison`) and fine for every other.
+/// A target that is down for one record (`poison`), answers 429 to the first four tries of
+/// `limited` and 503 to the first of `flaky`, and is fine for every other.
 #[derive(Debug, Default)]
 struct Target {
     written: Mutex<BTreeMap<String, serde_json::Value>>,
+    tries: Mutex<BTreeMap<String, u32>>,
 }
 
 #[async_trait]
@@ -94,6 +96,30 @@ impl Sink for Target {
         FLOW
     }
     async fn upsert(&self, request: PushRequest<'_>) -> Result<SinkOutcome, StageError> {
+        let tries = {
+            let mut tries = self.tries.lock().unwrap();
+            let n = tries.entry(request.key.to_string()).or_default();
+            *n += 1;
+            *n
+        };
+        if request.key.as_str() == "limited" && tries <= 4 {
+            return Err(ExternalError::new(
+                System::BusinessCentral,
+                ExternalKind::RateLimited {
+                    retry_after: Some(Duration::from_millis(200)),
+                },
+                "429 Too Many Requests",
+            )
+            .into());
+        }
+        if request.key.as_str() == "flaky" && tries == 1 {
+            return Err(ExternalError::new(
+                System::BusinessCentral,
+                ExternalKind::Transient,
+                "503 once",
+            )
+            .into());
+        }
         if request.key.as_str() == "poison" {
             return Err(ExternalError::new(
                 System::BusinessCentral,
@@ -132,6 +158,7 @@ fn record_message(key: &str, email: &str) -> OutboundMessage {
 }
 
 struct Pipeline {
+    redrive: u32,
     clients: AwsClients,
     stack: lsbc_aws::Stack,
     target: Target,
@@ -148,6 +175,7 @@ impl Pipeline {
         };
         let stack = provision(&clients, &spec).await.unwrap();
         Self {
+            redrive: max_receive_count,
             clients,
             stack,
             target: Target::default(),
@@ -180,6 +208,8 @@ impl Pipeline {
             clock: &SystemClock,
             policy: ActivityPolicy::default(),
             max_receives,
+            redrive: self.redrive,
+            attempts: &store,
             concurrency: 4,
         };
         let push = PushHandler {
@@ -192,6 +222,8 @@ impl Pipeline {
             clock: &SystemClock,
             policy: ActivityPolicy::default(),
             max_receives,
+            redrive: self.redrive,
+            attempts: &store,
             concurrency: 4,
         };
         let quiet = VISIBILITY * 3;
@@ -284,10 +316,11 @@ async fn a_poison_message_is_parked_with_its_reason_while_its_batch_goes_through
     assert_eq!(failed[0].key.as_str(), "poison");
 }
 
+/// A queue whose redrive limit is below the handler's patience: the delivery before SQS
+/// would move the message by itself, the handler parks it with its reason.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqs_redrives_a_message_received_max_receive_count_times() {
-    // The handler would keep retrying (10), but the queue's redrive policy says 2.
-    let p = Pipeline::new(2).await;
+async fn the_delivery_before_the_queues_redrive_parks_with_the_reason() {
+    let p = Pipeline::new(3).await;
     let records = vec![
         record_message("poison", "p@shop.test"),
         record_message("fine", "f@shop.test"),
@@ -295,12 +328,28 @@ async fn sqs_redrives_a_message_received_max_receive_count_times() {
     p.run(records, 10).await;
     let dead = p.dead_letters(QueueName::Push(FLOW)).await;
     assert_eq!(dead.len(), 1, "{dead:?}");
-    assert_eq!(
-        dead[0],
-        ("poison".to_owned(), None),
-        "moved by SQS, not by a stage"
-    );
+    assert_eq!(dead[0].0, "poison");
+    let reason = dead[0].1.as_deref().unwrap_or_default();
+    assert!(reason.starts_with("gave up after 2 attempts"), "{reason}");
     assert!(p.target.written.lock().unwrap().contains_key("fine"));
+}
+
+/// Review finding 12: in one FIFO group, a message answered 429 four times and the one
+/// behind it (held meanwhile, then failing once) spend no attempts while they wait; both go
+/// through, and nothing reaches the dead-letter queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn waiting_behind_a_rate_limited_message_spends_no_attempts() {
+    let p = Pipeline::new(10).await;
+    let records = vec![
+        record_message("limited", "group@shop.test"),
+        record_message("flaky", "group@shop.test"),
+        record_message("last", "group@shop.test"),
+    ];
+    // Two failed attempts allowed: the four 429s and the held deliveries must not count.
+    p.run(records, 2).await;
+    let written: Vec<String> = p.target.written.lock().unwrap().keys().cloned().collect();
+    assert_eq!(written, ["flaky", "last", "limited"]);
+    assert!(p.dead_letters(QueueName::Push(FLOW)).await.is_empty());
 }
 
 /// Messages of one FIFO group that come back after a failure are delivered again in the

@@ -359,6 +359,12 @@ fn every_function_logs_into_an_expiring_group_and_retries_agree_with_the_redrive
         .find_map(|l| l.trim().strip_prefix("MaxValue: "))
         .and_then(|v| v.parse().ok())
         .expect("MaxValue");
+    // The handlers know the queues' redrive limit, to park on the delivery before it.
+    let told: u32 = file
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("LSBC_QUEUE_REDRIVE: "))
+        .and_then(|v| v.trim_matches('"').parse().ok())
+        .expect("LSBC_QUEUE_REDRIVE in the functions' environment");
     for line in file.lines().filter(|l| l.contains("maxReceiveCount:")) {
         let redrive: u32 = line
             .split(':')
@@ -369,6 +375,7 @@ fn every_function_logs_into_an_expiring_group_and_retries_agree_with_the_redrive
             allowed < redrive,
             "MaxReceives up to {allowed}, redrive at {redrive}"
         );
+        assert_eq!(told, redrive, "LSBC_QUEUE_REDRIVE and maxReceiveCount");
     }
     for kit in deployed_kits() {
         let id = format!("{}TransformFunction", pascal(kit.flow()));

@@ -79,6 +79,10 @@ pub struct PollHandler<'a> {
     pub policy: ActivityPolicy,
     /// Deliveries after which a failing poll request is dead-lettered.
     pub max_receives: u32,
+    /// The queue's own redrive limit (`LSBC_QUEUE_REDRIVE`).
+    pub redrive: u32,
+    /// Failed attempts per message.
+    pub attempts: &'a dyn lsbc_core::ports::AttemptStore,
 }
 
 fn diagnostic(error: &StageError) -> Diagnostic {
@@ -139,6 +143,8 @@ impl PollHandler<'_> {
                     clock: self.clock,
                     policy: self.policy,
                     max_receives: self.max_receives,
+                    redrive: self.redrive,
+                    attempts: self.attempts,
                     delete_acked: false,
                 };
                 let settler = &settler;

@@ -91,6 +91,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         },
         policy: common.policy,
         max_receives: common.max_receives,
+        redrive: common.queue_redrive,
+        attempts: &home.store,
     };
     let keeper = Keeper {
         url: &webhook_url,

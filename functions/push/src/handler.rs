@@ -28,6 +28,10 @@ pub struct PushHandler<'a> {
     pub policy: ActivityPolicy,
     /// Deliveries after which a failing message is dead-lettered.
     pub max_receives: u32,
+    /// The queue's own redrive limit (`LSBC_QUEUE_REDRIVE`).
+    pub redrive: u32,
+    /// Failed attempts per message.
+    pub attempts: &'a dyn lsbc_core::ports::AttemptStore,
     /// Messages handled at once (bounded: the target API allows few concurrent requests).
     pub concurrency: usize,
 }
@@ -42,6 +46,8 @@ impl PushHandler<'_> {
             clock: self.clock,
             policy: self.policy,
             max_receives: self.max_receives,
+            redrive: self.redrive,
+            attempts: self.attempts,
             delete_acked: false,
         };
         let stage = PushStage {

@@ -26,6 +26,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         clock: &SystemClock,
         policy: f.common.policy,
         max_receives: f.common.max_receives,
+        redrive: f.common.queue_redrive,
+        attempts: &f.home.store,
         concurrency: f.common.concurrency,
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| async {

@@ -14,9 +14,9 @@ use crate::cursor::{Cursor, StoredCursor};
 use crate::error::{QueueError, StoreError};
 use crate::flow::{Flow, QueueName};
 use crate::ports::{
-    ActivityEntry, ActivityLog, ActivityQuery, BudgetStore, ClaimKey, ClaimStore, ConfigDoc,
-    ConfigKind, ConfigStore, CursorStore, Freshness, Link, LinkStore, LinkWrite, OutboundMessage,
-    Queue, ReceivedMessage, RecordState, SecretStore, StateStore,
+    ActivityEntry, ActivityLog, ActivityQuery, AttemptStore, BudgetStore, ClaimKey, ClaimStore,
+    ConfigDoc, ConfigKind, ConfigStore, CursorStore, Freshness, Link, LinkStore, LinkWrite,
+    OutboundMessage, Queue, ReceivedMessage, RecordState, SecretStore, StateStore,
 };
 use crate::record::RecordKey;
 
@@ -32,6 +32,7 @@ struct State {
     states: HashMap<(Flow, RecordKey), RecordState>,
     claims: HashMap<String, (String, Timestamp)>,
     budgets: HashMap<String, Timestamp>,
+    attempts: HashMap<(String, String), u32>,
     activity: Vec<ActivityEntry>,
     secrets: HashMap<String, String>,
 }
@@ -195,6 +196,25 @@ impl StateStore for MemoryStore {
         found.sort_by(|a, b| a.since.cmp(&b.since).then_with(|| a.key.cmp(&b.key)));
         found.truncate(limit);
         Ok(found)
+    }
+}
+
+#[async_trait]
+impl AttemptStore for MemoryStore {
+    async fn count_failure(
+        &self,
+        queue: &str,
+        id: &str,
+        _now: Timestamp,
+        _keep: Duration,
+    ) -> Result<u32, StoreError> {
+        let mut state = lock(&self.state);
+        let count = state
+            .attempts
+            .entry((queue.to_owned(), id.to_owned()))
+            .or_default();
+        *count = count.saturating_add(1);
+        Ok(*count)
     }
 }
 

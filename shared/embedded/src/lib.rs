@@ -66,6 +66,13 @@ CREATE TABLE IF NOT EXISTS claims (
     owner TEXT NOT NULL,
     until_ms INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS attempts (
+    queue TEXT NOT NULL,
+    id TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    PRIMARY KEY (queue, id)
+);
 CREATE TABLE IF NOT EXISTS budgets (
     key TEXT PRIMARY KEY,
     until_us INTEGER NOT NULL
@@ -139,6 +146,11 @@ impl Embedded {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = Connection::open(path).map_err(sqlite)?;
         Self::init(conn, Arc::new(SystemClock), QueueOptions::default())
+    }
+
+    /// How its queues behave.
+    pub fn queue_options(&self) -> QueueOptions {
+        self.queues
     }
 
     /// A database in memory (gone with the process), with the given clock and queue options.

@@ -31,7 +31,7 @@ impl Default for QueueOptions {
     fn default() -> Self {
         Self {
             visibility: Duration::from_secs(30),
-            max_receives: 8,
+            max_receives: 30,
             dedup_window: Duration::from_mins(5),
         }
     }

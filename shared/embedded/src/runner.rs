@@ -227,6 +227,8 @@ impl LocalRunner {
             clock: clock.as_ref(),
             policy: self.options.policy,
             max_receives: self.options.max_receives,
+            redrive: self.store.queue_options().max_receives,
+            attempts: &self.store,
             delete_acked: true,
         };
         let transform_stage = TransformStage {
@@ -253,6 +255,10 @@ impl LocalRunner {
                 if batch.is_empty() {
                     break;
                 }
+                let receipts: std::collections::HashMap<String, String> = batch
+                    .iter()
+                    .map(|m| (m.message_id.clone(), m.receipt.clone()))
+                    .collect();
                 let settled = process_batch(batch, self.options.concurrency, |message| async {
                     let (push_stage, transform_stage, commands) =
                         (&push_stage, &transform_stage, &commands);
@@ -268,8 +274,13 @@ impl LocalRunner {
                     .await
                 })
                 .await;
-                for (_, s) in &settled {
+                for (id, s) in &settled {
                     report.count(s);
+                    if matches!(s, Settled::NotAttempted)
+                        && let Some(receipt) = receipts.get(id)
+                    {
+                        settler.release_held(queue, receipt).await;
+                    }
                 }
             }
         }

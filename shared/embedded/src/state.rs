@@ -9,8 +9,9 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use lsbc_core::cursor::StoredCursor;
 use lsbc_core::ports::{
-    ActivityEntry, ActivityLog, ActivityQuery, BudgetStore, ClaimKey, ClaimStore, ConfigDoc,
-    ConfigKind, ConfigStore, CursorStore, Link, LinkStore, LinkWrite, RecordState, StateStore,
+    ActivityEntry, ActivityLog, ActivityQuery, AttemptStore, BudgetStore, ClaimKey, ClaimStore,
+    ConfigDoc, ConfigKind, ConfigStore, CursorStore, Link, LinkStore, LinkWrite, RecordState,
+    StateStore,
 };
 use lsbc_core::{Cursor, Flow, RecordKey, StoreError};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
@@ -323,6 +324,36 @@ impl StateStore for Embedded {
             decode_state(&body, flow, &key)
         })
         .collect()
+    }
+}
+
+#[async_trait]
+impl AttemptStore for Embedded {
+    async fn count_failure(
+        &self,
+        queue: &str,
+        id: &str,
+        now: Timestamp,
+        keep: Duration,
+    ) -> Result<u32, StoreError> {
+        let now_ms = now.as_millisecond();
+        let expires = Self::lease_until(now, keep).as_millisecond();
+        let db = self.db();
+        db.execute(
+            "DELETE FROM attempts WHERE expires_ms < ?1",
+            params![now_ms],
+        )
+        .map_err(sqlite)?;
+        let count: i64 = db
+            .query_row(
+                "INSERT INTO attempts (queue, id, count, expires_ms) VALUES (?1, ?2, 1, ?3)
+                 ON CONFLICT (queue, id) DO UPDATE SET count = attempts.count + 1, expires_ms = ?3
+                 RETURNING count",
+                params![queue, id, expires],
+                |row| row.get(0),
+            )
+            .map_err(sqlite)?;
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
     }
 }
 

@@ -23,6 +23,8 @@ pub struct BatchSummary {
     pub retrying: usize,
     /// Messages parked in the dead-letter queue.
     pub dead_lettered: usize,
+    /// Receipts of the messages not attempted (held behind one that comes back).
+    pub held: Vec<String>,
 }
 
 impl BatchSummary {
@@ -84,6 +86,10 @@ where
             );
         }
     }
+    let receipts: std::collections::HashMap<String, String> = messages
+        .iter()
+        .map(|m| (m.message_id.clone(), m.receipt.clone()))
+        .collect();
     let settled = process_batch(messages, concurrency, handle).await;
     let mut summary = BatchSummary::default();
     let mut response = SqsBatchResponse::default();
@@ -93,6 +99,11 @@ where
             Settled::Skipped => summary.skipped += 1,
             Settled::DeadLettered => summary.dead_lettered += 1,
             Settled::Retrying | Settled::NotAttempted => {
+                if matches!(s, Settled::NotAttempted)
+                    && let Some(receipt) = receipts.get(&id)
+                {
+                    summary.held.push(receipt.clone());
+                }
                 summary.retrying += 1;
                 let mut failure = BatchItemFailure::default();
                 failure.item_identifier = id;
@@ -121,6 +132,9 @@ where
         handle_envelope(settler, queue, message, run)
     })
     .await;
+    for receipt in &summary.held {
+        settler.release_held(queue, receipt).await;
+    }
     if let Some(flow) = queue.flow() {
         summary.emit(flow, queue.stage());
     }
@@ -178,7 +192,8 @@ mod tests {
                 done: 1,
                 skipped: 1,
                 retrying: 2,
-                dead_lettered: 1
+                dead_lettered: 1,
+                held: vec!["r-3".to_owned()],
             }
         );
     }

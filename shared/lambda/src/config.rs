@@ -180,6 +180,9 @@ pub struct CommonConfig {
     /// Deliveries after which a failing message is dead-lettered (`LSBC_MAX_RECEIVES`,
     /// default 5; the queues' redrive limit must be higher).
     pub max_receives: u32,
+    /// The queues' own redrive limit (`maxReceiveCount`, `LSBC_QUEUE_REDRIVE`, 30): the
+    /// delivery before it parks a message with its reason.
+    pub queue_redrive: u32,
     /// Messages of one batch handled at once (`LSBC_CONCURRENCY`, default 4).
     pub concurrency: usize,
     /// Activity retention (`LSBC_ACTIVITY_RETENTION_DAYS`, default 14) and ids-only mode
@@ -206,6 +209,12 @@ impl CommonConfig {
         if max_receives == 0 {
             env.problem("LSBC_MAX_RECEIVES must be at least 1");
         }
+        let queue_redrive = env.optional("LSBC_QUEUE_REDRIVE", 30u32);
+        if queue_redrive <= max_receives {
+            env.problem(format!(
+                "LSBC_QUEUE_REDRIVE={queue_redrive} must be above LSBC_MAX_RECEIVES={max_receives}"
+            ));
+        }
         let concurrency = env.optional("LSBC_CONCURRENCY", 4usize).max(1);
         let days = env.optional("LSBC_ACTIVITY_RETENTION_DAYS", 14i64);
         if !(1..=3650).contains(&days) {
@@ -218,6 +227,7 @@ impl CommonConfig {
             tables,
             queues: urls,
             max_receives,
+            queue_redrive,
             concurrency,
             policy: ActivityPolicy {
                 retention: SignedDuration::from_hours(days.clamp(1, 3650) * 24),

@@ -22,12 +22,14 @@
 //! | [`links`] | `LinkStore` |
 //! | [`claims`] | `ClaimStore` |
 //! | [`budgets`] | `BudgetStore` |
+//! | [`attempts`] | `AttemptStore` |
 //! | [`states`] | `StateStore` |
 //! | [`activity`] | `ActivityLog` (+ an adapter-specific [`activity::ExpiryProbe`]) |
 //! | [`secrets`] | `SecretStore` |
 //! | [`queue`] | `Queue` |
 
 pub mod activity;
+pub mod attempts;
 pub mod budgets;
 pub mod claims;
 pub mod config;
@@ -84,6 +86,7 @@ macro_rules! for_each_store_check {
             claim_keys_are_independent => $crate::contract::claims::keys_are_independent,
             budget_bookings_add_up => $crate::contract::budgets::bookings_add_up_and_restart_when_idle,
             budget_keys_are_independent => $crate::contract::budgets::budget_keys_are_independent,
+            attempts_count_up => $crate::contract::attempts::attempts_count_up_per_message,
             state_missing_is_none => $crate::contract::states::missing_state_is_none,
             state_round_trips => $crate::contract::states::put_then_get_round_trips,
             state_stale_version_conflicts => $crate::contract::states::stale_version_conflicts,
@@ -110,6 +113,7 @@ macro_rules! for_each_race_check {
             link_concurrent_puts => $crate::contract::links::concurrent_versioned_puts_keep_the_newest,
             claim_concurrent_acquires => $crate::contract::claims::concurrent_acquire_one_wins,
             budget_concurrent_bookings => $crate::contract::budgets::concurrent_bookings_each_get_a_slice,
+            attempts_concurrent => $crate::contract::attempts::concurrent_attempts_are_all_counted,
             state_concurrent_puts => $crate::contract::states::concurrent_puts_one_wins,
         }
     };

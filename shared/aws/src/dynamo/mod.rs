@@ -1,7 +1,7 @@
 //! The DynamoDB adapter of the state ports ([`CursorStore`](lsbc_core::ports::CursorStore),
 //! [`ConfigStore`](lsbc_core::ports::ConfigStore) and so the mapping and settings views,
 //! [`LinkStore`](lsbc_core::ports::LinkStore), [`ClaimStore`](lsbc_core::ports::ClaimStore),
-//! [`BudgetStore`](lsbc_core::ports::BudgetStore),
+//! [`BudgetStore`](lsbc_core::ports::BudgetStore), [`AttemptStore`](lsbc_core::ports::AttemptStore),
 //! [`ActivityLog`](lsbc_core::ports::ActivityLog)). It owns the item schema below, which the
 //! SAM template and [`crate::provision`] create; it must not hold business rules.
 //!
@@ -18,6 +18,7 @@
 //! | link | `link#<flow>` | `<record key>` | `target_id`, `etag`?, `source_version` (S: RFC 3339 or the sequence), `content_hash` (S, hex), `match_key`?, `extra` (S, JSON object), `updated_at` (S), `vorder` (N), `gsi1pk` = `target#<flow>#<target_id>`, `gsi1sk` = `<record key>` |
 //! | link owners | `target#<flow>#<target_id>` | `owners` | `keys` (SS, the record keys whose links were written with this target; a key whose link moved on stays until ignored) |
 //! | claim | `claim#<claim key>` | `claim` | `owner` (S), `until` (N, epoch ms), `ttl` (N, epoch s, a minute after `until`) |
+//! | attempts | `attempts#<queue>#<message id>` | `attempts` | `count` (N, failed attempts), `ttl` (N, epoch s: kept as long as the queue keeps a message) |
 //! | budget | `budget#<key>` | `budget` | `until` (N, epoch µs: the schedule), `ttl` (N, epoch s, a day after the last booking) |
 //! | record state | `state#<flow>` | `<record key>` | `state` (S), `version` (N), `body` (S, the `RecordState` as JSON), `gsi1pk` = `states#<flow>#<state>`, `gsi1sk` = `<since, epoch ms, 20 digits>#<record key>` |
 //!
@@ -66,6 +67,7 @@
 //! is `StoreError::Corrupt` naming its key.
 
 mod activity;
+mod attempts;
 mod budgets;
 mod claims;
 mod config;

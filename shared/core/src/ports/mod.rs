@@ -4,6 +4,7 @@
 //! transformers are implemented per flow by the connectors and the mapping.
 
 mod activity;
+mod attempts;
 mod budgets;
 mod claims;
 mod clock;
@@ -16,6 +17,7 @@ mod source;
 mod states;
 
 pub use activity::{ActivityEntry, ActivityLog, ActivityQuery, Outcome};
+pub use attempts::AttemptStore;
 pub use budgets::{BudgetStore, Rate, booked, reserve};
 pub use claims::{ClaimKey, ClaimStore};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -49,6 +51,7 @@ opaque_debug!(
     CursorStore,
     ClaimStore,
     BudgetStore,
+    AttemptStore,
     Queue,
     LinkStore,
     ActivityLog,

@@ -15,7 +15,7 @@ use tracing::{Instrument, field};
 use crate::envelope::{Envelope, EnvelopeError};
 use crate::error::{Disposition, StageError, classify};
 use crate::flow::QueueName;
-use crate::ports::{ActivityLog, Clock, Outcome, Queue, ReceivedMessage};
+use crate::ports::{ActivityLog, AttemptStore, Clock, Outcome, Queue, ReceivedMessage};
 use crate::stages::activity::ActivityPolicy;
 
 /// What to do with a message whose stage failed.
@@ -29,22 +29,37 @@ pub enum Verdict {
     DeadLetter(String),
 }
 
-/// Decides a failed message's fate from the error and how often it was received.
-/// `max_receives` is the number of deliveries after which retries are given up; the
-/// queue's own redrive limit must be higher, so the reason reaches the dead letter.
-pub fn verdict(error: &StageError, receive_count: u32, max_receives: u32) -> Verdict {
+/// Decides a failed message's fate from the error, its failed attempts and its deliveries.
+/// `attempts` counts real failures only (this one included; [`AttemptStore`]), so a
+/// message held behind another of its FIFO group or told to wait by a 429 spends none;
+/// after `max_attempts` a retried message is parked with its last error. `receive_count`
+/// is the queue's own count: one delivery before the queue's redrive limit (`redrive`) a
+/// message is parked whatever its attempts, so its reason reaches the dead letter (the
+/// queue would move it there by itself, without one).
+pub fn verdict(
+    error: &StageError,
+    attempts: u32,
+    receive_count: u32,
+    max_attempts: u32,
+    redrive: u32,
+) -> Verdict {
+    let last_delivery = receive_count.saturating_add(1) >= redrive;
     match classify(error) {
         Disposition::Skip => Verdict::Ack,
         Disposition::Fatal => Verdict::DeadLetter(error.to_string()),
-        Disposition::Retry { .. } | Disposition::RateLimited { .. }
-            if receive_count >= max_receives =>
-        {
-            Verdict::DeadLetter(format!("gave up after {receive_count} attempts: {error}"))
+        Disposition::Retry { .. } if attempts >= max_attempts || last_delivery => {
+            Verdict::DeadLetter(format!("gave up after {attempts} attempts: {error}"))
         }
+        Disposition::RateLimited { .. } if last_delivery => Verdict::DeadLetter(format!(
+            "still rate-limited after {receive_count} deliveries: {error}"
+        )),
         Disposition::Retry { after } => Verdict::RetryLater(after),
         Disposition::RateLimited { wait } => Verdict::RetryLater(Some(wait)),
     }
 }
+
+/// How long a message's failed attempts are remembered: as long as a queue keeps it.
+pub(crate) const ATTEMPTS_KEPT: Duration = Duration::from_hours(14 * 24);
 
 /// What became of a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,8 +94,13 @@ pub struct Settler<'a> {
     pub clock: &'a dyn Clock,
     /// How activity is kept.
     pub policy: ActivityPolicy,
-    /// Deliveries after which retries are given up.
+    /// Failed attempts after which retries are given up (`LSBC_MAX_RECEIVES`).
     pub max_receives: u32,
+    /// The queue's own redrive limit: the delivery before it parks a message with its
+    /// reason whatever its attempts.
+    pub redrive: u32,
+    /// Failed attempts per message.
+    pub attempts: &'a dyn AttemptStore,
     /// Delete acknowledged messages here (the embedded runner); `false` when the Lambda
     /// event source mapping deletes what the batch response doesn't list.
     pub delete_acked: bool,
@@ -105,7 +125,17 @@ impl Settler<'_> {
             Err(error) => error,
         };
         let category = classify(&error).category();
-        match verdict(&error, message.receive_count, self.max_receives) {
+        let attempts = match classify(&error) {
+            Disposition::Retry { .. } => self.count_attempt(queue, message).await,
+            _ => 0,
+        };
+        match verdict(
+            &error,
+            attempts,
+            message.receive_count,
+            self.max_receives,
+            self.redrive,
+        ) {
             Verdict::Ack => {
                 tracing::warn!(error_category = category, %error, "Record skipped.");
                 self.log(subject, stage, Outcome::Skipped, error.to_string())
@@ -118,6 +148,7 @@ impl Settler<'_> {
                     error_category = category,
                     %error,
                     receive_count = message.receive_count,
+                    attempts,
                     retry_after_secs = after.map(|d| d.as_secs_f64()),
                     "Record will be retried."
                 );
@@ -157,6 +188,36 @@ impl Settler<'_> {
                     }
                 }
             }
+        }
+    }
+
+    /// Counts a failed attempt of `message`; when the store can't say, the queue's receive
+    /// count stands in (it is never lower).
+    async fn count_attempt(&self, queue: QueueName, message: &ReceivedMessage) -> u32 {
+        let name = queue.to_string();
+        match self
+            .attempts
+            .count_failure(&name, &message.message_id, self.clock.now(), ATTEMPTS_KEPT)
+            .await
+        {
+            Ok(count) => count,
+            Err(error) => {
+                tracing::warn!(%error, "Attempts not counted; the queue's receive count stands in.");
+                message.receive_count
+            }
+        }
+    }
+
+    /// Lets a message that was not attempted (held behind one that comes back in its FIFO
+    /// group) come back with it, rather than after the queue's whole visibility timeout:
+    /// the group stays closed while any of its messages is in flight.
+    pub async fn release_held(&self, queue: QueueName, receipt: &str) {
+        if let Err(error) = self
+            .queue
+            .change_visibility(queue, receipt, Duration::ZERO)
+            .await
+        {
+            tracing::warn!(%error, "A held message keeps its visibility timeout.");
         }
     }
 

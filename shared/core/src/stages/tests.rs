@@ -256,6 +256,8 @@ impl World {
             clock: &self.clock,
             policy: ActivityPolicy::default(),
             max_receives: 3,
+            redrive: 10,
+            attempts: &self.store,
             delete_acked: true,
         }
     }
@@ -930,13 +932,20 @@ async fn transient_failures_retry_then_give_up_into_the_dead_letter_queue() {
 }
 
 #[tokio::test]
-async fn verdicts_follow_the_classifier_and_the_receive_count() {
+async fn verdicts_follow_the_classifier_the_attempts_and_the_redrive() {
     let transient: StageError =
         ExternalError::new(System::Lightspeed, ExternalKind::Transient, "x").into();
-    assert_eq!(verdict(&transient, 1, 3), Verdict::RetryLater(None));
+    assert_eq!(verdict(&transient, 1, 1, 3, 10), Verdict::RetryLater(None));
     assert!(
-        matches!(verdict(&transient, 3, 3), Verdict::DeadLetter(r) if r.starts_with("gave up after 3 attempts"))
+        matches!(verdict(&transient, 3, 3, 3, 10), Verdict::DeadLetter(r) if r.starts_with("gave up after 3 attempts"))
     );
+    // Deliveries spent behind other messages are not attempts.
+    assert_eq!(verdict(&transient, 1, 7, 3, 10), Verdict::RetryLater(None));
+    // The delivery before the queue's own redrive parks it with its reason.
+    assert!(matches!(
+        verdict(&transient, 1, 9, 3, 10),
+        Verdict::DeadLetter(_)
+    ));
     let limited: StageError = ExternalError::new(
         System::Lightspeed,
         ExternalKind::RateLimited {
@@ -945,15 +954,19 @@ async fn verdicts_follow_the_classifier_and_the_receive_count() {
         "x",
     )
     .into();
+    // A 429 is no failed attempt, however often it comes.
     assert_eq!(
-        verdict(&limited, 1, 3),
+        verdict(&limited, 0, 8, 3, 10),
         Verdict::RetryLater(Some(Duration::from_secs(4)))
+    );
+    assert!(
+        matches!(verdict(&limited, 0, 9, 3, 10), Verdict::DeadLetter(r) if r.starts_with("still rate-limited"))
     );
     let skipped = StageError::Skipped {
         key: RecordKey::parse("1").unwrap(),
         rule: "archived".into(),
     };
-    assert_eq!(verdict(&skipped, 9, 3), Verdict::Ack);
+    assert_eq!(verdict(&skipped, 9, 9, 3, 10), Verdict::Ack);
 }
 
 #[tokio::test]

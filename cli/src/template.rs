@@ -80,6 +80,7 @@ pub fn render(head: &str, kits: &[&dyn FlowKit]) -> String {
     for kit in kits {
         stuck_alarm(&mut out, *kit);
         log_alarms(&mut out, *kit);
+        credentials_alarm(&mut out, *kit);
     }
     outputs(&mut out, &readers);
     out
@@ -643,6 +644,48 @@ fn flow_alarms(out: &mut String, kit: &dyn FlowKit) {
         60,
         1,
         0,
+    );
+}
+
+/// One alarm per flow when an API refuses its credentials: the records wait (they are not
+/// parked one by one), and the transform and push functions log one ERROR line per waiting
+/// message with `error_category` `paused`.
+fn credentials_alarm(out: &mut String, kit: &dyn FlowKit) {
+    let p = pascal(kit.flow());
+    let flow = kit.flow();
+    for stage in ["Transform", "Push"] {
+        let _ = write!(
+            out,
+            "
+  {p}{stage}CredentialsMetricFilter:
+    Type: AWS::Logs::MetricFilter
+    Properties:
+      LogGroupName: !Ref {p}{stage}FunctionLogs
+      FilterPattern: '{{ $.fields.error_category = \"paused\" }}'
+      MetricTransformations:
+        - MetricNamespace: lsbc
+          MetricName: !Sub \"${{AWS::StackName}}-{flow}-credentials-refused\"
+          MetricValue: \"1\"
+"
+        );
+    }
+    let _ = write!(
+        out,
+        "
+  {p}CredentialsAlarm:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      AlarmDescription: An API refused the {flow} flow's credentials; its records wait, none is parked. Run lsbc connect again, then recycle the functions (see README, Operate).
+      Namespace: lsbc
+      MetricName: !Sub \"${{AWS::StackName}}-{flow}-credentials-refused\"
+      Statistic: Sum
+      Period: 300
+      EvaluationPeriods: 1
+      Threshold: 0
+      ComparisonOperator: GreaterThanThreshold
+      TreatMissingData: notBreaching
+      AlarmActions: [!Ref AlarmTopic]
+"
     );
 }
 

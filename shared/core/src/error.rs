@@ -225,6 +225,13 @@ pub enum Disposition {
         /// How long.
         wait: Duration,
     },
+    /// The API refused the credentials (expired, revoked, rotated): the flow waits for a
+    /// person to fix them, every message coming back after `wait` without spending an
+    /// attempt; one alarm says so, instead of a dead letter per record.
+    Paused {
+        /// How long each message waits before it is tried again.
+        wait: Duration,
+    },
     /// Retrying won't help: park the message in the dead-letter queue and alarm.
     Fatal,
     /// Deliberately not synced: log a warning and move on.
@@ -233,6 +240,8 @@ pub enum Disposition {
 
 /// How long to wait on a rate limit that came without `Retry-After`.
 pub const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(30);
+/// How long a message waits while the credentials are refused.
+pub const CREDENTIALS_WAIT: Duration = Duration::from_mins(5);
 /// How long to wait for a claim another worker holds.
 pub const BUSY_WAIT: Duration = Duration::from_secs(5);
 
@@ -242,6 +251,7 @@ impl Disposition {
         match self {
             Disposition::Retry { .. } => "retry",
             Disposition::RateLimited { .. } => "rate_limited",
+            Disposition::Paused { .. } => "paused",
             Disposition::Fatal => "fatal",
             Disposition::Skip => "skip",
         }
@@ -256,7 +266,10 @@ pub fn classify(error: &StageError) -> Disposition {
             ExternalKind::RateLimited { retry_after } => Disposition::RateLimited {
                 wait: retry_after.unwrap_or(DEFAULT_RATE_LIMIT_WAIT),
             },
-            ExternalKind::Unauthorized | ExternalKind::Rejected => Disposition::Fatal,
+            ExternalKind::Unauthorized => Disposition::Paused {
+                wait: CREDENTIALS_WAIT,
+            },
+            ExternalKind::Rejected => Disposition::Fatal,
         },
         StageError::InvalidRecord { .. } | StageError::Envelope(_) | StageError::Config(_) => {
             Disposition::Fatal
@@ -322,7 +335,12 @@ mod tests {
                     wait: DEFAULT_RATE_LIMIT_WAIT,
                 },
             ),
-            (external(ExternalKind::Unauthorized), Disposition::Fatal),
+            (
+                external(ExternalKind::Unauthorized),
+                Disposition::Paused {
+                    wait: CREDENTIALS_WAIT,
+                },
+            ),
             (external(ExternalKind::Rejected), Disposition::Fatal),
             (
                 StageError::InvalidRecord {

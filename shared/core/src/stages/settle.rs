@@ -53,8 +53,13 @@ pub fn verdict(
         Disposition::RateLimited { .. } if last_delivery => Verdict::DeadLetter(format!(
             "still rate-limited after {receive_count} deliveries: {error}"
         )),
+        Disposition::Paused { .. } if last_delivery => Verdict::DeadLetter(format!(
+            "credentials still refused after {receive_count} deliveries: {error}"
+        )),
         Disposition::Retry { after } => Verdict::RetryLater(after),
-        Disposition::RateLimited { wait } => Verdict::RetryLater(Some(wait)),
+        Disposition::RateLimited { wait } | Disposition::Paused { wait } => {
+            Verdict::RetryLater(Some(wait))
+        }
     }
 }
 
@@ -142,6 +147,25 @@ impl Settler<'_> {
                     .await;
                 self.ack(queue, message).await;
                 Settled::Skipped
+            }
+            Verdict::RetryLater(after) if category == "paused" => {
+                // One line per message at ERROR: the flow's credentials alarm counts them.
+                tracing::error!(
+                    error_category = category,
+                    %error,
+                    "The API refused the credentials; the record waits until they are fixed (lsbc connect)."
+                );
+                self.log(subject, stage, Outcome::Retrying, error.to_string())
+                    .await;
+                if let Some(after) = after
+                    && let Err(e) = self
+                        .queue
+                        .change_visibility(queue, &message.receipt, after)
+                        .await
+                {
+                    tracing::warn!(error = %e, "Visibility not changed; the queue's timeout applies.");
+                }
+                Settled::Retrying
             }
             Verdict::RetryLater(after) => {
                 tracing::warn!(

@@ -1118,3 +1118,78 @@ async fn a_slow_push_keeps_its_claims_and_the_newer_version_lands_last() {
         json!({"displayName": "new"})
     );
 }
+
+/// Review finding 15: refused credentials pause a record (it comes back after a wait,
+/// spending no attempt), not park it; only the delivery before the queue's own redrive
+/// parks it, with the reason.
+#[tokio::test]
+async fn refused_credentials_pause_the_record_instead_of_parking_it() {
+    let w = World::new(10);
+    let queue = QueueName::Push(Flow::Customers);
+    let record = Record {
+        flow: Flow::Customers,
+        key: RecordKey::parse("7").unwrap(),
+        version: "2024-06-01T11:00:00Z".parse().unwrap(),
+        payload: customer("A", "a@x.test"),
+    };
+    let body = Envelope::record(&record, TraceId::new()).encode().unwrap();
+    w.queue
+        .send(
+            queue,
+            vec![crate::ports::OutboundMessage {
+                body: body.clone(),
+                group_id: "g".into(),
+                dedup_id: "d".into(),
+            }],
+        )
+        .await
+        .unwrap();
+    let received = w.queue.receive(queue, 1, Duration::ZERO).await.unwrap();
+    let settler = w.settler();
+    let refused = || -> Result<Option<Outcome>, StageError> {
+        Err(ExternalError::new(
+            System::BusinessCentral,
+            ExternalKind::Unauthorized,
+            "401 Unauthorized",
+        )
+        .into())
+    };
+    for delivery in 1..=8 {
+        let message = ReceivedMessage {
+            receive_count: delivery,
+            ..received[0].clone()
+        };
+        let settled = settler
+            .settle(queue, &message, None, "push", refused())
+            .await;
+        assert_eq!(settled, Settled::Retrying, "delivery {delivery}");
+    }
+    assert_eq!(
+        crate::ports::AttemptStore::count_failure(
+            &w.store,
+            &queue.to_string(),
+            &received[0].message_id,
+            w.clock.now(),
+            Duration::ZERO
+        )
+        .await
+        .unwrap(),
+        1,
+        "no attempt was spent"
+    );
+    let last = ReceivedMessage {
+        receive_count: 9,
+        ..received[0].clone()
+    };
+    let settled = settler.settle(queue, &last, None, "push", refused()).await;
+    assert_eq!(settled, Settled::DeadLettered);
+    let dead = w.queue.receive_dead_letters(queue, 10).await.unwrap();
+    assert!(
+        dead[0]
+            .1
+            .as_deref()
+            .unwrap()
+            .starts_with("credentials still refused after 9 deliveries"),
+        "{dead:?}"
+    );
+}

@@ -202,7 +202,8 @@ fn poll_queues(out: &mut String, api: Api) {
         &format!("{id}PollQueue"),
         &poll_queue_name(api),
         &format!("{id}PollDeadLetterQueue"),
-        360,
+        // Six times the poll function's 300 s, as AWS recommends for an SQS trigger.
+        1800,
         false,
     );
 }

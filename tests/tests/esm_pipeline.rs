@@ -102,6 +102,9 @@ impl Sink for Target {
             *n += 1;
             *n
         };
+        if request.key.as_str() == "slow" {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        }
         if request.key.as_str() == "limited" && tries <= 4 {
             return Err(ExternalError::new(
                 System::BusinessCentral,
@@ -193,6 +196,16 @@ impl Pipeline {
         records: Vec<OutboundMessage>,
         max_receives: u32,
     ) -> Vec<lsbc_tests::esm::Delivery> {
+        self.run_with_time(records, max_receives, None).await
+    }
+
+    /// Like [`run`](Self::run), each push invocation given `time` before its deadline.
+    async fn run_with_time(
+        &self,
+        records: Vec<OutboundMessage>,
+        max_receives: u32,
+        time: Option<Duration>,
+    ) -> Vec<lsbc_tests::esm::Delivery> {
         let store = self.stack.store(&self.clients);
         let queue = self.stack.queue(&self.clients);
         queue
@@ -231,7 +244,9 @@ impl Pipeline {
             .drain(quiet, |event| transform.handle(event))
             .await;
         self.mapping(QueueName::Push(FLOW))
-            .drain(quiet, |event| push.handle(event))
+            .drain(quiet, |event| {
+                push.handle_until(event, time.map(|t| std::time::Instant::now() + t))
+            })
             .await
     }
 
@@ -402,4 +417,34 @@ async fn a_fifo_group_comes_back_in_order_after_a_failure() {
         .unwrap();
     mapping.drain(VISIBILITY * 3, &handler).await;
     assert_eq!(*seen.lock().unwrap(), ["m1", "m2", "m3", "m4"]);
+}
+
+/// Review finding 13: an invocation answers before its deadline. One record whose write
+/// hangs is cut short and comes back (and is parked with the reason after its attempts);
+/// the others of its batch are done, not redone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hanging_write_is_cut_at_the_deadline_and_the_batch_goes_through() {
+    let p = Pipeline::new(10).await;
+    let mut records: Vec<OutboundMessage> = (1..=5)
+        .map(|i| record_message(&format!("c{i}"), &format!("c{i}@shop.test")))
+        .collect();
+    records.push(record_message("slow", "slow@shop.test"));
+    // 4 s per invocation: 1 s of work after the 3 s reserve.
+    let deliveries = p
+        .run_with_time(records, 2, Some(Duration::from_secs(4)))
+        .await;
+    let written: Vec<String> = p.target.written.lock().unwrap().keys().cloned().collect();
+    assert_eq!(written, ["c1", "c2", "c3", "c4", "c5"]);
+    assert!(
+        deliveries.iter().any(|d| d.failed > 0 && d.deleted > 0),
+        "the slow one came back while the others were done: {deliveries:?}"
+    );
+    let dead = p.dead_letters(QueueName::Push(FLOW)).await;
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0].0, "slow");
+    let reason = dead[0].1.as_deref().unwrap_or_default();
+    assert!(
+        reason.starts_with("gave up after 2 attempts: the function's time ran out"),
+        "{reason}"
+    );
 }

@@ -377,6 +377,39 @@ fn every_function_logs_into_an_expiring_group_and_retries_agree_with_the_redrive
         );
         assert_eq!(told, redrive, "LSBC_QUEUE_REDRIVE and maxReceiveCount");
     }
+    // Every queue's visibility timeout is at least six times its function's timeout (AWS's
+    // advice for an SQS trigger): a message still being handled never comes back meanwhile.
+    let default_timeout: u32 = file
+        .lines()
+        .skip_while(|l| !l.starts_with("Globals:"))
+        .find_map(|l| l.trim().strip_prefix("Timeout: "))
+        .and_then(|v| v.parse().ok())
+        .expect("the functions' default Timeout");
+    for queue in resources_of(&file, "AWS::SQS::Queue") {
+        let Some(function) = queue
+            .strip_suffix("Queue")
+            .filter(|q| !q.ends_with("DeadLetter"))
+        else {
+            continue;
+        };
+        let text = resource(&file, &queue).expect("queue");
+        let visibility: u32 = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("VisibilityTimeout: "))
+            .and_then(|v| v.parse().ok())
+            .expect("a visibility timeout");
+        let function_text = resource(&file, &format!("{function}Function"))
+            .unwrap_or_else(|| panic!("{function}Function consumes {queue}"));
+        let timeout: u32 = function_text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Timeout: "))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default_timeout);
+        assert!(
+            visibility >= 6 * timeout,
+            "{queue}: visibility {visibility} s under 6 x {function}Function's {timeout} s"
+        );
+    }
     for kit in deployed_kits() {
         let id = format!("{}TransformFunction", pascal(kit.flow()));
         let text = resource(&file, &id).expect("transform function");

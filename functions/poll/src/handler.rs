@@ -58,6 +58,10 @@ pub fn parse_event(payload: Value) -> Result<PollEvent, Diagnostic> {
         .map(PollEvent::Scheduled)
 }
 
+/// Time kept back from the function's deadline: a page started before it finishes (a page
+/// is bounded in records and the enrichment of one page's matrices), checkpoints and sends.
+pub const POLL_RESERVE: std::time::Duration = std::time::Duration::from_mins(1);
+
 /// What the poll function needs.
 #[derive(Debug, Clone, Copy)]
 pub struct PollHandler<'a> {
@@ -117,6 +121,18 @@ impl PollHandler<'_> {
             self.queue.send(QueueName::Poll, vec![message]).await?;
         }
         Ok(report)
+    }
+
+    /// Handles one invocation that must answer before `deadline`: no page starts within
+    /// [`POLL_RESERVE`] of it (the poll checkpoints and asks to be continued).
+    pub async fn handle_until(
+        &self,
+        event: PollEvent,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<Value, Diagnostic> {
+        let mut handler = *self;
+        handler.budget.until = deadline.and_then(|d| d.checked_sub(POLL_RESERVE));
+        handler.handle(event).await
     }
 
     /// Handles one invocation.

@@ -100,10 +100,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         connectors: &connectors,
         home: &home,
     };
-    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async {
-        let event = parse_event(event.payload)?;
-        keeper.keep().await;
-        handler.handle(event).await
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+        let deadline = lsbc_lambda::batch::deadline_of(&event.context);
+        let (handler, keeper) = (&handler, &keeper);
+        async move {
+            let event = parse_event(event.payload)?;
+            keeper.keep().await;
+            handler.handle_until(event, deadline).await
+        }
     }))
     .await
 }

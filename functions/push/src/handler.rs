@@ -37,8 +37,17 @@ pub struct PushHandler<'a> {
 }
 
 impl PushHandler<'_> {
-    /// Handles one batch.
+    /// Handles one batch with no deadline.
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        self.handle_until(event, None).await
+    }
+
+    /// Handles one batch, answering before `deadline` (see [`run_stage`]).
+    pub async fn handle_until(
+        &self,
+        event: SqsEvent,
+        deadline: Option<std::time::Instant>,
+    ) -> SqsBatchResponse {
         let queue = QueueName::Push(self.flow);
         let settler = Settler {
             queue: self.queue,
@@ -60,9 +69,14 @@ impl PushHandler<'_> {
             claim_ttl: lsbc_core::stages::PUSH_CLAIM_TTL,
         };
         let stage = &stage;
-        run_stage(event, queue, &settler, self.concurrency, |env| async move {
-            push(stage, &env).await.map(Some)
-        })
+        run_stage(
+            event,
+            queue,
+            &settler,
+            self.concurrency,
+            deadline,
+            |env| async move { push(stage, &env).await.map(Some) },
+        )
         .await
     }
 }

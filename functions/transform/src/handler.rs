@@ -35,8 +35,17 @@ pub struct TransformHandler<'a> {
 }
 
 impl TransformHandler<'_> {
-    /// Handles one batch.
+    /// Handles one batch with no deadline.
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        self.handle_until(event, None).await
+    }
+
+    /// Handles one batch, answering before `deadline` (see [`run_stage`]).
+    pub async fn handle_until(
+        &self,
+        event: SqsEvent,
+        deadline: Option<std::time::Instant>,
+    ) -> SqsBatchResponse {
         let queue = QueueName::Transform(self.flow);
         let settler = Settler {
             queue: self.queue,
@@ -54,9 +63,14 @@ impl TransformHandler<'_> {
             queue: self.queue,
         };
         let stage = &stage;
-        run_stage(event, queue, &settler, self.concurrency, |env| async move {
-            transform(stage, &env).await.map(|_| None)
-        })
+        run_stage(
+            event,
+            queue,
+            &settler,
+            self.concurrency,
+            deadline,
+            |env| async move { transform(stage, &env).await.map(|_| None) },
+        )
         .await
     }
 }

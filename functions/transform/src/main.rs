@@ -36,8 +36,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         attempts: &f.home.store,
         concurrency: f.common.concurrency,
     };
-    lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| async {
-        Ok::<_, lambda_runtime::Error>(handler.handle(event.payload).await)
+    lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
+        let deadline = lsbc_lambda::batch::deadline_of(&event.context);
+        let handler = &handler;
+        async move {
+            Ok::<_, lambda_runtime::Error>(handler.handle_until(event.payload, deadline).await)
+        }
     }))
     .await
 }

@@ -198,6 +198,9 @@ pub enum StageError {
     /// Another worker holds the claim on this record or match key right now.
     #[error("claim {0} is held by another worker")]
     Busy(String),
+    /// The function's time ran out before the message was finished; it comes back.
+    #[error("the function's time ran out after {0:?} on this message")]
+    OutOfTime(Duration),
     /// A state store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -281,6 +284,7 @@ pub fn classify(error: &StageError) -> Disposition {
         StageError::Busy(_) => Disposition::Retry {
             after: Some(BUSY_WAIT),
         },
+        StageError::OutOfTime(_) => Disposition::Retry { after: None },
         StageError::Store(e) => match e {
             StoreError::Unavailable { .. } | StoreError::Conflict(_) => {
                 Disposition::Retry { after: None }

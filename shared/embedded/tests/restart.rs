@@ -206,6 +206,7 @@ fn runner(dir: &Path, delay: Duration) -> LocalRunner {
             poll_budget: PollBudget {
                 max_pages: 2,
                 lease: Duration::from_millis(500),
+                until: None,
             },
             ..RunnerOptions::default()
         },

@@ -4,6 +4,7 @@
 //! the event source mapping (the function needs `ReportBatchItemFailures` on its trigger).
 
 use std::future::Future;
+use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use lsbc_core::envelope::Envelope;
@@ -114,22 +115,58 @@ where
     (response, summary)
 }
 
+/// Time kept back from the function's deadline to settle the batch and answer.
+pub const RESERVE: Duration = Duration::from_secs(3);
+
+/// When the invocation must have answered: the Lambda context's deadline (epoch
+/// milliseconds) as an instant of this process.
+pub fn deadline_of(context: &lambda_runtime::Context) -> Option<Instant> {
+    let now_ms = u64::try_from(jiff::Timestamp::now().as_millisecond()).ok()?;
+    let left = context.deadline.checked_sub(now_ms)?;
+    Instant::now().checked_add(Duration::from_millis(left))
+}
+
 /// Runs a stage over a batch from one flow's stage queue: each message decoded and checked
 /// against the queue's flow by [`handle_envelope`], run by `run`, settled; the counts go out
 /// as metrics; the answer lists the messages that must come back.
+///
+/// With a `deadline`, no message starts within [`RESERVE`] of it (it comes back, not
+/// attempted) and one still running then is cut short and settled as a retry: the batch
+/// always answers before the function times out, so what it finished is not redone.
 pub async fn run_stage<F, Fut>(
     event: SqsEvent,
     queue: QueueName,
     settler: &Settler<'_>,
     concurrency: usize,
+    deadline: Option<Instant>,
     run: F,
 ) -> SqsBatchResponse
 where
     F: Fn(Envelope) -> Fut + Copy,
     Fut: Future<Output = Result<Option<Outcome>, StageError>>,
 {
-    let (response, summary) = run_batch(event, concurrency, |message| {
-        handle_envelope(settler, queue, message, run)
+    let (response, summary) = run_batch(event, concurrency, |message| async move {
+        let Some(deadline) = deadline else {
+            return handle_envelope(settler, queue, message, run).await;
+        };
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .saturating_sub(RESERVE);
+        if left.is_zero() {
+            return Settled::NotAttempted;
+        }
+        let copy = message.clone();
+        let started = Instant::now();
+        if let Ok(settled) =
+            tokio::time::timeout(left, handle_envelope(settler, queue, message, run)).await
+        {
+            settled
+        } else {
+            let error = StageError::OutOfTime(started.elapsed());
+            settler
+                .settle(queue, &copy, None, queue.stage(), Err(error))
+                .await
+        }
     })
     .await;
     for receipt in &summary.held {

@@ -18,6 +18,9 @@ pub struct PollBudget {
     /// How long the poll's lease on its flow lasts without renewal; it is renewed after
     /// every page, so a poll that died frees its flow this long after its last page.
     pub lease: Duration,
+    /// No page is started after this moment (the function's deadline less a reserve); the
+    /// poll checkpoints and says there is more.
+    pub until: Option<std::time::Instant>,
 }
 
 impl Default for PollBudget {
@@ -25,6 +28,7 @@ impl Default for PollBudget {
         Self {
             max_pages: 50,
             lease: Duration::from_mins(2),
+            until: None,
         }
     }
 }
@@ -257,7 +261,11 @@ async fn poll_leased(
                 .await?;
         }
         let last_page = page.next.is_none() || past_signpost;
-        let budget_spent = report.pages >= max_pages;
+        let budget_spent = report.pages >= max_pages
+            || stage
+                .budget
+                .until
+                .is_some_and(|until| std::time::Instant::now() >= until);
         if ascending || last_page || budget_spent {
             if !ascending && !last_page {
                 // Out-of-order source cut short: keep the position, the next poll re-reads.

@@ -17,7 +17,7 @@ use crate::stages::activity::ActivityPolicy;
 /// How long a push's claims last unless renewed; a push renews them every third of it while
 /// it works, so a slow target never lets a newer version in while an older one is still
 /// being written, and a push that died frees them within this time.
-pub const PUSH_CLAIM_TTL: Duration = Duration::from_mins(5);
+pub const PUSH_CLAIM_TTL: Duration = Duration::from_mins(1);
 
 /// What the push stage needs.
 #[derive(Debug, Clone, Copy)]

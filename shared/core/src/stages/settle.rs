@@ -130,8 +130,10 @@ impl Settler<'_> {
             Err(error) => error,
         };
         let category = classify(&error).category();
-        let attempts = match classify(&error) {
-            Disposition::Retry { .. } => self.count_attempt(queue, message).await,
+        // Waiting for another worker's claim is not a failed attempt.
+        let attempts = match (&error, classify(&error)) {
+            (StageError::Busy(_), _) => 0,
+            (_, Disposition::Retry { .. }) => self.count_attempt(queue, message).await,
             _ => 0,
         };
         match verdict(

@@ -377,6 +377,27 @@ fn every_function_logs_into_an_expiring_group_and_retries_agree_with_the_redrive
         );
         assert_eq!(told, redrive, "LSBC_QUEUE_REDRIVE and maxReceiveCount");
     }
+    // A parked record's activity entries outlive its dead letter (review finding 5).
+    let retention = resource(&file, "ActivityRetentionDays").expect("ActivityRetentionDays");
+    let min_days: u32 = retention
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("MinValue: "))
+        .and_then(|v| v.parse().ok())
+        .expect("MinValue");
+    for line in file
+        .lines()
+        .filter(|l| l.contains("MessageRetentionPeriod:"))
+    {
+        let seconds: u32 = line
+            .split(':')
+            .nth(1)
+            .and_then(|v| v.trim().parse().ok())
+            .expect("a number");
+        assert!(
+            min_days * 86_400 >= seconds,
+            "activity kept {min_days} days, messages {seconds} s"
+        );
+    }
     // Every queue's visibility timeout is at least six times its function's timeout (AWS's
     // advice for an SQS trigger): a message still being handled never comes back meanwhile.
     let default_timeout: u32 = file

@@ -64,6 +64,11 @@ fn page(status: i64, text: &str) -> LambdaFunctionUrlResponse {
 fn answer(status: i64, body: Option<String>) -> LambdaFunctionUrlResponse {
     let mut response = LambdaFunctionUrlResponse::default();
     response.status_code = status;
+    // Whatever the body holds (an echoed validation token), no browser reads it as markup.
+    response.headers.insert(
+        http::header::X_CONTENT_TYPE_OPTIONS,
+        http::HeaderValue::from_static("nosniff"),
+    );
     if body.is_some() {
         response.headers.insert(
             http::header::CONTENT_TYPE,
@@ -125,8 +130,12 @@ impl Webhook<'_> {
                 )
             }
             Err(error) => {
+                // The reason stays in the log: the page is public and echoes nothing.
                 tracing::warn!(%error, "Lightspeed connection not finished.");
-                page(400, &format!("The connection was not finished: {error}"))
+                page(
+                    400,
+                    "The connection was not finished; the webhook function's log says why. Start again with lsbc connect lightspeed.",
+                )
             }
         }
     }
@@ -318,6 +327,7 @@ mod tests {
             assert_eq!(r.status_code, 200);
             assert_eq!(r.body.as_deref(), Some("abc-123"));
             assert_eq!(r.headers["content-type"], "text/plain; charset=utf-8");
+            assert_eq!(r.headers["x-content-type-options"], "nosniff");
         }
         assert!(w.polls().await.is_empty());
     }
@@ -461,7 +471,12 @@ mod tests {
         .unwrap();
         assert!(stored.tokens.is_some() && stored.pending.is_none());
         // The same redirect again finishes nothing.
-        assert_eq!(webhook.handle(&callback).await.status_code, 400);
+        // A second use of the code fails; the public page echoes nothing of the reason.
+        let again = webhook.handle(&callback).await;
+        assert_eq!(again.status_code, 400);
+        let body = again.body.unwrap_or_default();
+        assert!(!body.contains("state") && !body.contains("code:"), "{body}");
+        assert_eq!(again.headers["x-content-type-options"], "nosniff");
         // Without the route configured, the path is unknown.
         assert_eq!(w.webhook().handle(&callback).await.status_code, 404);
     }

@@ -237,10 +237,40 @@ impl EventSourceMapping {
         F: Fn(SqsEvent) -> Fut,
         Fut: Future<Output = SqsBatchResponse>,
     {
+        self.drain_with(quiet, 1, handler).await
+    }
+
+    /// Like [`drain`](Self::drain) with `workers` invocations running at once, as Lambda
+    /// scales a function out over a queue's FIFO groups (SQS, and the emulator, hand a
+    /// group's messages to one invocation at a time). Returns every worker's deliveries.
+    pub async fn drain_with<F, Fut>(
+        &self,
+        quiet: Duration,
+        workers: usize,
+        handler: F,
+    ) -> Vec<Delivery>
+    where
+        F: Fn(SqsEvent) -> Fut,
+        Fut: Future<Output = SqsBatchResponse>,
+    {
+        let handler = &handler;
+        let runs = (0..workers.max(1)).map(|_| self.drain_one(quiet, handler));
+        futures::future::join_all(runs)
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    async fn drain_one<F, Fut>(&self, quiet: Duration, handler: &F) -> Vec<Delivery>
+    where
+        F: Fn(SqsEvent) -> Fut,
+        Fut: Future<Output = SqsBatchResponse>,
+    {
         let mut deliveries = Vec::new();
         let mut idle_since = tokio::time::Instant::now();
         loop {
-            let d = self.deliver(&handler).await;
+            let d = self.deliver(handler).await;
             if d.received == 0 && d.held == 0 {
                 if idle_since.elapsed() >= quiet {
                     return deliveries;

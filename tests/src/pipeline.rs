@@ -342,9 +342,13 @@ impl AwsHome {
             redrive: 8,
             attempts: &self.store,
         };
+        // Several poll invocations at once (a schedule and a continuation overlapping):
+        // the flow's lease lets one read, the others find it running.
         loop {
-            let report = poll.poll_flow(flow).await.expect("poll");
-            if !report.more {
+            let reports =
+                futures::future::join_all((0..WORKERS).map(|_| poll.poll_flow(flow))).await;
+            let reports: Vec<_> = reports.into_iter().map(|r| r.expect("poll")).collect();
+            if !reports.iter().any(|r| r.more) {
                 break;
             }
         }
@@ -377,13 +381,16 @@ impl AwsHome {
         };
         let quiet = Duration::from_millis(2500);
         self.mapping(QueueName::Transform(flow))
-            .drain(quiet, |event| transform.handle(event))
+            .drain_with(quiet, WORKERS, |event| transform.handle(event))
             .await;
         self.mapping(QueueName::Push(flow))
-            .drain(quiet, |event| push.handle(event))
+            .drain_with(quiet, WORKERS, |event| push.handle(event))
             .await;
     }
 }
+
+/// Invocations of each stage the AWS home runs at once, as Lambda scales out.
+pub const WORKERS: usize = 3;
 
 #[async_trait]
 impl Home for AwsHome {

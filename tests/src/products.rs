@@ -117,12 +117,17 @@ pub trait Catalogue {
     }
 
     /// The record's activity, newest first, without the `unchanged` entries (a record read
-    /// by both streams is pushed twice; the second push writes nothing).
+    /// by both streams is pushed twice; the second push writes nothing) and without the
+    /// waits for a claim (with several workers, the second push may arrive while the first
+    /// still holds the record: it comes back and finds it unchanged).
     async fn activity(&self, key: &str) -> Vec<ActivityEntry> {
         self.all_activity(key)
             .await
             .into_iter()
             .filter(|e| e.outcome != Outcome::Unchanged)
+            .filter(|e| {
+                !(e.outcome == Outcome::Retrying && e.message.contains("held by another worker"))
+            })
             .collect()
     }
 

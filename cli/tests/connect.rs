@@ -62,6 +62,37 @@ async fn lightspeed_code_flow_stores_the_tokens() {
     );
 }
 
+/// Review finding 7: starting a reconnection (and never finishing it) keeps the working
+/// tokens, so the flows go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_reconnection_keeps_the_working_tokens() {
+    let s = Sandboxes::start(SandboxOptions::default()).await.unwrap();
+    let store: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
+    let url = start_lightspeed(store.clone(), "lightspeed", client_part(&s))
+        .await
+        .unwrap();
+    let redirected = approve(&url).await;
+    finish_lightspeed(store.clone(), "lightspeed", &redirected)
+        .await
+        .unwrap();
+    // Again, and the operator closes the browser.
+    start_lightspeed(store.clone(), "lightspeed", client_part(&s))
+        .await
+        .unwrap();
+    let secret = LightspeedSecret::parse(
+        "lightspeed",
+        &store.get("lightspeed", Freshness::Fresh).await.unwrap(),
+    )
+    .unwrap();
+    assert!(secret.pending.is_some(), "the new attempt waits");
+    let tokens = secret.tokens.expect("the working tokens are kept");
+    assert!(s.lightspeed.refresh_token_valid(&tokens.refresh_token));
+    assert_eq!(
+        secret.account_id.as_deref(),
+        Some(s.lightspeed.account_id().to_string().as_str())
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lightspeed_refuses_a_foreign_state() {
     let s = Sandboxes::start(SandboxOptions::default()).await.unwrap();

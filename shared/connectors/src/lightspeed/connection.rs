@@ -332,8 +332,9 @@ fn client_for(
     .map_err(external)
 }
 
-/// Starts a first connection: stores the client's part of the secret with a pending
-/// `state` and PKCE verifier, and returns the authorize URL the operator opens.
+/// Starts a connection: stores the client's part of the secret with a pending `state` and
+/// PKCE verifier (keeping the working tokens of the same client, if any, until the new ones
+/// arrive), and returns the authorize URL the operator opens.
 pub async fn begin_connection(
     secrets: Arc<dyn SecretStore>,
     name: &str,
@@ -351,7 +352,19 @@ pub async fn begin_connection(
         .oauth()
         .authorization_request()
         .map_err(|e| StageError::Config(format!("authorize URL: {e}")))?;
+    // A reconnection keeps the working tokens until the new ones are stored: the flows go
+    // on meanwhile, and an abandoned attempt disconnects nothing. Tokens of another client
+    // are of no use to this one.
     secret.tokens = None;
+    if let Ok(value) = secrets.get(name, Freshness::Fresh).await
+        && let Ok(current) = LightspeedSecret::parse(name, &value)
+        && current.client_id == secret.client_id
+    {
+        secret.tokens = current.tokens;
+        if secret.account_id.is_none() {
+            secret.account_id = current.account_id;
+        }
+    }
     secret.pending = Some(PendingConnection {
         state: request.state.clone(),
         verifier: request.verifier.secret().expose_secret().to_owned(),

@@ -737,3 +737,39 @@ async fn generated_data_decodes_into_every_model() {
     .await
     .unwrap();
 }
+
+/// Review finding 8: a refresh slower than the refresh lease's time to live (Lightspeed
+/// slow to answer, or a `Retry-After`) keeps the lease, so a second process waits for its
+/// token instead of refreshing again with the same refresh token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_slower_than_its_lease_keeps_it_and_refreshes_once() {
+    let sb = shop_sandbox().await;
+    let store: Arc<MemoryTokenStore> = Arc::new(MemoryTokenStore::new(Some(tokens(
+        &sb.issue_tokens(),
+        true,
+    ))));
+    let lease: Arc<LocalLease> = Arc::new(LocalLease::default());
+    sb.faults().add(
+        FaultRule::always(FaultKind::Latency { millis: 1500 })
+            .on_path("/auth/oauth/token")
+            .times(1),
+    );
+    let clients: Vec<LightspeedClient> = (0..2)
+        .map(|_| {
+            let mut c = config(&sb);
+            c.tokens.lease_ttl = Duration::from_millis(300);
+            c.tokens.lease_poll = Duration::from_millis(50);
+            LightspeedClient::builder(c, store.clone(), lease.clone())
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let (a, b) = tokio::join!(
+        clients[0].tokens().access_token(),
+        clients[1].tokens().access_token()
+    );
+    a.unwrap();
+    b.unwrap();
+    assert_eq!(sb.stats().oauth.refreshes, 1);
+    assert_eq!(sb.stats().oauth.refresh_reuses, 0);
+}

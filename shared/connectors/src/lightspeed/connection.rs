@@ -270,6 +270,14 @@ impl RefreshLease for ClaimLease {
         self.claims.release(&self.key, guard.owner()).await?;
         Ok(())
     }
+
+    async fn renew(&self, guard: &LeaseGuard, ttl: Duration) -> Result<bool, PortError> {
+        // Taking a claim one already holds extends it.
+        Ok(self
+            .claims
+            .acquire(&self.key, guard.owner(), ttl, self.clock.now())
+            .await?)
+    }
 }
 
 /// Builds the client from the connection secret `name`.

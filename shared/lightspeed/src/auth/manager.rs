@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
 use super::oauth::{AuthorizationRequest, OAuthClient};
-use super::tokens::{RefreshLease, TokenSet, TokenStore};
+use super::tokens::{LeaseGuard, RefreshLease, TokenSet, TokenStore};
 use crate::error::AuthError;
 use crate::model::AccountId;
 
@@ -175,7 +175,7 @@ impl TokenManager {
                 .await
                 .map_err(AuthError::Lease)?;
             if let Some(guard) = guard {
-                let result = self.refresh_holding_lease().await;
+                let result = self.renewing(&guard, self.refresh_holding_lease()).await;
                 if let Err(error) = self.lease.release(guard).await {
                     // The lease expires on its own; the refresh itself succeeded or failed.
                     tracing::warn!(%error, "Could not release the Lightspeed refresh lease.");
@@ -192,6 +192,30 @@ impl TokenManager {
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(AuthError::LeaseWaitTimedOut(self.options.lease_wait));
+            }
+        }
+    }
+
+    /// Runs `work` while renewing the refresh lease every third of its time to live: a
+    /// refresh slowed by Lightspeed (retries, a `Retry-After` of minutes) keeps the lease, so
+    /// no second process refreshes with the same refresh token meanwhile.
+    async fn renewing<T>(
+        &self,
+        guard: &LeaseGuard,
+        work: impl std::future::Future<Output = T>,
+    ) -> T {
+        let ttl = self.options.lease_ttl;
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                done = &mut work => return done,
+                () = tokio::time::sleep(ttl / 3) => {
+                    match self.lease.renew(guard, ttl).await {
+                        Ok(true) => {}
+                        Ok(false) => tracing::warn!("The Lightspeed refresh lease was lost during a refresh."),
+                        Err(error) => tracing::warn!(%error, "The Lightspeed refresh lease was not renewed."),
+                    }
+                }
             }
         }
     }

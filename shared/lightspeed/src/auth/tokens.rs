@@ -101,6 +101,8 @@ pub trait RefreshLease: Send + Sync + std::fmt::Debug {
     async fn try_acquire(&self, ttl: Duration) -> Result<Option<LeaseGuard>, PortError>;
     /// Gives the lease back (only if `guard` still holds it).
     async fn release(&self, guard: LeaseGuard) -> Result<(), PortError>;
+    /// Extends the lease `guard` holds to `ttl` from now; `false` when it was lost.
+    async fn renew(&self, guard: &LeaseGuard, ttl: Duration) -> Result<bool, PortError>;
 }
 
 /// A token store in memory (single process, tests).
@@ -172,6 +174,20 @@ impl RefreshLease for LocalLease {
             *holder = None;
         }
         Ok(())
+    }
+
+    async fn renew(&self, guard: &LeaseGuard, ttl: Duration) -> Result<bool, PortError> {
+        let mut holder = self
+            .holder
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match holder.as_mut() {
+            Some((owner, until)) if *owner == guard.owner => {
+                *until = Instant::now() + ttl;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 }
 

@@ -1193,3 +1193,87 @@ async fn refused_credentials_pause_the_record_instead_of_parking_it() {
         "{dead:?}"
     );
 }
+
+/// A transformer that warns about the e-mail it was given.
+#[derive(Debug)]
+struct WarningTransformer;
+
+#[async_trait]
+impl Transformer for WarningTransformer {
+    fn flow(&self) -> Flow {
+        Flow::Customers
+    }
+
+    async fn transform(&self, record: &Record) -> Result<Vec<Transformed>, StageError> {
+        let email = record.payload["email"].as_str().unwrap_or_default();
+        Ok(vec![Transformed {
+            key: record.key.clone(),
+            match_key: MatchKey::parse("n@x.test").unwrap(),
+            command: json!({"displayName": "N"}),
+            warnings: vec![format!("email `{email}` is not a valid address; left out")],
+        }])
+    }
+}
+
+/// A `MakeWriter` into a shared buffer.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// Review finding 10: a warning that names a value (an invalid e-mail) reaches the activity
+/// log through the command, not the logs.
+#[tokio::test]
+async fn transform_warnings_keep_values_out_of_the_logs() {
+    let w = World::new(10);
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let record = Record {
+        flow: Flow::Customers,
+        key: RecordKey::parse("7").unwrap(),
+        version: "2024-06-01T11:00:00Z".parse().unwrap(),
+        payload: json!({"email": "bad@@x.test"}),
+    };
+    let stage = TransformStage {
+        source: &w.source,
+        transformer: &WarningTransformer,
+        queue: &w.queue,
+    };
+    let env = Envelope::record(&record, TraceId::new());
+    assert_eq!(transform(&stage, &env).await.unwrap(), 1);
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("warnings=1"), "{logs}");
+    assert!(!logs.contains("bad@@x.test"), "{logs}");
+    let queued = w
+        .queue
+        .receive(QueueName::Push(Flow::Customers), 10, Duration::ZERO)
+        .await
+        .unwrap();
+    let command = Envelope::decode(&queued[0].body).unwrap();
+    let Body::Command { warnings, .. } = command.body else {
+        panic!("a command");
+    };
+    assert!(
+        warnings[0].contains("bad@@x.test"),
+        "the activity log gets it"
+    );
+}

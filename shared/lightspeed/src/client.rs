@@ -492,6 +492,29 @@ impl LightspeedClient {
         wait
     }
 
+    /// Books drips a request was charged beyond what it booked before going out (the
+    /// next requests of every instance wait for them; this one has gone).
+    async fn book_charged(&self, extra: f64) {
+        let Some(shared) = &self.inner.shared else {
+            return;
+        };
+        let Some(bucket) = self
+            .inner
+            .pacer
+            .shared_lanes(extra)
+            .into_iter()
+            .find(|lane| lane.name == "bucket")
+        else {
+            return;
+        };
+        if let Err(message) = shared
+            .reserve(bucket.name, bucket.units, bucket.per_second, bucket.room)
+            .await
+        {
+            tracing::warn!(%message, "The shared Lightspeed budget is unavailable; pacing locally.");
+        }
+    }
+
     /// Sends one call with authentication, pacing and retries; returns the JSON body.
     async fn execute(&self, call: Call<'_>) -> Result<Value, LightspeedError> {
         let inner = &self.inner;
@@ -507,7 +530,11 @@ impl LightspeedClient {
             } else {
                 None
             };
-            let booked = self.book_shared(call.cost).await;
+            // Every request costs at least a drip; what more it costs (relations, nested
+            // writes) is booked from the answer's `X-LS-Api-Request-Cost`, not from the
+            // estimate, which runs high and would hold every instance back.
+            let upfront = call.cost.min(1.0);
+            let booked = self.book_shared(upfront).await;
             let (permit, mut waited) = inner.pacer.acquire(call.cost).await;
             waited += booked;
             if !waited.is_zero() {
@@ -565,6 +592,13 @@ impl LightspeedClient {
             };
             // The bucket headers are parsed here, once, and reused below.
             let bucket = inner.pacer.observe(permit, &headers);
+            if let Some(extra) = bucket
+                .and_then(|h| h.cost)
+                .map(|cost| cost - upfront)
+                .filter(|extra| *extra > 0.0)
+            {
+                self.book_charged(extra).await;
+            }
             drop(probe);
             if status == 429 {
                 Counters::bump(&inner.counters.throttled, 1);

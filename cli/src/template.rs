@@ -654,18 +654,50 @@ fn flow_alarms(out: &mut String, kit: &dyn FlowKit) {
 fn credentials_alarm(out: &mut String, kit: &dyn FlowKit) {
     let p = pascal(kit.flow());
     let flow = kit.flow();
-    for stage in ["Transform", "Push"] {
+    log_alarm(
+        out,
+        &format!("{p}Credentials"),
+        &[
+            (
+                format!("{p}TransformCredentialsMetricFilter"),
+                format!("{p}TransformFunctionLogs"),
+            ),
+            (
+                format!("{p}PushCredentialsMetricFilter"),
+                format!("{p}PushFunctionLogs"),
+            ),
+        ],
+        "$.fields.error_category = \"paused\"",
+        &format!("{flow}-credentials-refused"),
+        &format!(
+            "An API refused the {flow} flow's credentials; its records wait, none is parked. Run lsbc connect again, then recycle the functions (see README, Operate)."
+        ),
+    );
+}
+
+/// A metric filter per `(filter id, log group)` counting the JSON log lines that match
+/// `pattern` into the metric `<stack>-<metric>`, and the alarm `<id>Alarm` on any in five
+/// minutes.
+fn log_alarm(
+    out: &mut String,
+    id: &str,
+    groups: &[(String, String)],
+    pattern: &str,
+    metric: &str,
+    description: &str,
+) {
+    for (filter, group) in groups {
         let _ = write!(
             out,
             "
-  {p}{stage}CredentialsMetricFilter:
+  {filter}:
     Type: AWS::Logs::MetricFilter
     Properties:
-      LogGroupName: !Ref {p}{stage}FunctionLogs
-      FilterPattern: '{{ $.fields.error_category = \"paused\" }}'
+      LogGroupName: !Ref {group}
+      FilterPattern: '{{ {pattern} }}'
       MetricTransformations:
         - MetricNamespace: lsbc
-          MetricName: !Sub \"${{AWS::StackName}}-{flow}-credentials-refused\"
+          MetricName: !Sub \"${{AWS::StackName}}-{metric}\"
           MetricValue: \"1\"
 "
         );
@@ -673,12 +705,12 @@ fn credentials_alarm(out: &mut String, kit: &dyn FlowKit) {
     let _ = write!(
         out,
         "
-  {p}CredentialsAlarm:
+  {id}Alarm:
     Type: AWS::CloudWatch::Alarm
     Properties:
-      AlarmDescription: An API refused the {flow} flow's credentials; its records wait, none is parked. Run lsbc connect again, then recycle the functions (see README, Operate).
+      AlarmDescription: {description}
       Namespace: lsbc
-      MetricName: !Sub \"${{AWS::StackName}}-{flow}-credentials-refused\"
+      MetricName: !Sub \"${{AWS::StackName}}-{metric}\"
       Statistic: Sum
       Period: 300
       EvaluationPeriods: 1
@@ -748,35 +780,16 @@ fn log_alarms(out: &mut String, kit: &dyn FlowKit) {
                 })
             })
             .collect();
-        let _ = write!(
+        log_alarm(
             out,
-            "
-  {p}{id}MetricFilter:
-    Type: AWS::Logs::MetricFilter
-    Properties:
-      LogGroupName: !Ref {p}PushFunctionLogs
-      FilterPattern: '{{ $.fields.alarm = \"{name}\" }}'
-      MetricTransformations:
-        - MetricNamespace: lsbc
-          MetricName: !Sub \"${{AWS::StackName}}-{name}\"
-          MetricValue: \"1\"
-
-  {p}{id}Alarm:
-    Type: AWS::CloudWatch::Alarm
-    Properties:
-      AlarmDescription: {description}
-      Namespace: lsbc
-      MetricName: !Sub \"${{AWS::StackName}}-{name}\"
-      Statistic: Sum
-      Period: 300
-      EvaluationPeriods: 1
-      Threshold: 0
-      ComparisonOperator: GreaterThanThreshold
-      TreatMissingData: notBreaching
-      AlarmActions: [!Ref AlarmTopic]
-",
-            name = a.name,
-            description = a.description,
+            &format!("{p}{id}"),
+            &[(
+                format!("{p}{id}MetricFilter"),
+                format!("{p}PushFunctionLogs"),
+            )],
+            &format!("$.fields.alarm = \"{}\"", a.name),
+            a.name,
+            a.description,
         );
     }
 }

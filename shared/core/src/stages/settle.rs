@@ -150,34 +150,24 @@ impl Settler<'_> {
                 self.ack(queue, message).await;
                 Settled::Skipped
             }
-            Verdict::RetryLater(after) if category == "paused" => {
-                // One line per message at ERROR: the flow's credentials alarm counts them.
-                tracing::error!(
-                    error_category = category,
-                    %error,
-                    "The API refused the credentials; the record waits until they are fixed (lsbc connect)."
-                );
-                self.log(subject, stage, Outcome::Retrying, error.to_string())
-                    .await;
-                if let Some(after) = after
-                    && let Err(e) = self
-                        .queue
-                        .change_visibility(queue, &message.receipt, after)
-                        .await
-                {
-                    tracing::warn!(error = %e, "Visibility not changed; the queue's timeout applies.");
-                }
-                Settled::Retrying
-            }
             Verdict::RetryLater(after) => {
-                tracing::warn!(
-                    error_category = category,
-                    %error,
-                    receive_count = message.receive_count,
-                    attempts,
-                    retry_after_secs = after.map(|d| d.as_secs_f64()),
-                    "Record will be retried."
-                );
+                if category == "paused" {
+                    // At ERROR, once per waiting message: the flow's credentials alarm counts them.
+                    tracing::error!(
+                        error_category = category,
+                        %error,
+                        "The API refused the credentials; the record waits until they are fixed (lsbc connect)."
+                    );
+                } else {
+                    tracing::warn!(
+                        error_category = category,
+                        %error,
+                        receive_count = message.receive_count,
+                        attempts,
+                        retry_after_secs = after.map(|d| d.as_secs_f64()),
+                        "Record will be retried."
+                    );
+                }
                 self.log(subject, stage, Outcome::Retrying, error.to_string())
                     .await;
                 if let Some(after) = after

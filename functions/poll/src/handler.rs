@@ -92,7 +92,7 @@ pub struct PollHandler<'a> {
 fn diagnostic(error: &StageError) -> Diagnostic {
     Diagnostic {
         error_type: classify(error).category().into(),
-        error_message: error.to_string(),
+        error_message: error.for_log().to_string(),
     }
 }
 
@@ -142,7 +142,7 @@ impl PollHandler<'_> {
                 let mut out = serde_json::Map::new();
                 for flow in flows {
                     let report = self.poll_flow(flow).await.map_err(|e| {
-                        tracing::error!(%flow, error = %e, error_category = classify(&e).category(), "Poll failed.");
+                        tracing::error!(%flow, error = %e.for_log(), error_category = classify(&e).category(), "Poll failed.");
                         diagnostic(&e)
                     })?;
                     out.insert(

@@ -18,10 +18,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::record::{ContentHash, RecordKey, SourceVersion};
 
-/// At most this many boundary marks are kept (keeps a stored cursor under ~200 KB, inside
-/// DynamoDB's 400 KB item limit). Beyond it the oldest marks are dropped: the records they
-/// stood for may be handed on again, which the push stage's idempotent upsert absorbs.
-pub const MAX_SEEN: usize = 2_000;
+/// At most this many boundary marks are kept. Stored grouped by version, a mark takes about
+/// 35 bytes (`["item:123456","0123456789abcdef"],`), so a full cursor stays near 280 KB,
+/// inside DynamoDB's 400 KB item limit. Beyond it the oldest marks are dropped: the records
+/// they stood for may be handed on again (the push stage's idempotent upsert absorbs them),
+/// and only while they are inside the overlap window of the last finished read, so a bulk
+/// edit larger than this is re-sent by at most `overlap / schedule` polls, not forever.
+pub const MAX_SEEN: usize = 8_000;
 
 /// How far before the cursor a poll re-reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,8 +60,15 @@ pub struct SeenMark {
 pub struct Cursor {
     /// The highest version checkpointed (none before the first poll).
     pub position: Option<SourceVersion>,
-    /// Records already handed on whose version lies in the overlap window.
-    #[serde(default)]
+    /// Records already handed on whose version lies in the overlap window. Stored as
+    /// `boundary`, grouped by version (a cursor stored as a flat `seen` list still loads).
+    #[serde(
+        default,
+        rename = "boundary",
+        alias = "seen",
+        serialize_with = "boundary::serialize",
+        deserialize_with = "boundary::deserialize"
+    )]
     pub seen: Vec<SeenMark>,
     /// A read cut short by the poll's budget, to continue from its next page. Without it,
     /// more records sharing one version than a poll may read would be re-read forever.
@@ -92,10 +102,33 @@ impl Cursor {
         }
     }
 
-    /// Where the next read starts (inclusive): the position minus the overlap window, or
-    /// `None` to read from the beginning.
+    /// Where the next read starts (inclusive), or `None` to read from the beginning: the
+    /// overlap window before the position; when the cursor's marks are full, never more
+    /// than two windows before the signpost of the last read that finished.
+    ///
+    /// The window is there for records committed late with an older time (a slow commit,
+    /// the source's clock behind ours). A full cursor means a bulk edit larger than the
+    /// marks: while the position stays put, each re-read would send the records it has no
+    /// marks for again, so the re-read is bounded by our clock too. Then a record is still
+    /// found when it is committed less than one window after a finished read with a time up
+    /// to one window before that read (Lightspeed's clock and ours agree within seconds).
+    /// Sequence cursors keep their position: their reads are open-ended and a signpost
+    /// there means "no cap".
     pub fn read_from(&self, overlap: Overlap) -> Option<SourceVersion> {
-        self.position.as_ref().map(|p| overlap.rewind(p))
+        let from_position = overlap.rewind(self.position.as_ref()?);
+        match (overlap, &self.read_to) {
+            (Overlap::Time(_), Some(read_to @ SourceVersion::Timestamp(_)))
+                if self.seen.len() >= MAX_SEEN =>
+            {
+                let from_read = overlap.rewind(&overlap.rewind(read_to));
+                Some(if from_read.is_newer_than(&from_position) {
+                    from_read
+                } else {
+                    from_position
+                })
+            }
+            _ => Some(from_position),
+        }
     }
 
     /// Whether a record must be handed on: not seen before with the same content.
@@ -125,26 +158,100 @@ impl Cursor {
                 self.position = Some(version.clone());
             }
             let short = hash.short();
-            self.seen.retain(|m| &m.key != key);
-            self.seen.push(SeenMark {
-                key: key.clone(),
-                version: version.clone(),
-                hash: short,
-            });
+            match self.seen.iter_mut().find(|m| &m.key == key) {
+                // Seen again unchanged: the mark keeps its place (see the overflow below).
+                Some(mark) if mark.hash == short => mark.version = version.clone(),
+                _ => {
+                    self.seen.retain(|m| &m.key != key);
+                    self.seen.push(SeenMark {
+                        key: key.clone(),
+                        version: version.clone(),
+                        hash: short,
+                    });
+                }
+            }
         }
         if let Some(position) = &self.position {
             let floor = overlap.rewind(position);
             self.seen.retain(|m| !floor.is_newer_than(&m.version));
         }
+        // Oldest first (a stable sort keeps the order within a version): the stored form
+        // groups neighbours of one version.
+        let by_version = |a: &SeenMark, b: &SeenMark| {
+            a.version
+                .partial_cmp(&b.version)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        };
+        self.seen.sort_by(by_version);
         if self.seen.len() > MAX_SEEN {
-            self.seen.sort_by(|a, b| {
-                a.version
-                    .partial_cmp(&b.version)
-                    .unwrap_or(std::cmp::Ordering::Equal)
-            });
+            // The oldest version goes first; within one version the marks made last go, so
+            // a bulk edit beyond the limit re-sends the same few records on a re-read
+            // instead of each page pushing out the marks the next page needs.
             let excess = self.seen.len() - MAX_SEEN;
-            self.seen.drain(..excess);
+            let mut ranked: Vec<(usize, SeenMark)> = std::mem::take(&mut self.seen)
+                .into_iter()
+                .enumerate()
+                .collect();
+            ranked.sort_by(|(i, a), (j, b)| by_version(a, b).then(j.cmp(i)));
+            ranked.drain(..excess);
+            ranked.sort_by_key(|(i, _)| *i);
+            self.seen = ranked.into_iter().map(|(_, mark)| mark).collect();
         }
+    }
+}
+
+/// The stored form of the boundary marks: groups of `[key, hash]` pairs under their version.
+mod boundary {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::SeenMark;
+    use crate::record::{RecordKey, SourceVersion};
+
+    #[derive(Serialize, Deserialize)]
+    struct Group {
+        at: SourceVersion,
+        marks: Vec<(RecordKey, String)>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Group(Group),
+        Flat(SeenMark),
+    }
+
+    pub(super) fn serialize<S: Serializer>(seen: &[SeenMark], s: S) -> Result<S::Ok, S::Error> {
+        // Consecutive marks of one version share a group, so the order survives a reload.
+        let mut groups: Vec<Group> = Vec::new();
+        for mark in seen {
+            let pair = (mark.key.clone(), mark.hash.clone());
+            match groups.last_mut() {
+                Some(group) if group.at == mark.version => group.marks.push(pair),
+                _ => groups.push(Group {
+                    at: mark.version.clone(),
+                    marks: vec![pair],
+                }),
+            }
+        }
+        groups.serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SeenMark>, D::Error> {
+        let stored = Vec::<Stored>::deserialize(d)?;
+        let mut seen = Vec::new();
+        for item in stored {
+            match item {
+                Stored::Flat(mark) => seen.push(mark),
+                Stored::Group(group) => {
+                    seen.extend(group.marks.into_iter().map(|(key, hash)| SeenMark {
+                        key,
+                        version: group.at.clone(),
+                        hash,
+                    }));
+                }
+            }
+        }
+        Ok(seen)
     }
 }
 
@@ -285,6 +392,84 @@ mod tests {
         let h = hash(1);
         c.advance(keys.iter().map(|k| (k, &t, &h)), FIVE_MIN, &t);
         assert_eq!(c.seen.len(), MAX_SEEN);
+    }
+
+    #[test]
+    fn a_full_cursor_reads_back_at_most_two_windows_before_its_last_finished_read() {
+        let mut c = Cursor::default();
+        let v = ts("2024-01-01T10:00:00Z");
+        let h = hash(1);
+        let keys: Vec<RecordKey> = (0..MAX_SEEN).map(|i| key(&format!("bulk{i}"))).collect();
+        c.advance(
+            keys.iter().map(|k| (k, &v, &h)),
+            FIVE_MIN,
+            &ts("2024-01-01T10:01:00Z"),
+        );
+        c.read_to = Some(ts("2024-01-01T11:00:00Z"));
+        assert_eq!(
+            c.read_from(FIVE_MIN),
+            Some(ts("2024-01-01T10:50:00Z")),
+            "two windows before the last finished read"
+        );
+        // A cursor with room keeps reading a window before its position, however old.
+        c.seen.pop();
+        assert_eq!(c.read_from(FIVE_MIN), Some(ts("2024-01-01T09:55:00Z")));
+        c.seen.push(c.seen[0].clone());
+        c.read_to = Some(ts("2024-01-01T10:01:00Z"));
+        assert_eq!(
+            c.read_from(FIVE_MIN),
+            Some(ts("2024-01-01T09:55:00Z")),
+            "one window before the position"
+        );
+        // A sequence cursor's signpost means "no cap": it never moves the start.
+        let mut s = Cursor::at(SourceVersion::Sequence(100));
+        s.read_to = Some(SourceVersion::Sequence(u64::MAX));
+        assert_eq!(
+            s.read_from(Overlap::Count(10)),
+            Some(SourceVersion::Sequence(90))
+        );
+    }
+
+    #[test]
+    fn a_full_cursor_fits_in_one_dynamodb_item() {
+        let mut c = Cursor::default();
+        let base = ts("2024-01-01T10:00:00Z");
+        let marks: Vec<(RecordKey, SourceVersion, ContentHash)> = (0..MAX_SEEN)
+            .map(|i| {
+                let at =
+                    base.minus_duration(SignedDuration::from_secs(i64::try_from(i % 300).unwrap()));
+                (
+                    key(&format!("matrix:{:07}", 9_000_000 + i)),
+                    at,
+                    hash(i as u64),
+                )
+            })
+            .collect();
+        c.advance(marks.iter().map(|(k, v, h)| (k, v, h)), FIVE_MIN, &base);
+        assert_eq!(c.seen.len(), MAX_SEEN);
+        let stored = serde_json::to_string(&c).unwrap();
+        assert!(
+            stored.len() < 320 * 1024,
+            "{} bytes for {MAX_SEEN} marks",
+            stored.len()
+        );
+        let back: Cursor = serde_json::from_str(&stored).unwrap();
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn a_cursor_stored_with_a_flat_list_of_marks_still_loads() {
+        let old = json!({
+            "position": "2024-01-01T10:00:00Z",
+            "seen": [
+                {"key": "42", "version": "2024-01-01T10:00:00Z", "hash": "6b86b273ff34fce1"},
+                {"key": "43", "version": "2024-01-01T09:59:00Z", "hash": "d4735e3a265e16ee"}
+            ]
+        });
+        let c: Cursor = serde_json::from_value(old).unwrap();
+        assert_eq!(c.seen.len(), 2);
+        assert!(!c.is_new(&key("42"), &hash(1)));
+        assert_eq!(c.seen[1].version, ts("2024-01-01T09:59:00Z"));
     }
 
     #[test]

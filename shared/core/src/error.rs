@@ -6,6 +6,7 @@
 //! `error_category` of log lines and the `error_type` Lambda reports.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::envelope::EnvelopeError;
@@ -51,14 +52,18 @@ pub enum ExternalKind {
 
 /// A failure of Lightspeed or Business Central, as the connectors report it.
 #[derive(Debug, thiserror::Error)]
-#[error("{system}: {message}")]
+#[error("{system}: {message}{}", .detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
 pub struct ExternalError {
     /// Which system.
     pub system: System,
     /// What it means.
     pub kind: ExternalKind,
-    /// What happened, for an operator (never containing credentials).
+    /// What happened, for an operator (never containing credentials or a record's values).
     pub message: String,
+    /// The system's own words, which may quote a record's values (BC's "Email 'x' is not
+    /// valid"): in the activity log and the dead-letter reason, in logs only when
+    /// [`log_details`] allows it.
+    pub detail: Option<String>,
     /// The client's own error.
     #[source]
     pub source: Option<Source>,
@@ -71,8 +76,17 @@ impl ExternalError {
             system,
             kind,
             message: message.into(),
+            detail: None,
             source: None,
         }
+    }
+
+    /// Adds the system's own words (see [`ExternalError::detail`]); empty words add nothing.
+    #[must_use]
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        self.detail = (!detail.trim().is_empty()).then_some(detail);
+        self
     }
 
     /// Keeps the client's error as the source.
@@ -213,6 +227,48 @@ pub enum StageError {
     /// The sync is misconfigured (missing setting, mapping that doesn't compile, …).
     #[error("configuration: {0}")]
     Config(String),
+}
+
+static LOG_DETAILS: AtomicBool = AtomicBool::new(false);
+
+/// Lets log lines carry the texts that may quote a record's values (BC's error messages, a
+/// record's invalid value); off by default, as logs outlive nothing and are read by more
+/// people than the activity log (`LSBC_LOG_DETAILS=true` turns it on).
+pub fn log_details(on: bool) {
+    LOG_DETAILS.store(on, Ordering::Relaxed);
+}
+
+/// A failure as a log line may show it: see [`StageError::for_log`].
+#[derive(Debug, Clone, Copy)]
+pub struct ForLog<'a>(&'a StageError);
+
+impl fmt::Display for ForLog<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if LOG_DETAILS.load(Ordering::Relaxed) {
+            return fmt::Display::fmt(self.0, f);
+        }
+        match self.0 {
+            StageError::External(e) if e.detail.is_some() => write!(
+                f,
+                "{}: {} (its message is in the activity log)",
+                e.system, e.message
+            ),
+            StageError::InvalidRecord { key, field, .. } => write!(
+                f,
+                "record {key}: field `{field}` is invalid (the reason is in the activity log)"
+            ),
+            other => fmt::Display::fmt(other, f),
+        }
+    }
+}
+
+impl StageError {
+    /// The failure without the texts that may quote a record's values, unless
+    /// [`log_details`] allows them: what log lines show. The activity log and the
+    /// dead-letter reason keep the whole text (both expire).
+    pub fn for_log(&self) -> ForLog<'_> {
+        ForLog(self)
+    }
 }
 
 /// What happens next after a failure.

@@ -250,12 +250,22 @@ pub fn external(key: Option<&RecordKey>, error: BcError) -> StageError {
         ErrorClass::Conflict => ExternalKind::Conflict,
         ErrorClass::Rejected => ExternalKind::Rejected,
     };
-    let message = match &error {
-        BcError::Api(api) => format!("{} {:?}: {}", api.status, api.code, api.message),
-        other => other.to_string(),
+    // BC's message may quote the value it refused: it is the error's detail, kept out of
+    // log lines by default (the status and code say what happened).
+    let (message, detail) = match &error {
+        BcError::Api(api) => (
+            match &api.correlation_id {
+                Some(id) => format!("{} {:?} (correlation id {id})", api.status, api.code),
+                None => format!("{} {:?}", api.status, api.code),
+            },
+            api.message.clone(),
+        ),
+        other => (other.to_string(), String::new()),
     };
     StageError::External(
-        ExternalError::new(System::BusinessCentral, kind, message).with_source(error),
+        ExternalError::new(System::BusinessCentral, kind, message)
+            .with_detail(detail)
+            .with_source(error),
     )
 }
 

@@ -319,8 +319,29 @@ pub fn external(error: LightspeedError) -> StageError {
         ErrorClass::Auth => ExternalKind::Unauthorized,
         ErrorClass::Rejected => ExternalKind::Rejected,
     };
-    let message = error.to_string();
-    StageError::External(ExternalError::new(System::Lightspeed, kind, message).with_source(error))
+    // An API error's body and the request's query (a filter may hold an e-mail) are its
+    // detail, kept out of log lines by default.
+    let (message, detail) = match &error {
+        LightspeedError::Api {
+            method,
+            endpoint,
+            status,
+            body,
+            ..
+        } => {
+            let path = endpoint.split('?').next().unwrap_or_default();
+            (
+                format!("Lightspeed {method} {path} answered {status}"),
+                format!("{endpoint}: {body}"),
+            )
+        }
+        other => (other.to_string(), String::new()),
+    };
+    StageError::External(
+        ExternalError::new(System::Lightspeed, kind, message)
+            .with_detail(detail)
+            .with_source(error),
+    )
 }
 
 /// How long a first connection may wait for its redirect.

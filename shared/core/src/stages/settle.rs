@@ -144,7 +144,7 @@ impl Settler<'_> {
             self.redrive,
         ) {
             Verdict::Ack => {
-                tracing::warn!(error_category = category, %error, "Record skipped.");
+                tracing::warn!(error_category = category, error = %error.for_log(), "Record skipped.");
                 self.log(subject, stage, Outcome::Skipped, error.to_string())
                     .await;
                 self.ack(queue, message).await;
@@ -155,13 +155,13 @@ impl Settler<'_> {
                     // At ERROR, once per waiting message: the flow's credentials alarm counts them.
                     tracing::error!(
                         error_category = category,
-                        %error,
+                        error = %error.for_log(),
                         "The API refused the credentials; the record waits until they are fixed (lsbc connect)."
                     );
                 } else {
                     tracing::warn!(
                         error_category = category,
-                        %error,
+                        error = %error.for_log(),
                         receive_count = message.receive_count,
                         attempts,
                         retry_after_secs = after.map(|d| d.as_secs_f64()),
@@ -185,7 +185,8 @@ impl Settler<'_> {
                     Ok(()) => {
                         tracing::error!(
                             error_category = category,
-                            %reason,
+                            error = %error.for_log(),
+                            attempts,
                             queue = %queue,
                             "Record parked in the dead-letter queue."
                         );
@@ -196,8 +197,8 @@ impl Settler<'_> {
                     Err(e) => {
                         tracing::error!(
                             error_category = category,
-                            %reason,
-                            error = %e,
+                            error = %error.for_log(),
+                            queue_error = %e,
                             "Record failed and could not be dead-lettered; it will come back."
                         );
                         Settled::Retrying

@@ -331,7 +331,7 @@ async fn poll_hands_on_every_record_once_and_checkpoints() {
     for i in 0..10 {
         w.source.upsert(
             &format!("c{i:02}"),
-            "2024-06-01T11:00:00Z",
+            "2024-06-01T11:59:00Z",
             customer("n", "a@x.test"),
         );
     }
@@ -339,7 +339,7 @@ async fn poll_hands_on_every_record_once_and_checkpoints() {
     assert_eq!((report.read, report.sent, report.pages), (10, 10, 4));
     assert_eq!(
         report.position,
-        Some("2024-06-01T11:00:00Z".parse().unwrap())
+        Some("2024-06-01T11:59:00Z".parse().unwrap())
     );
     let keys: Vec<String> = w
         .drain(QueueName::Transform(Flow::Customers))
@@ -356,7 +356,7 @@ async fn poll_hands_on_every_record_once_and_checkpoints() {
     // A changed record is handed on again, even with the same timestamp.
     w.source.upsert(
         "c03",
-        "2024-06-01T11:00:00Z",
+        "2024-06-01T11:59:00Z",
         customer("changed", "a@x.test"),
     );
     let third = poll(&w.poll_stage(50)).await.unwrap();
@@ -397,6 +397,61 @@ async fn many_records_sharing_a_timestamp_across_pages_are_neither_missed_nor_re
     keys.dedup();
     assert_eq!(keys.len(), 1_050, "every record handed on");
     assert_eq!(total, 1_050, "none handed on twice");
+}
+
+#[tokio::test]
+async fn a_bulk_edit_is_not_sent_again_by_later_polls() {
+    let w = World::new(100);
+    // More records at one time than the cursor remembers: a bulk edit of the whole catalogue.
+    let bulk = crate::cursor::MAX_SEEN + 500;
+    for i in 0..bulk {
+        w.source.upsert(
+            &format!("k{i:05}"),
+            "2024-06-01T11:59:00Z",
+            customer("n", "a@x.test"),
+        );
+    }
+    let first = poll(&w.poll_stage(1_000)).await.unwrap();
+    assert_eq!((first.sent, first.more), (bulk, false));
+    // While a finished read is less than two windows past it, a poll a minute re-reads the
+    // bulk and sends again only the records the cursor could not keep marks for; then the
+    // bulk is neither read nor sent again, though nothing newer moved the position.
+    let mut resending = 0;
+    loop {
+        w.clock.advance(SignedDuration::from_secs(60));
+        let report = poll(&w.poll_stage(1_000)).await.unwrap();
+        if report.read == 0 {
+            break;
+        }
+        assert_eq!(report.sent, 500, "the marks beyond the limit");
+        resending += 1;
+        assert!(resending <= 4, "two 2-minute windows of polls a minute");
+    }
+    w.clock.advance(SignedDuration::from_secs(60));
+    assert_eq!(poll(&w.poll_stage(1_000)).await.unwrap().read, 0);
+    w.source.upsert(
+        "k00001",
+        "2024-06-01T12:06:30Z",
+        customer("changed", "a@x.test"),
+    );
+    w.clock.advance(SignedDuration::from_secs(60));
+    assert_eq!(poll(&w.poll_stage(1_000)).await.unwrap().sent, 1);
+}
+
+#[tokio::test]
+async fn records_sharing_one_time_beyond_the_old_mark_limit_are_sent_once() {
+    let w = World::new(100);
+    for i in 0..2_500 {
+        w.source.upsert(
+            &format!("k{i:05}"),
+            "2024-06-01T11:59:00Z",
+            customer("n", "a@x.test"),
+        );
+    }
+    assert_eq!(poll(&w.poll_stage(100)).await.unwrap().sent, 2_500);
+    w.clock.advance(SignedDuration::from_secs(60));
+    let again = poll(&w.poll_stage(100)).await.unwrap();
+    assert_eq!((again.read, again.sent), (2_500, 0));
 }
 
 #[tokio::test]
@@ -573,7 +628,7 @@ async fn a_second_poll_of_a_flow_waits_for_the_first() {
 async fn pipeline_creates_then_skips_unchanged_content_without_a_target_request() {
     let w = World::new(10);
     w.source
-        .upsert("1", "2024-06-01T11:00:00Z", customer("Zoë", "zoe@x.test"));
+        .upsert("1", "2024-06-01T11:57:00Z", customer("Zoë", "zoe@x.test"));
     poll(&w.poll_stage(10)).await.unwrap();
     let settled = w.run_pipeline().await;
     assert!(
@@ -592,14 +647,14 @@ async fn pipeline_creates_then_skips_unchanged_content_without_a_target_request(
 
     // Same content, newer timestamp: the poll's boundary marks don't send it again…
     w.source
-        .upsert("1", "2024-06-01T11:30:00Z", customer("Zoë", "zoe@x.test"));
+        .upsert("1", "2024-06-01T11:57:30Z", customer("Zoë", "zoe@x.test"));
     assert_eq!(poll(&w.poll_stage(10)).await.unwrap().sent, 0);
     // …and when it arrives anyway (an operator replay, a lost cursor), the push stage makes
     // no target request and moves the link's version.
     let replay = Record {
         flow: Flow::Customers,
         key: RecordKey::parse("1").unwrap(),
-        version: "2024-06-01T11:30:00Z".parse().unwrap(),
+        version: "2024-06-01T11:57:30Z".parse().unwrap(),
         payload: customer("Zoë", "zoe@x.test"),
     };
     let env = Envelope::record(&replay, TraceId::new());
@@ -626,12 +681,12 @@ async fn pipeline_creates_then_skips_unchanged_content_without_a_target_request(
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(link.source_version, "2024-06-01T11:30:00Z".parse().unwrap());
+    assert_eq!(link.source_version, "2024-06-01T11:57:30Z".parse().unwrap());
     w.clock.advance(SignedDuration::from_secs(1));
 
     // Changed content: updated.
     w.source
-        .upsert("1", "2024-06-01T11:40:00Z", customer("Zoé", "zoe@x.test"));
+        .upsert("1", "2024-06-01T11:58:00Z", customer("Zoé", "zoe@x.test"));
     poll(&w.poll_stage(10)).await.unwrap();
     assert!(
         w.run_pipeline()
@@ -1236,17 +1291,22 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
     }
 }
 
-/// Review finding 10: a warning that names a value (an invalid e-mail) reaches the activity
-/// log through the command, not the logs.
-#[tokio::test]
-async fn transform_warnings_keep_values_out_of_the_logs() {
-    let w = World::new(10);
+/// Collects this thread's log lines until the guard is dropped.
+fn capture_logs() -> (Captured, tracing::subscriber::DefaultGuard) {
     let captured = Captured::default();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(captured.clone())
         .with_ansi(false)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    (captured, tracing::subscriber::set_default(subscriber))
+}
+
+/// Review finding 10: a warning that names a value (an invalid e-mail) reaches the activity
+/// log through the command, not the logs.
+#[tokio::test]
+async fn transform_warnings_keep_values_out_of_the_logs() {
+    let w = World::new(10);
+    let (captured, _guard) = capture_logs();
     let record = Record {
         flow: Flow::Customers,
         key: RecordKey::parse("7").unwrap(),
@@ -1275,5 +1335,66 @@ async fn transform_warnings_keep_values_out_of_the_logs() {
     assert!(
         warnings[0].contains("bad@@x.test"),
         "the activity log gets it"
+    );
+}
+
+/// Review finding 10: a failure whose text quotes a value (BC's message, an invalid field's
+/// reason) is logged without it; the activity log keeps the whole text.
+#[tokio::test]
+async fn failures_keep_quoted_values_out_of_the_logs() {
+    let w = World::new(10);
+    let (captured, _guard) = capture_logs();
+    let queue = QueueName::Push(Flow::Customers);
+    let failures = [
+        StageError::External(
+            ExternalError::new(
+                System::BusinessCentral,
+                ExternalKind::Rejected,
+                "400 BadRequest",
+            )
+            .with_detail("Email 'zoe.private@x.test' is not a valid e-mail address."),
+        ),
+        StageError::InvalidRecord {
+            key: RecordKey::parse("8").unwrap(),
+            field: "email".into(),
+            reason: "'zoe.private@x.test' has no domain".into(),
+        },
+    ];
+    for (i, error) in failures.into_iter().enumerate() {
+        let record = Record {
+            flow: Flow::Customers,
+            key: RecordKey::parse(format!("{}", 7 + i)).unwrap(),
+            version: "2024-06-01T11:00:00Z".parse().unwrap(),
+            payload: customer("Zoë", "zoe.private@x.test"),
+        };
+        let env = Envelope::record(&record, TraceId::new());
+        w.queue
+            .send(
+                queue,
+                vec![crate::ports::OutboundMessage {
+                    body: env.encode().unwrap(),
+                    group_id: env.group_id(),
+                    dedup_id: format!("m{i}"),
+                }],
+            )
+            .await
+            .unwrap();
+        let message = w.queue.receive(queue, 1, Duration::ZERO).await.unwrap();
+        let settled = w
+            .settler()
+            .settle(queue, &message[0], Some(&env), "push", Err(error))
+            .await;
+        assert_eq!(settled, Settled::DeadLettered);
+    }
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("Record parked"), "{logs}");
+    assert!(logs.contains("400 BadRequest"), "{logs}");
+    assert!(logs.contains("field `email`"), "{logs}");
+    assert!(!logs.contains("zoe.private"), "{logs}");
+    let activity = w.store.query(&ActivityQuery::default()).await.unwrap();
+    assert_eq!(activity.len(), 2);
+    assert!(
+        activity.iter().all(|e| e.message.contains("zoe.private")),
+        "{activity:?}"
     );
 }

@@ -465,7 +465,8 @@ pub struct LightspeedArgs {
     /// Lightspeed redirected to; without it, the URL is read from standard input.
     #[arg(long, conflicts_with = "wait_for_callback")]
     pub redirected_url: Option<String>,
-    /// The redirect URI is the deployed webhook's `/lightspeed/callback` route: wait for
+    /// The redirect URI is the deployed callback function's `/lightspeed/callback` route
+    /// (the stack's `LightspeedCallbackUrl` output): wait for
     /// it to finish the connection instead of reading the redirected URL.
     #[arg(long)]
     pub wait_for_callback: bool,

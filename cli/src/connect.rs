@@ -4,7 +4,7 @@
 //!   the connection secret with a pending `state` and PKCE verifier, and prints the
 //!   authorize URL; the operator signs in and approves; Lightspeed redirects to the
 //!   registered HTTPS redirect URI with `code` and `state`. Either that URI is the deployed
-//!   webhook function's `/lightspeed/callback` route, which finishes the connection by
+//!   callback function's `/lightspeed/callback` route, which finishes the connection by
 //!   itself (the CLI waits for the tokens to appear), or the operator pastes the redirected
 //!   URL back into the CLI. Either way the state is checked, the code exchanged with the
 //!   verifier, and the token pair stored in the connection secret.

@@ -506,9 +506,10 @@ fn push_function(out: &mut String, kit: &dyn FlowKit) {
     }
 }
 
-/// The webhook: Business Central notifications make polls of the flows that read Business
-/// Central (through that direction's poll queue); the Lightspeed OAuth callback writes the
-/// Lightspeed secret.
+/// The webhooks: Business Central notifications make polls of the flows that read Business
+/// Central (through that direction's poll queue); the Lightspeed OAuth callback, a function
+/// of its own (same binary), writes the Lightspeed secret. The notification role reaches no
+/// Lightspeed secret, the callback role no queue and no client state.
 fn webhook_function(out: &mut String, readers: &[Api]) {
     // Notifications come from Business Central: they wake the flows that read it, or —
     // while no kit reads Business Central — the first poll queue.
@@ -531,13 +532,14 @@ fn webhook_function(out: &mut String, readers: &[Api]) {
         Binary: lsbc-webhook
     Properties:
       CodeUri: ../
-      Description: Business Central webhook receiver (handshake, clientState check, poll requests) and the Lightspeed OAuth callback.
+      Description: Business Central webhook receiver (handshake, clientState check, poll requests).
       Timeout: 10
       FunctionUrlConfig:
         AuthType: NONE
       Environment:
         Variables:
           LSBC_WEBHOOK_SECRET: !Ref WebhookSecret
+          LSBC_LIGHTSPEED_SECRET: \"\"
           LSBC_QUEUE_URL_POLL: !Ref {id}PollQueue
           LSBC_DLQ_URL_POLL: !Ref {id}PollDeadLetterQueue
       Policies:
@@ -550,11 +552,30 @@ fn webhook_function(out: &mut String, readers: &[Api]) {
               Effect: Allow
               Action: [secretsmanager:GetSecretValue]
               Resource: !Ref WebhookSecret
+"
+    );
+    log_group(out, "LightspeedCallbackFunction");
+    out.push_str(
+        "
+  LightspeedCallbackFunction:
+    Type: AWS::Serverless::Function
+    Metadata:
+      BuildMethod: rust-cargolambda
+      BuildProperties:
+        Binary: lsbc-webhook
+    Properties:
+      CodeUri: ../
+      Description: The Lightspeed OAuth callback (redirect URI) that finishes `lsbc connect lightspeed --aws`.
+      Timeout: 30
+      FunctionUrlConfig:
+        AuthType: NONE
+      Policies:
+        - Statement:
             - Sid: LightspeedCallback
               Effect: Allow
               Action: [secretsmanager:GetSecretValue, secretsmanager:PutSecretValue]
               Resource: !Ref LightspeedSecret
-"
+",
     );
 }
 
@@ -803,7 +824,7 @@ Outputs:
     Value: !GetAtt WebhookFunctionUrl.FunctionUrl
   LightspeedCallbackUrl:
     Description: Register this as the Lightspeed client's redirect URI; then `lsbc connect lightspeed --aws --wait-for-callback`.
-    Value: !Sub \"${WebhookFunctionUrl.FunctionUrl}lightspeed/callback\"
+    Value: !Sub \"${LightspeedCallbackFunctionUrl.FunctionUrl}lightspeed/callback\"
   StateTableName:
     Value: !Ref StateTable
   ActivityTableName:

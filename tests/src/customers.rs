@@ -40,7 +40,8 @@ impl HomeKind {
     }
 }
 
-fn person(first: &str, last: &str, email: Option<&str>) -> CustomerSeed {
+/// A Lightspeed person customer, with `email` as its primary address if given.
+pub fn person(first: &str, last: &str, email: Option<&str>) -> CustomerSeed {
     CustomerSeed {
         first_name: first.into(),
         last_name: last.into(),

@@ -375,7 +375,7 @@ impl OrdersHome {
         let setup = Setup {
             wrap,
             settings: Some(settings),
-            mapping: None,
+            ..Setup::default()
         };
         let home = EmbeddedHome::new(&s, Flow::Orders, setup).await;
         Self { s, home }

@@ -36,11 +36,22 @@ pub struct Setup {
     pub settings: Option<Value>,
     /// The flow's mapping, saved before the flow is built.
     pub mapping: Option<Value>,
+    /// A cursor of one of the flow's streams, saved before the flow is built (a deployment
+    /// that polled before).
+    pub cursor: Option<(&'static str, lsbc_core::Cursor)>,
 }
 
 impl Setup {
-    /// Saves the settings and mapping into `config`.
-    async fn save(&self, flow: Flow, config: &dyn ConfigStore) {
+    /// Saves the settings and mapping into `config`, the cursor into `cursors`.
+    async fn save(
+        &self,
+        flow: Flow,
+        config: &dyn ConfigStore,
+        cursors: &dyn lsbc_core::ports::CursorStore,
+    ) {
+        if let Some((stream, cursor)) = &self.cursor {
+            cursors.save(flow, stream, cursor, 0).await.expect("cursor");
+        }
         let at = jiff::Timestamp::now();
         if let Some(settings) = &self.settings {
             config
@@ -143,6 +154,17 @@ impl EmbeddedHome {
     /// Builds `flows` on one fresh embedded home (one store: the stock flow reads the
     /// orders flow's states), synced in the order given.
     pub async fn with_flows(sandboxes: &Sandboxes, flows: Vec<(Flow, Setup)>) -> Self {
+        Self::sharing(sandboxes, sandboxes, flows).await
+    }
+
+    /// Builds `flows` on one fresh embedded home reading the Lightspeed of `lightspeed` and
+    /// writing the Business Central of `business_central` (two accounts, one company).
+    pub async fn sharing(
+        lightspeed: &Sandboxes,
+        business_central: &Sandboxes,
+        flows: Vec<(Flow, Setup)>,
+    ) -> Self {
+        let sandboxes = lightspeed;
         let dir = tempfile::tempdir().expect("temporary directory");
         let store = Embedded::open_with(
             &dir.path().join("state.sqlite"),
@@ -156,6 +178,12 @@ impl EmbeddedHome {
         let secrets = Arc::new(FileSecretStore::new(dir.path().join("credentials.json")));
         sandboxes
             .store_secrets(secrets.as_ref(), LS, BC)
+            .await
+            .expect("secrets");
+        let bc = serde_json::to_string(&business_central.business_central_secret())
+            .expect("Business Central secret");
+        secrets
+            .put(BC, &secrecy::SecretString::from(bc))
             .await
             .expect("secrets");
         let context = ConnectorContext {
@@ -172,7 +200,9 @@ impl EmbeddedHome {
         };
         let mut runner = LocalRunner::new(store.clone(), RunnerOptions::default());
         for (flow, setup) in &flows {
-            setup.save(*flow, context.config.as_ref()).await;
+            setup
+                .save(*flow, context.config.as_ref(), context.cursors.as_ref())
+                .await;
         }
         for (flow, setup) in &flows {
             let mut parts = build_flow(*flow, &context).await.expect("flow");
@@ -286,7 +316,9 @@ impl AwsHome {
             business_central_secret: bc,
         };
         for (flow, setup) in &flows {
-            setup.save(*flow, context.config.as_ref()).await;
+            setup
+                .save(*flow, context.config.as_ref(), context.cursors.as_ref())
+                .await;
         }
         let mut parts = BTreeMap::new();
         for (flow, setup) in &flows {

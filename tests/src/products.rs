@@ -9,6 +9,7 @@ use std::time::Duration;
 use lsbc_business_central::enums::unescape;
 use lsbc_business_central::{BusinessCentral, EntitySet, Query};
 use lsbc_cli::sandboxes::{SandboxOptions, Sandboxes};
+use lsbc_connectors::ids::IdScope;
 use lsbc_connectors::products::{item_system_id, variant_system_id};
 use lsbc_core::ports::{ActivityEntry, ActivityLog, ActivityQuery, Link, LinkStore, Outcome};
 use lsbc_core::{Flow, RecordKey};
@@ -149,6 +150,11 @@ pub trait Catalogue {
         self.link(key).await.is_some()
     }
 
+    /// How the ids of a deployment that starts on these simulators carry the account.
+    fn scope(&self) -> IdScope {
+        IdScope::Account(self.sandboxes().lightspeed.account_id().to_string())
+    }
+
     /// The SystemId of the BC item of Lightspeed item `item` (or `matrix:` key), as its
     /// link keeps it: derived from the Lightspeed id where BC keeps the id the sync
     /// chooses, BC's own otherwise.
@@ -166,7 +172,11 @@ pub trait Catalogue {
                 .strip_prefix("item:")
                 .and_then(|i| i.parse::<u64>().ok())
         {
-            assert_eq!(id, item_system_id(derived), "the derived SystemId kept");
+            assert_eq!(
+                id,
+                item_system_id(&self.scope(), derived),
+                "the derived SystemId kept"
+            );
         }
         id
     }
@@ -190,7 +200,7 @@ pub trait Catalogue {
             .answer("itemVariants")
             == ClientIdAnswer::Honoured
         {
-            assert_eq!(id, variant_system_id(item).to_string());
+            assert_eq!(id, variant_system_id(&self.scope(), item).to_string());
         }
         id
     }

@@ -261,6 +261,24 @@ fn a_new_kit_gets_its_whole_part_of_the_template_in_either_direction() {
         webhook.contains("!Ref BusinessCentralPollQueue"),
         "{webhook}"
     );
+    // Review finding 24: the public notification route can't reach the Lightspeed secret;
+    // only the callback function, which finishes a connection, writes it.
+    assert!(!webhook.contains("LightspeedSecret"), "{webhook}");
+    assert!(
+        webhook.contains("LSBC_LIGHTSPEED_SECRET: \"\""),
+        "{webhook}"
+    );
+    let callback = resource(&rendered, "LightspeedCallbackFunction").expect("callback");
+    assert!(
+        callback.contains(
+            "secretsmanager:PutSecretValue]\n              Resource: !Ref LightspeedSecret"
+        ),
+        "{callback}"
+    );
+    for other in ["WebhookSecret", "Queue", "Table"] {
+        assert!(!callback.contains(other), "{other}: {callback}");
+    }
+    assert!(rendered.contains("${LightspeedCallbackFunctionUrl.FunctionUrl}lightspeed/callback"));
     for id in [
         "BusinessCentralPollQueue",
         "BusinessCentralPollDeadLetterQueue",

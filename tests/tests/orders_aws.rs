@@ -62,7 +62,7 @@ async fn sales_become_posted_invoices_once() {
         Setup {
             settings: Some(settings(json!({"document_type": "posted_invoice"}))),
             wrap: Some(LosesTheFirstAnswer::wrapper()),
-            mapping: None,
+            ..Setup::default()
         },
     )
     .await;

@@ -932,16 +932,18 @@ async fn named_customers_variants_fees_and_notes() {
             ..ItemSeed::default()
         })
         .unwrap();
-    // As the products flow made them (SystemIds derived from the Lightspeed ids).
+    // As the products flow of a deployment on this account made them (SystemIds derived
+    // from the account and the Lightspeed ids).
+    let scope = lsbc_connectors::ids::IdScope::Account(ls.account_id().to_string());
     let bc = &s.business_central;
     let item = bc
         .add_item(
-            json!({"id": matrix_system_id(matrix).to_string(), "number": "MATRIX-1",
+            json!({"id": matrix_system_id(&scope, matrix).to_string(), "number": "MATRIX-1",
             "displayName": "Tee", "taxGroupCode": "STANDARD"}),
         )
         .unwrap();
     let bc_variant = bc
-        .add_item_variant(json!({"id": variant_system_id(variant).to_string(),
+        .add_item_variant(json!({"id": variant_system_id(&scope, variant).to_string(),
             "itemId": item["id"], "code": "RED-M"}))
         .unwrap();
     let mut noted = line(12, 1, 2000);

@@ -50,7 +50,7 @@ async fn receiver(queue: Arc<MemoryQueue>, secrets: Arc<MemoryStore>) -> String 
             let webhook = Webhook {
                 queue: queue.as_ref(),
                 secrets,
-                client_state_secret: "webhook",
+                client_state_secret: Some("webhook"),
                 lightspeed_secret: None,
                 clock: &SystemClock,
             };

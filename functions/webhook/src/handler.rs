@@ -41,8 +41,9 @@ pub struct Webhook<'a> {
     pub queue: &'a dyn Queue,
     /// Where the client state (and the Lightspeed connection) is kept.
     pub secrets: Arc<dyn SecretStore>,
-    /// The name of the secret holding the client state.
-    pub client_state_secret: &'a str,
+    /// The name of the secret holding the client state (enables the Business Central
+    /// routes: handshake and notifications).
+    pub client_state_secret: Option<&'a str>,
     /// The name of the Lightspeed connection secret (enables the OAuth callback route).
     pub lightspeed_secret: Option<&'a str>,
     /// The time (poll requests within a minute collapse into one).
@@ -150,6 +151,10 @@ impl Webhook<'_> {
         if path.trim_end_matches('/') == LIGHTSPEED_CALLBACK {
             return self.lightspeed_callback(request).await;
         }
+        // The function that finishes Lightspeed connections serves nothing else.
+        let Some(client_state_secret) = self.client_state_secret else {
+            return answer(404, None);
+        };
         let method = request
             .request_context
             .http
@@ -179,7 +184,7 @@ impl Webhook<'_> {
         };
         let expected = match self
             .secrets
-            .get(self.client_state_secret, Freshness::Cached)
+            .get(client_state_secret, Freshness::Cached)
             .await
         {
             Ok(secret) => secret,
@@ -289,7 +294,7 @@ mod tests {
             Webhook {
                 queue: &self.queue,
                 secrets: Arc::new(self.store.clone()),
-                client_state_secret: "webhook",
+                client_state_secret: Some("webhook"),
                 lightspeed_secret: None,
                 clock: &self.clock,
             }
@@ -407,7 +412,7 @@ mod tests {
     async fn our_own_failure_asks_bc_to_retry() {
         let w = World::new("s3cret").await;
         let webhook = Webhook {
-            client_state_secret: "missing",
+            client_state_secret: Some("missing"),
             ..w.webhook()
         };
         let body = fixture("webhook.notification.json", "s3cret");
@@ -479,6 +484,26 @@ mod tests {
         assert_eq!(again.headers["x-content-type-options"], "nosniff");
         // Without the route configured, the path is unknown.
         assert_eq!(w.webhook().handle(&callback).await.status_code, 404);
+    }
+
+    #[tokio::test]
+    async fn the_callback_function_answers_nothing_of_business_central() {
+        let w = World::new("s3cret").await;
+        let callback_only = Webhook {
+            client_state_secret: None,
+            lightspeed_secret: Some("ls"),
+            ..w.webhook()
+        };
+        let body = fixture("webhook.notification.json", "s3cret");
+        let r = callback_only
+            .handle(&request("POST", &[], Some(&body)))
+            .await;
+        assert_eq!(r.status_code, 404);
+        let r = callback_only
+            .handle(&request("GET", &[("validationToken", "abc")], None))
+            .await;
+        assert_eq!((r.status_code, r.body), (404, None));
+        assert!(w.polls().await.is_empty());
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod budgets;
 pub mod business_central;
 pub mod config;
 pub mod customers;
+pub mod ids;
 pub mod kit;
 pub mod lightspeed;
 pub mod orders;
@@ -87,6 +88,7 @@ pub struct Connectors {
     ctx: ConnectorContext,
     config: Arc<ConfigCache>,
     client_ids: Arc<business_central::ClientIds>,
+    scopes: Arc<ids::IdScopes>,
     lightspeed: OnceCell<LightspeedClient>,
     business_central: OnceCell<BusinessCentral>,
 }
@@ -110,6 +112,7 @@ impl Connectors {
                 ctx.config.clone(),
                 ctx.clock.clone(),
             )),
+            scopes: Arc::new(ids::IdScopes::stored(ctx.config.clone(), ctx.clock.clone())),
             lightspeed: OnceCell::new(),
             business_central: OnceCell::new(),
         })
@@ -153,6 +156,12 @@ impl Connectors {
         self.client_ids.clone()
     }
 
+    /// How the ids the sync gives Business Central records carry the Lightspeed account
+    /// (recorded by the first poll; shared by every sink built here).
+    pub fn scopes(&self) -> Arc<ids::IdScopes> {
+        self.scopes.clone()
+    }
+
     /// The flows' configuration (mapping and settings), cached.
     pub fn config(&self) -> Arc<ConfigCache> {
         self.config.clone()
@@ -179,8 +188,38 @@ impl Connectors {
     }
 
     /// Every stream of `flow`, the main one first (connects the API the flow reads).
+    /// A flow that reads Lightspeed records the account for the deployment's ids first
+    /// (once: see [`ids`]).
     pub async fn sources(&self, flow: Flow) -> Result<Vec<Arc<dyn Source>>, StageError> {
-        kit(flow)?.sources(self).await
+        let kit = kit(flow)?;
+        let sources = kit.sources(self).await?;
+        if kit.direction().reads == kit::Api::Lightspeed {
+            self.record_account().await?;
+        }
+        Ok(sources)
+    }
+
+    /// Records the Lightspeed account for the deployment's ids, unless it is recorded.
+    async fn record_account(&self) -> Result<ids::IdScope, StageError> {
+        if let Some(scope) = self.scopes.recorded_scope().await? {
+            return Ok(scope);
+        }
+        let account = self
+            .lightspeed()
+            .await?
+            .account_id()
+            .await
+            .map_err(lightspeed::external)?
+            .to_string();
+        let streams: Vec<(Flow, &str)> = available_flows()
+            .into_iter()
+            .filter_map(|f| kit(f).ok().map(|k| (f, k)))
+            .flat_map(|(f, k)| k.streams().iter().map(move |s| (f, *s)))
+            .collect();
+        Ok(self
+            .scopes
+            .record(&streams, self.ctx.cursors.as_ref(), &account)
+            .await?)
     }
 
     /// The transformer of `flow` (mapping and settings only: no API).

@@ -92,7 +92,8 @@ impl FlowKit for Kit {
     async fn sink(&self, c: &Connectors) -> Result<Arc<dyn Sink>, StageError> {
         Ok(Arc::new(
             CustomerSink::new(c.business_central().await?, c.links())
-                .with_client_ids(c.client_ids()),
+                .with_client_ids(c.client_ids())
+                .with_scopes(c.scopes()),
         ))
     }
 }

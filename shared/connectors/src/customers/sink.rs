@@ -28,12 +28,14 @@ use uuid::Uuid;
 use super::command::CustomerCommand;
 use super::keys::{contact_marker, contact_system_id, customer_marker, customer_system_id};
 use crate::business_central::{ClientIds, Trail, Writer, Written, external};
+use crate::ids::{IdScope, IdScopes};
 
 /// The customers flow's sink.
 #[derive(Clone)]
 pub struct CustomerSink {
     writer: Writer,
     links: Arc<dyn LinkStore>,
+    scopes: Arc<IdScopes>,
 }
 
 impl std::fmt::Debug for CustomerSink {
@@ -48,7 +50,20 @@ impl CustomerSink {
         Self {
             writer: Writer::new(bc),
             links,
+            scopes: Arc::new(IdScopes::unscoped()),
         }
+    }
+
+    /// Derives the ids it gives BC records with the account the deployment recorded
+    /// in `scopes` (without it, from the Lightspeed id alone).
+    #[must_use]
+    pub fn with_scopes(mut self, scopes: Arc<IdScopes>) -> Self {
+        self.scopes = scopes;
+        self
+    }
+
+    async fn scope(&self) -> Result<IdScope, StageError> {
+        Ok(self.scopes.of().await?)
     }
 
     /// Reads and keeps how BC answers a client-chosen `id` in `ids` (shared by every sink
@@ -160,7 +175,7 @@ impl CustomerSink {
         }
         // Where BC keeps the id the sync chose, the SystemId below finds every customer
         // the sync made (the number too, given before that was known): no extra request.
-        if let Some(marker) = Self::customer_marker_of(cmd)
+        if let Some(marker) = Self::customer_marker_of(&self.scope().await?, cmd)
             && !self.writer.honours_ids(key, EntitySet::Customers).await?
             && let Some(r) = self
                 .writer
@@ -182,11 +197,11 @@ impl CustomerSink {
     }
 
     /// The number marking a customer without a match key and without a mapped number.
-    fn customer_marker_of(cmd: &CustomerCommand) -> Option<String> {
+    fn customer_marker_of(scope: &IdScope, cmd: &CustomerCommand) -> Option<String> {
         (cmd.match_email.is_none()
             && cmd.match_number.is_none()
             && !cmd.customer.contains_key("number"))
-        .then(|| customer_marker(&cmd.lightspeed_id))
+        .then(|| customer_marker(scope, &cmd.lightspeed_id))
     }
 
     fn fields_for(
@@ -212,6 +227,7 @@ impl CustomerSink {
         known: Option<&str>,
         trail: &mut Trail,
     ) -> Result<Action, StageError> {
+        let scope = self.scope().await?;
         let linked: Vec<ContactInformation> = self
             .writer
             .client()
@@ -259,7 +275,7 @@ impl CustomerSink {
             .and_then(Value::as_str)
             .is_some_and(|e| !e.is_empty());
         let marker = (!has_email && !desired.contains_key("number"))
-            .then(|| contact_marker(&cmd.lightspeed_id));
+            .then(|| contact_marker(&scope, &cmd.lightspeed_id));
         if found.is_none()
             && let Some(number) = &marker
             && !self.writer.honours_ids(key, EntitySet::Contacts).await?
@@ -279,7 +295,7 @@ impl CustomerSink {
                 .get(
                     key,
                     EntitySet::Contacts,
-                    contact_system_id(&cmd.lightspeed_id),
+                    contact_system_id(&scope, &cmd.lightspeed_id),
                 )
                 .await?;
         }
@@ -290,7 +306,7 @@ impl CustomerSink {
                 "contact",
                 EntitySet::Contacts,
                 found,
-                contact_system_id(&cmd.lightspeed_id),
+                contact_system_id(&scope, &cmd.lightspeed_id),
                 marker,
                 &desired,
                 trail,
@@ -322,6 +338,7 @@ impl Sink for CustomerSink {
                 }
             })?;
         let mut trail = Trail::default();
+        let scope = self.scope().await?;
         let found = self
             .find_customer(key, &cmd, request.link.map(|l| l.target_id.as_str()))
             .await?;
@@ -353,8 +370,8 @@ impl Sink for CustomerSink {
                 "customer",
                 EntitySet::Customers,
                 found.map(|(record, _)| record),
-                customer_system_id(&cmd.lightspeed_id),
-                Self::customer_marker_of(&cmd),
+                customer_system_id(&scope, &cmd.lightspeed_id),
+                Self::customer_marker_of(&scope, &cmd),
                 &cmd.customer,
                 &mut trail,
             )

@@ -5,6 +5,7 @@
 use uuid::Uuid;
 
 use super::command::DocumentKind;
+use crate::ids::IdScope;
 
 /// The namespace of the SystemIds the orders flow gives the documents it creates.
 const NAMESPACE: Uuid = Uuid::from_u128(0x6c73_6263_2d6f_7264_6572_732d_6964_0001);
@@ -22,12 +23,14 @@ pub fn document_reference(prefix: &str, sale_id: u64, second: bool) -> String {
     reference
 }
 
-/// The SystemId of the document the sync creates for sale `sale_id` as `kind`.
-pub fn document_system_id(sale_id: u64, kind: DocumentKind, second: bool) -> Uuid {
+/// The SystemId of the document the sync creates for sale `sale_id` (of the account `scope`
+/// names) as `kind`.
+pub fn document_system_id(scope: &IdScope, sale_id: u64, kind: DocumentKind, second: bool) -> Uuid {
     Uuid::new_v5(
         &NAMESPACE,
         format!(
-            "lightspeed-sale:{sale_id}:{}{}",
+            "lightspeed-sale:{}:{}{}",
+            scope.qualify(sale_id),
             kind.as_str(),
             if second { ":2" } else { "" }
         )
@@ -45,9 +48,24 @@ mod tests {
         assert_eq!(document_reference("LS-", 1042, true), "LS-1042-I");
         let longest = document_reference(&"P".repeat(12), u64::MAX, true);
         assert!(longest.len() <= REFERENCE_MAX, "{longest}");
+        let u = IdScope::Unscoped;
         assert_ne!(
-            document_system_id(1, DocumentKind::Invoice, false),
-            document_system_id(1, DocumentKind::CreditMemo, false)
+            document_system_id(&u, 1, DocumentKind::Invoice, false),
+            document_system_id(&u, 1, DocumentKind::CreditMemo, false)
+        );
+        assert_ne!(
+            document_system_id(
+                &IdScope::Account("1".into()),
+                1,
+                DocumentKind::Invoice,
+                false
+            ),
+            document_system_id(
+                &IdScope::Account("2".into()),
+                1,
+                DocumentKind::Invoice,
+                false
+            )
         );
     }
 }

@@ -126,13 +126,16 @@ impl FlowKit for Kit {
         let writer =
             crate::business_central::Writer::new(bc.clone()).with_client_ids(c.client_ids());
         let customers = CustomerSink::new(bc, c.links()).with_client_ids(c.client_ids());
-        Ok(Arc::new(OrderSink::new(
-            writer,
-            c.links(),
-            c.states(),
-            c.clock(),
-            c.config(),
-            customers,
-        )))
+        Ok(Arc::new(
+            OrderSink::new(
+                writer,
+                c.links(),
+                c.states(),
+                c.clock(),
+                c.config(),
+                customers,
+            )
+            .with_scopes(c.scopes()),
+        ))
     }
 }

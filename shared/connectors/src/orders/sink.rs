@@ -47,6 +47,7 @@ use super::source::{DISCOVERED, HELD, POSTING, RELINK, WAITING};
 use crate::business_central::{Trail, Writer, external, is_not_found};
 use crate::config::ConfigCache;
 use crate::customers::CustomerSink;
+use crate::ids::{IdScope, IdScopes};
 use crate::products::{ProductKey, item_system_id, matrix_system_id, variant_system_id};
 
 /// The states a sale goes through (`lsbc orders list --state …`).
@@ -123,6 +124,8 @@ pub struct OrderSink {
     bases: Arc<Mutex<HashMap<String, bool>>>,
     /// Location ids by code.
     locations: Arc<Mutex<HashMap<String, Uuid>>>,
+    /// How the ids the sync gives BC records carry the Lightspeed account.
+    scopes: Arc<IdScopes>,
 }
 
 impl std::fmt::Debug for OrderSink {
@@ -179,7 +182,22 @@ impl OrderSink {
             customers,
             bases: Arc::default(),
             locations: Arc::default(),
+            scopes: Arc::new(IdScopes::unscoped()),
         }
+    }
+
+    /// Derives ids with the account the deployment recorded in `scopes` (its documents',
+    /// and the items' and customers' the other flows made); without it, from the
+    /// Lightspeed id alone.
+    #[must_use]
+    pub fn with_scopes(mut self, scopes: Arc<IdScopes>) -> Self {
+        self.customers = self.customers.with_scopes(scopes.clone());
+        self.scopes = scopes;
+        self
+    }
+
+    async fn scope(&self) -> Result<IdScope, StageError> {
+        Ok(self.scopes.of().await?)
     }
 
     /// Moves the sale's state from `current` (read once at the start of the push) to `name`
@@ -285,7 +303,11 @@ impl OrderSink {
             }
             if let Some(r) = self
                 .writer
-                .get(key, EntitySet::Items, item_system_id(item.item_id))
+                .get(
+                    key,
+                    EntitySet::Items,
+                    item_system_id(&self.scope().await?, item.item_id),
+                )
                 .await?
             {
                 return Ok(r.id().map(|id| (id, None)));
@@ -308,7 +330,11 @@ impl OrderSink {
             Some(link) => link.target_id.parse::<Uuid>().ok(),
             None => self
                 .writer
-                .get(key, EntitySet::Items, matrix_system_id(matrix))
+                .get(
+                    key,
+                    EntitySet::Items,
+                    matrix_system_id(&self.scope().await?, matrix),
+                )
                 .await?
                 .and_then(|r| r.id()),
         };
@@ -337,7 +363,7 @@ impl OrderSink {
             .get(
                 key,
                 EntitySet::ItemVariants,
-                variant_system_id(item.item_id),
+                variant_system_id(&self.scope().await?, item.item_id),
             )
             .await?;
         Ok(variant.and_then(|v| v.id()).map(|v| (parent, Some(v))))
@@ -460,7 +486,7 @@ impl OrderSink {
         cmd: &OrderCommand,
         doc: &DocumentCommand,
     ) -> Result<Option<Record>, StageError> {
-        let mine = document_system_id(cmd.sale_id, doc.kind, doc.second);
+        let mine = document_system_id(&self.scope().await?, cmd.sale_id, doc.kind, doc.second);
         let mut sets = vec![doc.kind.entity_set()];
         if doc.kind == DocumentKind::Order {
             // A shipped and invoiced order is gone; its posted invoice carries the reference.
@@ -535,7 +561,7 @@ impl OrderSink {
                     key,
                     set.into(),
                     set.into(),
-                    document_system_id(cmd.sale_id, doc.kind, doc.second),
+                    document_system_id(&self.scope().await?, cmd.sale_id, doc.kind, doc.second),
                     body,
                     trail,
                 )

@@ -8,29 +8,34 @@ use lsbc_core::{RecordKey, StageError};
 use uuid::Uuid;
 
 use super::codes;
+use crate::ids::IdScope;
 
 /// The namespace of the SystemIds the products flow gives the records it creates.
 const NAMESPACE: Uuid = Uuid::from_u128(0x6c73_6263_2d70_726f_6475_6374_7321_0001);
 
-/// The SystemId of the BC item made from Lightspeed item `item_id`.
-pub fn item_system_id(item_id: u64) -> Uuid {
-    Uuid::new_v5(&NAMESPACE, format!("lightspeed-item:{item_id}").as_bytes())
+/// The SystemId of the BC item made from Lightspeed item `item_id` (of the account
+/// `scope` names).
+pub fn item_system_id(scope: &IdScope, item_id: u64) -> Uuid {
+    Uuid::new_v5(
+        &NAMESPACE,
+        format!("lightspeed-item:{}", scope.qualify(item_id)).as_bytes(),
+    )
 }
 
 /// The SystemId of the BC item made from Lightspeed matrix `matrix_id`.
-pub fn matrix_system_id(matrix_id: u64) -> Uuid {
+pub fn matrix_system_id(scope: &IdScope, matrix_id: u64) -> Uuid {
     Uuid::new_v5(
         &NAMESPACE,
-        format!("lightspeed-matrix:{matrix_id}").as_bytes(),
+        format!("lightspeed-matrix:{}", scope.qualify(matrix_id)).as_bytes(),
     )
 }
 
 /// The SystemId of the BC item variant made from Lightspeed variant item `item_id` (what
 /// an order line of that item sends as `itemVariantId`, when the sync created the variant).
-pub fn variant_system_id(item_id: u64) -> Uuid {
+pub fn variant_system_id(scope: &IdScope, item_id: u64) -> Uuid {
     Uuid::new_v5(
         &NAMESPACE,
-        format!("lightspeed-variant:{item_id}").as_bytes(),
+        format!("lightspeed-variant:{}", scope.qualify(item_id)).as_bytes(),
     )
 }
 
@@ -100,10 +105,10 @@ impl ProductKey {
     }
 
     /// The SystemId of the BC item of this key's owner.
-    pub fn item_system_id(self) -> Uuid {
+    pub fn item_system_id(self, scope: &IdScope) -> Uuid {
         match self.owner() {
-            Self::Item(id) => item_system_id(id),
-            Self::Matrix(id) | Self::Variants { matrix: id, .. } => matrix_system_id(id),
+            Self::Item(id) => item_system_id(scope, id),
+            Self::Matrix(id) | Self::Variants { matrix: id, .. } => matrix_system_id(scope, id),
         }
     }
 }
@@ -132,7 +137,8 @@ mod tests {
         let part = ProductKey::parse("matrix:3:variants:2").unwrap();
         assert_eq!(part.owner(), ProductKey::Matrix(3));
         assert_eq!(part.describe(), "matrix 3");
-        assert_eq!(part.item_system_id(), matrix_system_id(3));
+        let u = IdScope::Unscoped;
+        assert_eq!(part.item_system_id(&u), matrix_system_id(&u, 3));
         for bad in [
             "12",
             "item:",
@@ -148,15 +154,24 @@ mod tests {
 
     #[test]
     fn system_ids_are_stable_and_distinct() {
-        assert_eq!(item_system_id(7), item_system_id(7));
-        assert_ne!(item_system_id(7), matrix_system_id(7));
-        assert_ne!(item_system_id(7), variant_system_id(7));
+        let u = IdScope::Unscoped;
+        assert_eq!(item_system_id(&u, 7), item_system_id(&u, 7));
+        assert_ne!(item_system_id(&u, 7), matrix_system_id(&u, 7));
+        assert_ne!(item_system_id(&u, 7), variant_system_id(&u, 7));
+        let (a, b) = (IdScope::Account("1".into()), IdScope::Account("2".into()));
+        assert_ne!(item_system_id(&a, 7), item_system_id(&b, 7), "two accounts");
+        assert_ne!(item_system_id(&a, 7), item_system_id(&u, 7));
+        assert_eq!(
+            item_system_id(&u, 7).to_string(),
+            Uuid::new_v5(&NAMESPACE, b"lightspeed-item:7").to_string(),
+            "unscoped ids are the first version's"
+        );
         assert_eq!(
             category_system_id("Apparel / Shirts"),
             category_system_id("apparel/shirts")
         );
         assert_eq!(
-            item_system_id(7).get_version(),
+            item_system_id(&u, 7).get_version(),
             Some(uuid::Version::Sha1),
             "v5: told apart from the SystemIds Business Central makes"
         );

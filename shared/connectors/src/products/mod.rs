@@ -130,7 +130,8 @@ impl FlowKit for Kit {
                 c.links(),
                 Arc::new(HttpImages::new()?),
             )
-            .with_client_ids(c.client_ids()),
+            .with_client_ids(c.client_ids())
+            .with_scopes(c.scopes()),
         ))
     }
 }

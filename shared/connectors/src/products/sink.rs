@@ -41,6 +41,7 @@ use super::command::{CategoryTarget, ImageRef, ItemCommand, ProductCommand};
 use super::images::{ImageError, ImageFetcher};
 use super::keys::{ProductKey, category_system_id};
 use crate::business_central::{ClientIds, Trail, Writer};
+use crate::ids::{IdScope, IdScopes};
 
 /// On an item's link: the sync created the item.
 pub(super) const CREATED_BY_SYNC: &str = "created_by_sync";
@@ -51,6 +52,7 @@ pub struct ProductSink {
     pub(super) writer: Writer,
     pub(super) links: Arc<dyn LinkStore>,
     pub(super) images: Arc<dyn ImageFetcher>,
+    pub(super) scopes: Arc<IdScopes>,
 }
 
 impl std::fmt::Debug for ProductSink {
@@ -71,7 +73,20 @@ impl ProductSink {
             writer: Writer::new(bc),
             links,
             images,
+            scopes: Arc::new(IdScopes::unscoped()),
         }
+    }
+
+    /// Derives the ids it gives BC records with the account the deployment recorded in
+    /// `scopes` (without it, from the Lightspeed id alone).
+    #[must_use]
+    pub fn with_scopes(mut self, scopes: Arc<IdScopes>) -> Self {
+        self.scopes = scopes;
+        self
+    }
+
+    pub(super) async fn scope(&self) -> Result<IdScope, StageError> {
+        Ok(self.scopes.of().await?)
     }
 
     /// Reads and keeps how BC answers a client-chosen `id` in `ids` (shared by every sink
@@ -96,7 +111,7 @@ impl ProductSink {
         {
             return Ok(Some((r, true)));
         }
-        let derived = owner.item_system_id();
+        let derived = owner.item_system_id(&self.scope().await?);
         if let Some(r) = self.item_with_sku(key, cmd).await? {
             let ours = r.id() == Some(derived);
             return Ok(Some((r, ours)));
@@ -421,7 +436,7 @@ impl ProductSink {
                         key,
                         EntitySet::Items.into(),
                         EntitySet::Items.into(),
-                        owner.item_system_id(),
+                        owner.item_system_id(&self.scope().await?),
                         body,
                         &mut log,
                     )

@@ -162,8 +162,9 @@ impl ProductSink {
         let mut log = Trail::default();
         let mut owned = Map::new();
         let (mut created, mut updated) = (false, false);
+        let scope = self.scope().await?;
         for v in &cmd.variants {
-            let mine = variant_system_id(v.item_id);
+            let mine = variant_system_id(&scope, v.item_id);
             let linked: Option<Uuid> = known
                 .get(&v.item_id.to_string())
                 .and_then(|k| k.get("id"))
@@ -276,8 +277,9 @@ mod tests {
 
     #[test]
     fn ids_the_sync_made_are_recognised() {
-        assert!(made_by_sync(variant_system_id(5)));
-        assert!(made_by_sync(item_system_id(5)));
+        let scope = crate::ids::IdScope::Account("1".into());
+        assert!(made_by_sync(variant_system_id(&scope, 5)));
+        assert!(made_by_sync(item_system_id(&scope, 5)));
         assert!(!made_by_sync(Uuid::new_v4()));
     }
 

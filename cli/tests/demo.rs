@@ -24,6 +24,17 @@ async fn the_demo_syncs_checks_and_counts() {
     );
     assert!(summary.checked > 81, "customers and products compared");
     assert_eq!(summary.passes.len(), 12, "three passes of four flows");
+    // With Lightspeed's burst limiter on (FIDELITY.md #10), no pass of any flow draws a 429
+    // from either API.
+    for p in &summary.passes {
+        assert_eq!(
+            (p.lightspeed.throttled, p.business_central.throttled),
+            (0, 0),
+            "429s in {}/{}",
+            p.pass,
+            p.flow
+        );
+    }
     let pass = |name: &str, flow: Flow| {
         summary
             .passes

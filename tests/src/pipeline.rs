@@ -442,6 +442,18 @@ impl Home for AwsHome {
     }
 }
 
+/// Asserts that neither simulator answered a 429: Lightspeed's burst limiter is on in every
+/// suite (FIDELITY.md #10) and both clients keep within the limits.
+pub fn assert_unthrottled(s: &Sandboxes) {
+    let lightspeed = s.lightspeed.stats().requests.throttled;
+    let business_central = s.business_central.stats().totals.throttled;
+    assert_eq!(
+        (lightspeed, business_central),
+        (0, 0),
+        "429s answered by (Lightspeed, Business Central)"
+    );
+}
+
 /// Fresh simulators for one scenario (fast clocks, no data yet); Business Central answers
 /// a client-chosen `id` as `LSBC_SANDBOX_BC_IDS` says (honoured when unset).
 pub async fn sandboxes() -> Sandboxes {

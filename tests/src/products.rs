@@ -471,6 +471,7 @@ pub async fn catalogue(kind: HomeKind) {
     assert_eq!(c.picture_uploads(), 2, "the image changed");
     assert_eq!(c.bc().items().len(), 3);
     assert_eq!(c.variants(&number).len(), 3);
+    pipeline::assert_unthrottled(c.sandboxes());
 }
 
 /// `publish = draft` with a create-only subtitle: the item is created blocked with the
@@ -527,6 +528,7 @@ pub async fn drafts_and_enrichment(kind: HomeKind) {
         c.outcomes(&format!("item:{tee}")).await,
         [Outcome::Updated, Outcome::Created]
     );
+    pipeline::assert_unthrottled(c.sandboxes());
 }
 
 /// The first run matches the item BC already has by SKU (no duplicate, create-only fields
@@ -576,6 +578,7 @@ pub async fn first_run_and_shared_skus(kind: HomeKind) {
         log[0].message
     );
     assert_eq!(c.bc().items().len(), 2, "{:#?}", c.bc().items());
+    pipeline::assert_unthrottled(c.sandboxes());
 }
 
 /// A crash after each create, before the link, with Business Central answering a

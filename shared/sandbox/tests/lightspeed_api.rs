@@ -309,6 +309,10 @@ async fn rate_limit_headers_first_overflow_and_retry_after_in_wall_seconds() {
     assert!(sb.stats().requests.throttled >= 1);
 }
 
+/// Source: Lightspeed's `/introduction/ratelimits/` (changelog 2026.03.17) — a secondary
+/// burst limiter in fixed one-second windows (example header `X-LS-Api-Burst-Level: 1/20`);
+/// its 429 carries `X-LS-API-RateLimit-Type: api-burst-limiter` and `Retry-After`
+/// (api-notes/LIGHTSPEED.md, rate limits; FIDELITY.md #10).
 #[tokio::test]
 async fn the_burst_limiter_answers_429_with_its_type() {
     let (sb, token) = sandbox(LightspeedSandboxConfig {

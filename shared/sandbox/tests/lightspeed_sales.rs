@@ -924,6 +924,9 @@ async fn update_time_spelling_both_ways() {
 }
 
 /// Editing a completed sale moves `updatetime` only; editing an open one moves both.
+/// Source: Lightspeed's `/endpoints/Sale/` — `timeStamp` is "*legacy* the last date/time
+/// this sale was modified, or if complete the date/time at which it was completed",
+/// `updatetime` "the last date/time that the sale was updated" (api-notes/FIDELITY.md #1).
 #[tokio::test]
 async fn edits_move_update_time() {
     let (sb, _) = start(Behaviour::default()).await;

@@ -257,6 +257,15 @@ impl LightspeedSandbox {
             .map_err(refused)
     }
 
+    /// Changes only a customer's contact (e-mail, phone, address) to `seed`'s, as an edit
+    /// of those fields in the back office would; the customer's own fields stay.
+    pub fn edit_contact(&self, id: u64, seed: &CustomerSeed) -> Result<(), SandboxError> {
+        let now = self.shared.now();
+        lock(&self.shared.store)
+            .edit_contact(id, seed, now)
+            .map_err(refused)
+    }
+
     pub fn add_matrix(&self, seed: &MatrixSeed) -> Result<u64, SandboxError> {
         let now = self.shared.now();
         lock(&self.shared.store)

@@ -68,6 +68,19 @@ pub struct Behaviour {
     /// built from its singles at checkout (inferred). To tell: sell a box with no box in
     /// stock and read the single's `qoh`.
     pub box_sale_stock: BoxSaleStock,
+    /// Whether an edit of only a customer's contact (e-mail, phone, address) moves
+    /// `Customer.timeStamp`. Default `true`: the docs describe a customer's contact as part
+    /// of the customer (`PUT Customer/{id}` with `Contact`), and the customers flow polls
+    /// `Customer.timeStamp` with the contact loaded; that the stamp moves is inferred
+    /// (FIDELITY "assumptions to check"). To tell: change only a customer's e-mail in the
+    /// back office and read `Customer.timeStamp`.
+    pub contact_edit_moves_customer: bool,
+    /// Whether a list page that is exactly full carries a `next` link when no record
+    /// follows (the link then leads to an empty page without one). Default `false`: the
+    /// docs' paging tutorial says to follow `next` "until it is empty" without saying
+    /// whether a full last page has one (FIDELITY "assumptions to check"). To tell: list a
+    /// relation with exactly `limit` records.
+    pub next_on_full_page: bool,
 }
 
 impl Default for Behaviour {
@@ -82,6 +95,8 @@ impl Default for Behaviour {
             inclusive_amounts: InclusiveAmounts::Net,
             non_inventory_stock: NonInventoryStock::Refused,
             box_sale_stock: BoxSaleStock::BuildFromSingles,
+            contact_edit_moves_customer: true,
+            next_on_full_page: false,
         }
     }
 }

@@ -147,10 +147,9 @@ impl Store {
         };
         // Mixed kinds of values need not order transitively, so the links come from a scan
         // rather than from the page's position.
+        let full = page.len() == q.limit && self.behaviour.next_on_full_page;
         let next = page.last().and_then(|last| {
-            rows.iter()
-                .any(|r| order(r, last) == Ordering::Greater)
-                .then(|| cursor(last))
+            (full || rows.iter().any(|r| order(r, last) == Ordering::Greater)).then(|| cursor(last))
         });
         let previous = page.first().and_then(|first| {
             rows.iter()

@@ -394,6 +394,31 @@ impl Store {
         Ok(())
     }
 
+    /// A person changes only the customer's contact (e-mail, phone, address) to the seed's:
+    /// the contact's `timeStamp` moves, the customer's as
+    /// [`Behaviour::contact_edit_moves_customer`](crate::lightspeed::Behaviour) says.
+    pub(crate) fn edit_contact(
+        &mut self,
+        id: u64,
+        seed: &CustomerSeed,
+        now: Timestamp,
+    ) -> Result<(), Refusal> {
+        let moves = self.behaviour.contact_edit_moves_customer;
+        let created = self
+            .customers
+            .get(&id)
+            .and_then(|c| text(&c.row, "createTime").parse().ok())
+            .ok_or_else(|| (404, format!("Customer {id} not found")))?;
+        let edited = Self::customer_rec(id, seed, created, now);
+        if let Some(rec) = self.customers.get_mut(&id) {
+            rec.contact = edited.contact;
+            if moves {
+                rec.row.insert("timeStamp".into(), time(now));
+            }
+        }
+        Ok(())
+    }
+
     pub(crate) fn add_matrix(&mut self, seed: &MatrixSeed, now: Timestamp) -> Result<u64, Refusal> {
         if let Some(c) = seed.category_id.filter(|c| *c > 0)
             && !self.categories.contains_key(&c)

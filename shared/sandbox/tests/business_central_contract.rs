@@ -1156,6 +1156,82 @@ async fn document_code_fields_are_refused_through_their_table_relations() {
     );
 }
 
+/// FIDELITY #5 on the fields that name a record by id: a customer's `paymentMethodId`
+/// ("The \"paymentMethodId\" does not match to a Payment Method.", label
+/// `PaymentMethodIdDoesNotMatchAPaymentMethodErr` of BCApps' APIV2 Customers page) and a
+/// sales line's `locationId` (validated through the line's Location Code; text inferred);
+/// and a contact's country through its table relation (table Contact).
+#[tokio::test]
+async fn ids_and_contact_countries_that_name_nothing_are_refused() {
+    let api = Api::start(|_| {}).await;
+    let unknown = "00000000-0000-0000-0000-0000000000aa";
+    let (status, body) = api
+        .call(
+            reqwest::Method::POST,
+            &api.c("customers"),
+            Some(json!({"displayName": "Ann", "paymentMethodId": unknown})),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("The \"paymentMethodId\" does not match to a Payment Method."),
+        "{body}"
+    );
+    let customer = api
+        .post(&api.c("customers"), json!({"displayName": "Ann"}))
+        .await;
+    let invoice = api
+        .post(
+            &api.c("salesInvoices"),
+            json!({"customerId": customer["id"]}),
+        )
+        .await;
+    let item = api
+        .post(&api.c("items"), json!({"displayName": "Chair"}))
+        .await;
+    let (status, body) = api
+        .call(
+            reqwest::Method::POST,
+            &format!(
+                "{}({})/salesInvoiceLines",
+                api.c("salesInvoices"),
+                invoice["id"].as_str().unwrap()
+            ),
+            Some(json!({"itemId": item["id"], "quantity": 1, "locationId": unknown})),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"locationId\""),
+        "{body}"
+    );
+    let (status, body) = api
+        .call(
+            reqwest::Method::POST,
+            &api.c("contacts"),
+            Some(json!({"displayName": "Bea", "type": "Person", "country": "XX"})),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], "Internal_InvalidTableRelation");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("of table Contact"),
+        "{body}"
+    );
+}
+
 /// FIDELITY #5: table relations refuse unknown codes with `Internal_InvalidTableRelation`
 /// ("…cannot be found in the related table", D: webservices/dynamics-error-codes.md); a new
 /// company's codes pass, and a code the tenant adds passes after.

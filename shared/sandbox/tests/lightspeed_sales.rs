@@ -315,6 +315,63 @@ async fn inclusive_sale(amounts: InclusiveAmounts) {
     assert!(quirk_violations(&body).iter().all(|v| v.starts_with("__")));
 }
 
+/// Two taxes on one tax class: a class's own rates replace both of the category's (each
+/// `TaxCategoryClass` carries a `tax1Rate` and a `tax2Rate`, fixture
+/// `rseries_sale_create_response_with_lines_payments.docs.json`). Montréal's GST 5 % + QST
+/// 9.975 %, with a class at 5 % + 5 %: a 20.00 line carries 1.00 of each.
+#[tokio::test]
+async fn a_tax_class_sets_both_of_its_taxes() {
+    const SECOND: u64 = 9;
+    let mut data = dataset();
+    data.tax_classes.push(TaxClassSeed {
+        id: Some(SECOND),
+        name: "Both taxes".into(),
+    });
+    data.tax_categories[1].classes.push(TaxClassRateSeed {
+        tax_class_id: SECOND,
+        tax1_ppm: 50_000,
+        tax2_ppm: 50_000,
+    });
+    data.items.push(ItemSeed {
+        id: Some(30),
+        description: "Z".into(),
+        custom_sku: "Z".into(),
+        price_cents: 2000,
+        tax: true,
+        tax_class_id: Some(SECOND),
+        stock: vec![StockSeed {
+            shop_id: MTL,
+            qoh: 5,
+        }],
+        ..ItemSeed::default()
+    });
+    let sb = LightspeedSandbox::start(LightspeedSandboxConfig::default())
+        .await
+        .unwrap();
+    sb.load(&data).unwrap();
+    let token = sb.issue_tokens().access_token;
+    sb.add_sale(&sale(
+        290,
+        MTL,
+        vec![line(30, 1, 2000)],
+        vec![payment(CASH, 2200)],
+    ))
+    .unwrap();
+    let (_, body) = get(
+        &sb,
+        &token,
+        &format!("Sale/290.json?load_relations={}", rel(&["SaleLines"])),
+    )
+    .await;
+    let s = &body["Sale"];
+    let amount = |v: &Value| v.as_str().unwrap().parse::<f64>().unwrap();
+    let line = &lines_of(s)[0];
+    assert!((amount(&line["calcTax1"]) - 1.0).abs() < 1e-9, "{line}");
+    assert!((amount(&line["calcTax2"]) - 1.0).abs() < 1e-9, "{line}");
+    assert!((amount(&s["calcTax2"]) - 1.0).abs() < 1e-9, "{s}");
+    assert!((amount(&s["total"]) - 22.0).abs() < 1e-9, "{s}");
+}
+
 /// Fixture `rseries_sale_create_response_with_lines_payments.docs.json` (sale 277): 9.99 +
 /// 20.00 at 5 % + 9.975 % → line taxes 0.4995 / 0.9965025, sale 1.5 + 2.99 = 34.48; and
 /// §9 case 2: one 10.10 line → 0.51 + 1.01 = 11.62.

@@ -1200,6 +1200,19 @@ mod tests {
                 .iter()
                 .any(|s| s.completed && s.voided && s.void_time.is_some())
         );
+        // A sale completed near midnight in a shop west of UTC: 23:30 in New York is the
+        // next day in UTC (the business day is the shop's, ORDERS-STOCK.md §7).
+        let new_york = d
+            .shops
+            .iter()
+            .find(|s| s.time_zone.contains("New_York") || s.time_zone.contains("Eastern"))
+            .and_then(|s| s.id);
+        assert!(
+            d.sales.iter().any(|s| Some(s.shop_id) == new_york
+                && s.complete_time
+                    .is_some_and(|t| t.as_second().rem_euclid(86_400) == 4 * 3600 + 1800)),
+            "a sale at 23:30 in New York"
+        );
         // Completed sales balance.
         for s in d.sales.iter().filter(|s| s.completed) {
             assert!(!s.payments.is_empty());

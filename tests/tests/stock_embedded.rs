@@ -97,7 +97,25 @@ fn location_id(s: &Sandboxes, code: &str) -> Value {
 
 #[tokio::test]
 async fn every_entry_type_reaches_each_shop_from_its_own_locations() {
-    let s = world().await;
+    every_entry_type_case(world().await).await;
+}
+
+/// The same where the stock writes move `Item.timeStamp` too (the docs leave it open:
+/// README "Lightspeed simulator assumptions"): the stock flow reads `ItemShop`, so nothing
+/// changes for it.
+#[tokio::test]
+async fn every_entry_type_reaches_each_shop_when_stock_writes_move_the_item() {
+    every_entry_type_case(
+        world_now_behaving(Behaviour {
+            stock_moves_item_timestamp: true,
+            ..Behaviour::default()
+        })
+        .await,
+    )
+    .await;
+}
+
+async fn every_entry_type_case(s: Arc<Sandboxes>) {
     let bc = &s.business_central;
     bc.post_purchase("A", 10.0, Some("AMS")).unwrap();
     bc.post_purchase("A", 4.0, Some("NYC")).unwrap();

@@ -707,6 +707,43 @@ async fn an_exchange_nets_the_refund_against_the_new_item() {
     assert_eq!(sb.stock(13, AMS), Some(19));
 }
 
+/// §9 case 5, S3b: an exchange where the refund outweighs the new item: C −1 (−20.00) and
+/// D 12.00, cash −8 → a sale total of −8; the refunded unit is back on the shelf.
+#[tokio::test]
+async fn an_exchange_the_refund_outweighs_has_a_negative_total() {
+    let (sb, _) = start(Behaviour::default()).await;
+    sb.add_sale(&sale(
+        312,
+        AMS,
+        vec![line(12, 1, 2000)],
+        vec![payment(CARD, 2000)],
+    ))
+    .unwrap();
+    let mut back = line(12, -1, 2000);
+    back.refunds = Some(LineOf {
+        sale_id: 312,
+        line: 0,
+    });
+    sb.add_sale(&sale(
+        313,
+        AMS,
+        vec![back, line(17, 1, 1200)],
+        vec![payment(CASH, -800)],
+    ))
+    .unwrap();
+    let s = sb.record(Entity::Sale, 313).unwrap();
+    assert_eq!(s["total"], "-8");
+    assert_eq!(s["balance"], "0");
+    let lines = lines_of(&s);
+    assert_eq!(lines[0]["unitQuantity"], "-1");
+    assert_eq!(
+        lines[0]["parentSaleLineID"],
+        lines_of(&sb.record(Entity::Sale, 312).unwrap())[0]["saleLineID"]
+    );
+    assert_eq!(sb.stock(12, AMS), Some(20), "the refunded unit is back");
+    assert_eq!(sb.stock(17, AMS), Some(19));
+}
+
 /// §9 case 6 with the layaway setting both ways: day 1 a deposit of 30 (cash +30, credit
 /// account −30, sale total 0), the unit reserved in `onLayaway`; day 20 the pick-up sale of
 /// 100.00 paid with the deposit (+30) and a card (+70).

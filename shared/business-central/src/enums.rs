@@ -11,38 +11,52 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// Decodes `_xHHHH_` escapes (`Positive_x0020_Adjmt_x002E_` → `Positive Adjmt.`).
+/// Decodes `_xHHHH_` escapes (`Positive_x0020_Adjmt_x002E_` → `Positive Adjmt.`), and
+/// `_xHHHHHHHH_` for a character beyond the 16-bit range, as XML name encoding writes it.
 pub fn unescape(text: &str) -> Cow<'_, str> {
     if !text.contains("_x") {
         return Cow::Borrowed(text);
     }
+    // The character of `_x<digits>_` at the start of `s`, if it is one.
+    fn escaped(s: &str, digits: usize) -> Option<char> {
+        let hex = s.get(2..2 + digits)?;
+        if !s[2 + digits..].starts_with('_') || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        u32::from_str_radix(hex, 16).ok().and_then(char::from_u32)
+    }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find("_x") {
-        let candidate = rest.get(at + 2..at + 7);
-        let decoded = candidate
-            .filter(|c| c.ends_with('_'))
-            .and_then(|c| u32::from_str_radix(&c[..4], 16).ok())
-            .and_then(char::from_u32);
-        if let Some(ch) = decoded {
-            out.push_str(&rest[..at]);
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        if let Some((ch, len)) = escaped(tail, 8)
+            .map(|c| (c, 11))
+            .or_else(|| escaped(tail, 4).map(|c| (c, 7)))
+        {
             out.push(ch);
-            rest = &rest[at + 7..];
+            rest = &tail[len..];
         } else {
-            out.push_str(&rest[..at + 2]);
-            rest = &rest[at + 2..];
+            out.push_str("_x");
+            rest = &tail[2..];
         }
     }
     out.push_str(rest);
     Cow::Owned(out)
 }
 
-/// Encodes a caption as a JSON member name (`Non-Inventory` → `Non_x002D_Inventory`).
+/// Encodes a caption as a JSON member name (`Non-Inventory` → `Non_x002D_Inventory`). An
+/// underscore that starts `_x` is escaped itself (`_x005F_`), as XML name encoding does, so
+/// that [`unescape`] gives back exactly the caption.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        if ch.is_ascii_alphanumeric() || ch == '_' {
+    let mut chars = text.chars().peekable();
+    while let Some(ch) = chars.next() {
+        let escapes_an_escape = ch == '_' && chars.peek() == Some(&'x');
+        if (ch.is_ascii_alphanumeric() || ch == '_') && !escapes_an_escape {
             out.push(ch);
+        } else if u32::from(ch) > 0xFFFF {
+            let _ = write!(out, "_x{:08X}_", u32::from(ch));
         } else {
             let _ = write!(out, "_x{:04X}_", u32::from(ch));
         }
@@ -286,11 +300,14 @@ mod tests {
             ("In Review", "In_x0020_Review"),
             ("Bank Account", "Bank_x0020_Account"),
             ("Item", "Item"),
+            ("a_x0A0A_b", "a_x005F_x0A0A_b"),
+            ("🙂", "_x0001F642_"),
         ] {
             assert_eq!(escape(plain), escaped);
             assert_eq!(unescape(escaped), plain);
         }
         assert_eq!(unescape("odd_xZZ_value_x"), "odd_xZZ_value_x");
+        assert_eq!(unescape("_x+123_"), "_x+123_", "only hex digits");
     }
 
     #[test]

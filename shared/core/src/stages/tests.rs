@@ -1398,3 +1398,81 @@ async fn failures_keep_quoted_values_out_of_the_logs() {
         "{activity:?}"
     );
 }
+
+/// The number of cases a property test runs: `PROPTEST_CASES` when set (a long fuzz run),
+/// else `default` (CI).
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(cases(48)))]
+
+    /// The cursor loses nothing: whatever the page size, the poll budget, how many records
+    /// share one second and how late (within the overlap window) a change is committed,
+    /// every record's latest content is handed on after its last change.
+    #[test]
+    fn no_change_is_lost_across_page_cuts_budgets_resumes_and_equal_times(
+        page_size in 1usize..25,
+        budget in 1usize..5,
+        rounds in proptest::collection::vec(
+            (
+                proptest::collection::vec((0u8..40, 0i64..100), 0..25),
+                0i64..90,
+            ),
+            1..6,
+        ),
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let w = World::new(page_size);
+            let mut current: std::collections::BTreeMap<String, (Timestamp, u64)> =
+                std::collections::BTreeMap::new();
+            let mut sent: std::collections::BTreeSet<(String, u64)> =
+                std::collections::BTreeSet::new();
+            let mut counter = 0u64;
+            for (changes, pause) in rounds {
+                let now = w.clock.now();
+                for (key, late) in changes {
+                    counter += 1;
+                    let key = format!("k{key:02}");
+                    // A change is stamped up to 100 s before it is visible (within the
+                    // 2-minute overlap), never before the record's previous stamp.
+                    let at = now - SignedDuration::from_secs(late);
+                    let at = current.get(&key).map_or(at, |(prev, _)| at.max(*prev));
+                    w.source.upsert(&key, &at.to_string(), json!({"v": counter}));
+                    current.insert(key, (at, counter));
+                }
+                w.clock.advance(SignedDuration::from_secs(pause));
+                for _ in 0..200 {
+                    if !poll(&w.poll_stage(budget)).await.unwrap().more {
+                        break;
+                    }
+                }
+                for envelope in w.drain(QueueName::Transform(Flow::Customers)).await {
+                    if let Body::Record { payload, .. } = &envelope.body {
+                        sent.insert((envelope.key.to_string(), payload["v"].as_u64().unwrap()));
+                    }
+                }
+            }
+            for (key, (_, content)) in &current {
+                assert!(
+                    sent.contains(&(key.clone(), *content)),
+                    "{key}'s latest content {content} was never handed on"
+                );
+            }
+        });
+    }
+
+    /// Any text at all decodes to an envelope or an error, never a panic.
+    #[test]
+    fn any_text_decodes_or_is_refused(text in ".{0,400}") {
+        let _ = Envelope::decode(&text);
+    }
+}

@@ -2,11 +2,11 @@
 //! the AWS home (`tests/tests/customers_*.rs`): both simulators, the real connectors, the
 //! real stages.
 
-use lsbc_cli::sandboxes::Sandboxes;
+use lsbc_cli::sandboxes::{SandboxOptions, Sandboxes};
 use lsbc_core::envelope::Envelope;
 use lsbc_core::ports::{ActivityQuery, OutboundMessage, Outcome};
 use lsbc_core::{Flow, QueueName, Record, RecordKey, SourceVersion, TraceId};
-use lsbc_sandbox::business_central::ClientIdAnswer;
+use lsbc_sandbox::business_central::{ClientIdAnswer, DuplicateKeyStatus, EmailFilter};
 use lsbc_sandbox::lightspeed::{AddressSeed, CustomerSeed, EmailSeed, PhoneSeed};
 use serde_json::Value;
 
@@ -303,7 +303,18 @@ pub async fn racing_for_one_email(kind: HomeKind) {
 /// number `LS-<id>`) and the company's person contact (by its number `LSC-<id>` when it has
 /// no e-mail), and there is still one customer and one contact each.
 pub async fn crash_after_create(kind: HomeKind, ids: ClientIdAnswer) {
-    let s = pipeline::sandboxes_answering(ids).await;
+    crash_after_create_with(kind, ids, DuplicateKeyStatus::default()).await;
+}
+
+/// [`crash_after_create`] with Business Central answering a duplicate key with `duplicate`
+/// (400 or 409, FIDELITY "Assumptions to check"): the retried create of the customer
+/// without an e-mail meets the duplicate where BC honours ids, and is read back either way.
+pub async fn crash_after_create_with(
+    kind: HomeKind,
+    ids: ClientIdAnswer,
+    duplicate: DuplicateKeyStatus,
+) {
+    let s = pipeline::sandboxes_tuned(ids, |c| c.behaviour.duplicate_key_status = duplicate).await;
     let with_email = s
         .lightspeed
         .add_customer(&person("Zoë", "Ørsted", Some("zoe@example.com")));
@@ -347,5 +358,74 @@ pub async fn crash_after_create(kind: HomeKind, ids: ClientIdAnswer) {
         assert!(link.is_some(), "customer {key} linked after the retry");
         let seen = outcomes(home.as_ref(), &key.to_string()).await;
         assert!(seen.contains(&Outcome::Retrying), "{key}: {seen:?}");
+    }
+    if ids == ClientIdAnswer::Honoured {
+        let duplicates = s
+            .business_central
+            .writes()
+            .into_iter()
+            .filter(|w| {
+                w.method == "POST"
+                    && w.path.ends_with("/customers")
+                    && w.status == duplicate.status()
+            })
+            .count();
+        assert!(duplicates > 0, "a retried create met the duplicate key");
+    }
+}
+
+/// A BC customer typed `Zoe@Example.com` (made in BC, not by the sync) and a Lightspeed
+/// customer `zoe@example.com`, with Business Central comparing `email eq` as `filter` says
+/// (FIDELITY "Assumptions to check"). The flow looks the customer up by the address
+/// lower-cased, then as Lightspeed has it: where BC ignores case it finds that customer and updates it, the
+/// address included (to Lightspeed's casing); where BC compares exactly it finds nothing and
+/// creates a second customer, leaving the first as it was.
+pub async fn an_email_typed_in_another_casing(kind: HomeKind, filter: EmailFilter) {
+    let s = pipeline::sandboxes_tuned(SandboxOptions::default().business_central_ids, |c| {
+        c.behaviour.email_filter = filter;
+    })
+    .await;
+    let typed = s
+        .business_central
+        .add_customer(serde_json::json!({"displayName": "Zoe O.", "email": "Zoe@Example.com"}))
+        .unwrap();
+    let zoe = s
+        .lightspeed
+        .add_customer(&person("Zoë", "Ørsted", Some("zoe@example.com")));
+    let home = kind.build(&s, Setup::default()).await;
+    home.sync().await;
+    let found = bc_customers_with(&s, "zoe@example.com");
+    let link = home
+        .links()
+        .get(Flow::Customers, &RecordKey::parse(zoe.to_string()).unwrap())
+        .await
+        .unwrap()
+        .expect("linked");
+    let seen = outcomes(home.as_ref(), &zoe.to_string()).await;
+    match filter {
+        EmailFilter::CaseInsensitive => {
+            let [one] = found.try_into().unwrap();
+            assert_eq!(one["id"], typed["id"]);
+            assert_eq!(
+                one["email"], "zoe@example.com",
+                "Lightspeed's casing is written"
+            );
+            assert_eq!(one["displayName"], "Zoë Ørsted");
+            assert_eq!(link.target_id, typed["id"].as_str().unwrap());
+            assert_eq!(seen, [Outcome::Updated]);
+        }
+        EmailFilter::CaseSensitive => {
+            assert_eq!(found.len(), 2, "a second customer: {found:#?}");
+            let made = found
+                .iter()
+                .find(|c| c["id"] != typed["id"])
+                .expect("the sync's customer");
+            assert_eq!(made["email"], "zoe@example.com");
+            assert_eq!(made["displayName"], "Zoë Ørsted");
+            assert_eq!(link.target_id, made["id"].as_str().unwrap());
+            let untouched = found.iter().find(|c| c["id"] == typed["id"]).unwrap();
+            assert_eq!(untouched["displayName"], "Zoe O.");
+            assert_eq!(seen, [Outcome::Created]);
+        }
     }
 }

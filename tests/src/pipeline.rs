@@ -18,7 +18,7 @@ use lsbc_core::ports::{
 use lsbc_core::stages::{ActivityPolicy, PollBudget};
 use lsbc_core::{ExternalError, ExternalKind, Flow, QueueName, StageError, System};
 use lsbc_embedded::{Embedded, FileSecretStore, LocalRunner, QueueOptions, RunnerOptions};
-use lsbc_sandbox::business_central::ClientIdAnswer;
+use lsbc_sandbox::business_central::{BusinessCentralSandboxConfig, ClientIdAnswer};
 use serde_json::Value;
 
 use crate::esm::EventSourceMapping;
@@ -462,12 +462,24 @@ pub async fn sandboxes() -> Sandboxes {
 
 /// Fresh simulators whose Business Central answers a client-chosen `id` with `ids`.
 pub async fn sandboxes_answering(ids: ClientIdAnswer) -> Sandboxes {
-    Sandboxes::start(SandboxOptions {
+    sandboxes_tuned(ids, |_| {}).await
+}
+
+/// Fresh simulators whose Business Central answers a client-chosen `id` with `ids`, its
+/// configuration changed by `tune` first (e.g. an answer its docs leave open).
+pub async fn sandboxes_tuned(
+    ids: ClientIdAnswer,
+    tune: impl FnOnce(&mut BusinessCentralSandboxConfig),
+) -> Sandboxes {
+    let (lightspeed, mut business_central) = Sandboxes::configs(SandboxOptions {
         seed: 11,
         lightspeed_time_scale: 20.0,
         business_central_time_scale: 60.0,
         business_central_ids: ids,
     })
-    .await
-    .expect("simulators")
+    .expect("simulator configurations");
+    tune(&mut business_central);
+    Sandboxes::start_with(lightspeed, business_central)
+        .await
+        .expect("simulators")
 }

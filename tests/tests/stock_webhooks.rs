@@ -16,6 +16,7 @@ use lsbc_core::envelope::PollRequest;
 use lsbc_core::memory::{MemoryQueue, MemoryStore};
 use lsbc_core::ports::{Queue, SecretStore, SystemClock};
 use lsbc_core::{Flow, QueueName};
+use lsbc_sandbox::business_central::PostingChangeType;
 use lsbc_tests::orders::{AMS, NYC, settings, world_now_tuned};
 use lsbc_tests::pipeline::{EmbeddedHome, Setup};
 use lsbc_webhook::handler::Webhook;
@@ -80,8 +81,23 @@ async fn polls(queue: &MemoryQueue) -> Vec<PollRequest> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn subscriptions_are_kept_and_a_notified_change_reaches_lightspeed_in_one_poll() {
+    kept_subscriptions_and_one_poll(PostingChangeType::Updated).await;
+}
+
+/// The same where BC notifies a posting as `created` (which one it sends is not documented,
+/// FIDELITY "Assumptions to check"): the handler wakes the stock flow on either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_posting_notified_as_created_reaches_lightspeed_in_one_poll_too() {
+    kept_subscriptions_and_one_poll(PostingChangeType::Created).await;
+}
+
+async fn kept_subscriptions_and_one_poll(posting: PostingChangeType) {
     // BC batches notifications for 30 s after the first change; 1 s here.
-    let s = world_now_tuned(|c| c.webhooks.delay = Duration::from_secs(1)).await;
+    let s = world_now_tuned(|c| {
+        c.webhooks.delay = Duration::from_secs(1);
+        c.behaviour.posting_change_type = posting;
+    })
+    .await;
     let secrets = Arc::new(MemoryStore::new());
     s.store_secrets(secrets.as_ref(), "lightspeed", "business-central")
         .await
@@ -215,6 +231,23 @@ async fn subscriptions_are_kept_and_a_notified_change_reaches_lightspeed_in_one_
         requested.iter().any(|p| p.flow == Flow::Stock),
         "a stock poll was asked for: {requested:?} (deliveries {:?})",
         bcs.deliveries()
+    );
+    let id = invoice["id"].as_str().unwrap();
+    let notified: Vec<String> = bcs
+        .deliveries()
+        .iter()
+        .flat_map(|d| d.body["value"].as_array().cloned().unwrap_or_default())
+        .filter(|n| {
+            n["resource"]
+                .as_str()
+                .is_some_and(|r| r.ends_with(&format!("salesInvoices({id})")))
+        })
+        .filter_map(|n| n["changeType"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        notified.last().map(String::as_str),
+        Some(posting.as_str()),
+        "the posting was notified as set: {notified:?}"
     );
     // Lightspeed's stock last moved by the flow's own write: no wait for the orders flow.
     let report = home.run_once(Flow::Stock).await.unwrap();

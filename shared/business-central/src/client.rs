@@ -998,8 +998,11 @@ impl Call {
     }
 }
 
+/// A stale `If-Match`: `Request_EntityChanged`, or a 409 BC gave no other code. A
+/// duplicate key is not one, whichever status it comes with (BC answers it 400 or 409).
 fn is_entity_changed(api: &ApiError) -> bool {
-    api.status == 409 || api.code == ErrorCode::EntityChanged
+    api.code == ErrorCode::EntityChanged
+        || (api.status == 409 && api.code != ErrorCode::EntityWithSameKeyExists)
 }
 
 fn decode_record(body: &[u8]) -> Result<Record, BcError> {
@@ -1007,4 +1010,33 @@ fn decode_record(body: &[u8]) -> Result<Record, BcError> {
     let value: Value =
         serde_path_to_error::deserialize(&mut de).map_err(|e| BcError::decode("entity", e))?;
     Record::from_value(value, "entity")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(status: u16, code: &str) -> ApiError {
+        ApiError {
+            status,
+            code: ErrorCode::parse(code),
+            message: String::new(),
+            correlation_id: None,
+            retry_after: None,
+        }
+    }
+
+    #[test]
+    fn a_duplicate_key_is_never_read_as_a_stale_etag_whatever_its_status() {
+        assert!(is_entity_changed(&api(409, "Request_EntityChanged")));
+        assert!(is_entity_changed(&api(409, "")));
+        assert!(!is_entity_changed(&api(
+            409,
+            "Internal_EntityWithSameKeyExists"
+        )));
+        assert!(!is_entity_changed(&api(
+            400,
+            "Internal_EntityWithSameKeyExists"
+        )));
+    }
 }

@@ -522,6 +522,10 @@ mod tests {
                 ErrorClass::Conflict,
             ),
             (
+                api(409, "Internal_EntityWithSameKeyExists"),
+                ErrorClass::Conflict,
+            ),
+            (
                 api(401, "Authentication_InvalidCredentials"),
                 ErrorClass::Auth,
             ),

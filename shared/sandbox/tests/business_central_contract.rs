@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use lsbc_sandbox::business_central::{
     BusinessCentralSandbox, BusinessCentralSandboxConfig, ClientIdAnswer, ClientIds,
-    SandboxCompany, WebhookSettings,
+    DuplicateKeyStatus, EmailFilter, PostingChangeType, SandboxCompany, WebhookSettings,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -832,6 +832,14 @@ async fn subscriptions_only_for_supported_entities() {
     );
 }
 
+/// The next notification body, within 5 s.
+async fn next_body(bodies: &mut tokio::sync::mpsc::UnboundedReceiver<Value>) -> Value {
+    tokio::time::timeout(std::time::Duration::from_secs(5), bodies.recv())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
 async fn receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<Value>) {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
@@ -1479,6 +1487,174 @@ async fn a_429_carries_retry_after_or_not_as_set() {
             second.headers().contains_key("retry-after"),
             with_header,
             "with_header = {with_header}"
+        );
+    }
+}
+
+/// FIDELITY "Assumptions to check": whether SaaS compares `email eq` ignoring case is not
+/// known. A customer typed `Zoe@Example.com` is found by its exact address either way, and
+/// by `zoe@example.com` only where the tenant ignores case; other text fields compare
+/// exactly under both.
+#[tokio::test]
+async fn email_eq_finds_another_casing_only_where_the_tenant_ignores_case() {
+    let api = Api::start(|_| {}).await;
+    assert_eq!(
+        api.sandbox.config().behaviour.email_filter,
+        EmailFilter::CaseSensitive,
+        "the default"
+    );
+    api.sandbox
+        .add_customer(json!({"displayName": "Zoe Orsted", "email": "Zoe@Example.com"}))
+        .unwrap();
+    let found = |filter: &'static str| {
+        let path = format!("{}?$filter={filter}", api.c("customers"));
+        let api = &api;
+        async move {
+            api.get(&path).await["value"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["email"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let exact = "email eq 'Zoe@Example.com'";
+    let lower = "email eq 'zoe@example.com'";
+    let name = "displayName eq 'zoe orsted'";
+    for filter in EmailFilter::ALL {
+        api.sandbox.set_email_filter(filter);
+        assert_eq!(found(exact).await, ["Zoe@Example.com"], "{filter}");
+        let expected: &[&str] = match filter {
+            EmailFilter::CaseSensitive => &[],
+            EmailFilter::CaseInsensitive => &["Zoe@Example.com"],
+        };
+        assert_eq!(found(lower).await, expected, "{filter}");
+        assert_eq!(found(name).await, Vec::<String>::new(), "{filter}");
+    }
+}
+
+/// FIDELITY "Assumptions to check": public clients report a duplicate key both as 400 and as
+/// 409. The code and message are the same under both; only the status follows the setting,
+/// and a `$batch` operation answers it with the same status.
+#[tokio::test]
+async fn a_duplicate_key_answers_400_or_409_as_set() {
+    for setting in DuplicateKeyStatus::ALL {
+        let api = Api::start(|c| {
+            c.client_ids = ClientIds::all(ClientIdAnswer::Honoured);
+            c.behaviour.duplicate_key_status = setting;
+        })
+        .await;
+        let body = json!({"id": "6c736263-0000-5000-8000-000000000009", "displayName": "Adatum"});
+        api.post(&api.c("customers"), body.clone()).await;
+        let (status, again) = api
+            .call(
+                reqwest::Method::POST,
+                &api.c("customers"),
+                Some(body.clone()),
+                None,
+            )
+            .await;
+        assert_eq!(status.as_u16(), setting.status(), "{setting}: {again}");
+        assert_eq!(
+            again["error"]["code"], "Internal_EntityWithSameKeyExists",
+            "{setting}"
+        );
+        let (status, batch) = api
+            .call(
+                reqwest::Method::POST,
+                "$batch",
+                Some(json!({"requests": [{
+                    "method": "POST", "id": "1",
+                    "url": api.c("customers"),
+                    "headers": {"Content-Type": "application/json"},
+                    "body": body,
+                }]})),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{batch}");
+        assert_eq!(
+            batch["responses"][0]["status"],
+            json!(setting.status()),
+            "{setting}: {batch}"
+        );
+        // Another refusal keeps its own status.
+        let (status, _) = api
+            .call(
+                reqwest::Method::POST,
+                &api.c("customers"),
+                Some(json!({"displayName": "Ann", "email": "ann@"})),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{setting}");
+    }
+}
+
+/// FIDELITY "Assumptions to check": which `changeType` posting notifies is not documented.
+/// A draft invoice created and then posted through the API notifies its subscription
+/// `created`, then the posting as set; the posted invoice keeps its id either way.
+#[tokio::test]
+async fn posting_notifies_the_change_type_as_set() {
+    for setting in PostingChangeType::ALL {
+        let api = Api::start(|c| {
+            c.time_scale = 100.0;
+            c.webhooks = WebhookSettings::default();
+            c.behaviour.posting_change_type = setting;
+        })
+        .await;
+        let (url, mut bodies) = receiver().await;
+        api.post(
+            "subscriptions",
+            json!({"notificationUrl": url,
+                "resource": format!("/api/v2.0/{}/salesInvoices", api.company),
+                "clientState": "s"}),
+        )
+        .await;
+        let customer = api
+            .sandbox
+            .add_customer(json!({"displayName": "Adatum"}))
+            .unwrap();
+        let item = api
+            .sandbox
+            .add_item(json!({"displayName": "Desk", "unitPrice": 10}))
+            .unwrap();
+        let number = item["number"].as_str().unwrap();
+        api.sandbox.post_purchase(number, 5.0, None).unwrap();
+        let invoice = api
+            .sandbox
+            .add_sales_invoice(json!({
+                "customerNumber": customer["number"],
+                "salesInvoiceLines": [{"lineType": "Item", "lineObjectNumber": number,
+                    "quantity": 1}],
+            }))
+            .unwrap();
+        let id = invoice["id"].as_str().unwrap();
+        let drafted = next_body(&mut bodies).await;
+        assert_eq!(drafted["value"][0]["changeType"], "created", "{drafted}");
+        let (status, answer) = api
+            .call(
+                reqwest::Method::POST,
+                &api.c(&format!("salesInvoices({id})/Microsoft.NAV.post")),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{answer}");
+        let posted = next_body(&mut bodies).await;
+        let changes = posted["value"].as_array().unwrap();
+        assert_eq!(changes.len(), 1, "{setting}: {posted}");
+        assert_eq!(changes[0]["changeType"], setting.as_str(), "{posted}");
+        assert!(
+            changes[0]["resource"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("/salesInvoices({id})")),
+            "{posted}"
+        );
+        assert_eq!(
+            api.get(&api.c(&format!("salesInvoices({id})"))).await["status"],
+            "Open"
         );
     }
 }

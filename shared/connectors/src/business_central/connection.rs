@@ -278,3 +278,33 @@ pub fn is_duplicate(error: &BcError) -> bool {
 pub fn is_not_found(error: &BcError) -> bool {
     error.is_not_found()
 }
+
+#[cfg(test)]
+mod tests {
+    use lsbc_business_central::ApiError;
+
+    use super::*;
+    use crate::business_central::client_ids::may_refuse_id;
+
+    fn answer(status: u16, code: &str) -> BcError {
+        let body = format!(r#"{{"error":{{"code":"{code}","message":"x"}}}}"#);
+        BcError::Api(ApiError::from_body(status, body.as_bytes(), None))
+    }
+
+    #[test]
+    fn a_duplicate_key_is_recognised_as_400_and_as_409() {
+        for status in [400, 409] {
+            let duplicate = answer(status, "Internal_EntityWithSameKeyExists");
+            assert!(is_duplicate(&duplicate), "{status}");
+            assert!(!may_refuse_id(&duplicate), "{status}");
+            assert!(
+                matches!(
+                    external(None, duplicate),
+                    StageError::External(e) if e.kind == ExternalKind::Conflict
+                ),
+                "{status}"
+            );
+        }
+        assert!(!is_duplicate(&answer(409, "Request_EntityChanged")));
+    }
+}

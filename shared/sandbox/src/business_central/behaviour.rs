@@ -1,9 +1,12 @@
 //! What the simulated tenant is set up with and how it answers where BC's docs leave a
 //! choice: the codes its related tables hold (a new company's, more on request), which
-//! number series take manual numbers, and whether a 429 carries `Retry-After`. Every such
+//! number series take manual numbers, whether a 429 carries `Retry-After`, how `email eq`
+//! compares, the status of a duplicate key and the `changeType` of a posting. Every such
 //! knob is here, with its default and its source.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
@@ -186,7 +189,158 @@ pub struct BcBehaviour {
     /// #15) has BC post with any casing; default `true`. `false`: only the page's exact
     /// name (`post`), anything else is not found.
     pub action_names_ignore_case: bool,
+    /// How `$filter=email eq '…'` (and `ne`, `in`) compares the address. Unknown: FIDELITY
+    /// "Assumptions to check" asks whether SaaS ignores case; default
+    /// [`EmailFilter::CaseSensitive`], the literal OData comparison.
+    pub email_filter: EmailFilter,
+    /// The HTTP status of `Internal_EntityWithSameKeyExists`. Public clients report both
+    /// 400 and 409 (FIDELITY "Assumptions to check"); default
+    /// [`DuplicateKeyStatus::BadRequest`].
+    pub duplicate_key_status: DuplicateKeyStatus,
+    /// The webhook `changeType` that `Microsoft.NAV.post` of an invoice or credit memo
+    /// notifies (the draft keeps its id, api-notes §2). Not documented (FIDELITY
+    /// "Assumptions to check"); default [`PostingChangeType::Updated`]. `shipAndInvoice`
+    /// always notifies the order `deleted` and the new invoice `created`.
+    pub posting_change_type: PostingChangeType,
 }
+
+/// A value that names none of a setting's choices.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{value}` is not a value of {setting}: use {expected}")]
+pub struct UnknownChoice {
+    /// The setting.
+    pub setting: &'static str,
+    /// What was given.
+    pub value: String,
+    /// The choices.
+    pub expected: &'static str,
+}
+
+/// How `email eq '…'` compares (see [`BcBehaviour::email_filter`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EmailFilter {
+    /// `Zoe@Example.com` matches only `'Zoe@Example.com'`.
+    #[default]
+    CaseSensitive,
+    /// `Zoe@Example.com` matches `'zoe@example.com'` too.
+    CaseInsensitive,
+}
+
+impl EmailFilter {
+    /// Both, the default first.
+    pub const ALL: [Self; 2] = [Self::CaseSensitive, Self::CaseInsensitive];
+
+    /// `case_sensitive` or `case_insensitive`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CaseSensitive => "case_sensitive",
+            Self::CaseInsensitive => "case_insensitive",
+        }
+    }
+}
+
+/// The status of a duplicate-key refusal (see [`BcBehaviour::duplicate_key_status`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DuplicateKeyStatus {
+    /// 400 Bad Request.
+    #[default]
+    BadRequest,
+    /// 409 Conflict.
+    Conflict,
+}
+
+impl DuplicateKeyStatus {
+    /// Both, the default first.
+    pub const ALL: [Self; 2] = [Self::BadRequest, Self::Conflict];
+
+    /// The HTTP status.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::BadRequest => 400,
+            Self::Conflict => 409,
+        }
+    }
+
+    /// `400` or `409`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadRequest => "400",
+            Self::Conflict => "409",
+        }
+    }
+}
+
+/// The `changeType` a posting notifies (see [`BcBehaviour::posting_change_type`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PostingChangeType {
+    /// `updated`: the document kept its id.
+    #[default]
+    Updated,
+    /// `created`: the posted document is a new record of another table.
+    Created,
+}
+
+impl PostingChangeType {
+    /// Both, the default first.
+    pub const ALL: [Self; 2] = [Self::Updated, Self::Created];
+
+    /// `updated` or `created`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Updated => "updated",
+            Self::Created => "created",
+        }
+    }
+}
+
+/// `Display` as `as_str`, and `FromStr` of the same names (any case), for settings given
+/// as text.
+macro_rules! choice_names {
+    ($ty:ty, $setting:literal, $expected:literal, $($name:literal => $value:expr),+ $(,)?) => {
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $ty {
+            type Err = UnknownChoice;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s.trim().to_ascii_lowercase().as_str() {
+                    $($name => Ok($value),)+
+                    other => Err(UnknownChoice {
+                        setting: $setting,
+                        value: other.to_owned(),
+                        expected: $expected,
+                    }),
+                }
+            }
+        }
+    };
+}
+
+choice_names!(
+    EmailFilter,
+    "email_filter",
+    "case_sensitive or case_insensitive",
+    "case_sensitive" => EmailFilter::CaseSensitive,
+    "case_insensitive" => EmailFilter::CaseInsensitive,
+);
+choice_names!(
+    DuplicateKeyStatus,
+    "duplicate_key_status",
+    "400 or 409",
+    "400" => DuplicateKeyStatus::BadRequest,
+    "409" => DuplicateKeyStatus::Conflict,
+);
+choice_names!(
+    PostingChangeType,
+    "posting_change_type",
+    "updated or created",
+    "updated" => PostingChangeType::Updated,
+    "created" => PostingChangeType::Created,
+);
 
 /// A G/L account as a sales line sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -222,6 +376,9 @@ impl Default for BcBehaviour {
             reservation_web_service: None,
             item_units_web_service: None,
             action_names_ignore_case: true,
+            email_filter: EmailFilter::default(),
+            duplicate_key_status: DuplicateKeyStatus::default(),
+            posting_change_type: PostingChangeType::default(),
         }
     }
 }
@@ -230,5 +387,41 @@ impl BcBehaviour {
     /// Whether the series takes manual numbers (see [`BcBehaviour::manual_nos`]).
     pub(crate) fn manual_allowed(&self, series: &str, master_data: bool) -> bool {
         self.manual_nos.get(series).copied().unwrap_or(master_data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_open_answers_parse_from_their_names_and_print_them() {
+        for filter in EmailFilter::ALL {
+            assert_eq!(filter.to_string().parse(), Ok(filter));
+        }
+        for status in DuplicateKeyStatus::ALL {
+            assert_eq!(status.to_string().parse(), Ok(status));
+        }
+        for kind in PostingChangeType::ALL {
+            assert_eq!(kind.to_string().parse(), Ok(kind));
+        }
+        assert_eq!(
+            " Case_Insensitive ".parse(),
+            Ok(EmailFilter::CaseInsensitive)
+        );
+        assert_eq!(DuplicateKeyStatus::Conflict.status(), 409);
+        let wrong = "412".parse::<DuplicateKeyStatus>().unwrap_err();
+        assert_eq!(
+            wrong.to_string(),
+            "`412` is not a value of duplicate_key_status: use 400 or 409"
+        );
+    }
+
+    #[test]
+    fn the_defaults_are_what_the_simulator_did_before_the_settings() {
+        let b = BcBehaviour::default();
+        assert_eq!(b.email_filter, EmailFilter::CaseSensitive);
+        assert_eq!(b.duplicate_key_status.status(), 400);
+        assert_eq!(b.posting_change_type, PostingChangeType::Updated);
     }
 }

@@ -12,6 +12,8 @@ use axum::response::Response;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::behaviour::DuplicateKeyStatus;
+
 /// One refusal: status, BC code, message.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct BcFault {
@@ -29,6 +31,9 @@ impl fmt::Display for BcFault {
 }
 
 pub(crate) type Outcome<T> = Result<T, BcFault>;
+
+/// BC's code for a record whose key exists already.
+pub(crate) const DUPLICATE_KEY: &str = "Internal_EntityWithSameKeyExists";
 
 impl BcFault {
     pub(crate) fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
@@ -84,11 +89,20 @@ impl BcFault {
         )
     }
 
+    /// The same refusal, a duplicate key answered with the tenant's status (400 unless
+    /// `BcBehaviour::duplicate_key_status` says 409); any other refusal as it is.
+    pub(crate) fn with_duplicate_key_status(mut self, status: DuplicateKeyStatus) -> Self {
+        if self.code == DUPLICATE_KEY {
+            self.status = status.status();
+        }
+        self
+    }
+
     /// A duplicate primary key (message in the AL runtime's "already exists" form, inferred).
     pub(crate) fn duplicate(table: &str, key_caption: &str, value: &str) -> Self {
         Self::new(
             400,
-            "Internal_EntityWithSameKeyExists",
+            DUPLICATE_KEY,
             format!(
                 "The {table} already exists. Identification fields and values: {key_caption}='{value}'"
             ),

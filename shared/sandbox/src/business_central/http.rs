@@ -680,7 +680,10 @@ async fn handle(ctx: &Ctx, request: Request) -> Reply {
     };
     let reply = match dispatch(ctx, request).await {
         Ok(reply) => reply,
-        Err(fault) => Reply::from(fault),
+        Err(fault) => {
+            let duplicate = ctx.shared.store().settings.behaviour.duplicate_key_status;
+            Reply::from(fault.with_duplicate_key_status(duplicate))
+        }
     };
     if let Some(body) = body_for_log {
         ctx.shared
@@ -1490,7 +1493,8 @@ fn list(
     }
     let mut rows = store.rows(company, entity, parent);
     if let Some(text) = &query.filter {
-        let filter = Filter::parse(text, entity, query.schema_21)?;
+        let filter = Filter::parse(text, entity, query.schema_21)?
+            .with_email_filter(store.settings.behaviour.email_filter);
         rows.retain(|(_, row)| filter.matches(&row.fields, entity));
     }
     if let Some((field, descending)) = &query.order_by {

@@ -28,7 +28,10 @@ use uuid::Uuid;
 
 use crate::common::{FaultPlan, Faults, RequestStats, RunningServer, SimClock, StatsSnapshot};
 
-pub use behaviour::{BcBehaviour, CodeTable, GlAccount, KnownCodes};
+pub use behaviour::{
+    BcBehaviour, CodeTable, DuplicateKeyStatus, EmailFilter, GlAccount, KnownCodes,
+    PostingChangeType, UnknownChoice,
+};
 pub use client_ids::{ClientIdAnswer, ClientIds, UnknownAnswer};
 pub use limits::{PrincipalCounters, RateLimit};
 pub use store::ledger::LedgerSequence;
@@ -143,7 +146,8 @@ pub struct BusinessCentralSandboxConfig {
     /// Initial faults.
     pub faults: FaultPlan,
     /// The tenant's setup and its answers where BC's docs leave a choice (known codes,
-    /// manual numbers, `Retry-After` on 429).
+    /// manual numbers, `Retry-After` on 429, `email eq` case, duplicate-key status, the
+    /// `changeType` of a posting).
     pub behaviour: BcBehaviour,
 }
 
@@ -602,6 +606,20 @@ impl BusinessCentralSandbox {
             .behaviour
             .manual_nos
             .insert(series.to_owned(), allowed);
+    }
+    /// How `email eq '…'` compares from now on (see [`BcBehaviour::email_filter`]).
+    pub fn set_email_filter(&self, filter: EmailFilter) {
+        self.shared.store().settings.behaviour.email_filter = filter;
+    }
+    /// The status of a duplicate key from now on (see
+    /// [`BcBehaviour::duplicate_key_status`]).
+    pub fn set_duplicate_key_status(&self, status: DuplicateKeyStatus) {
+        self.shared.store().settings.behaviour.duplicate_key_status = status;
+    }
+    /// The `changeType` postings notify from now on (see
+    /// [`BcBehaviour::posting_change_type`]).
+    pub fn set_posting_change_type(&self, kind: PostingChangeType) {
+        self.shared.store().settings.behaviour.posting_change_type = kind;
     }
     /// Links a contact to a customer (a contact business relation).
     pub fn link_contact(&self, contact: Uuid, customer: Uuid) -> Result<(), SandboxError> {

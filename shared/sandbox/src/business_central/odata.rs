@@ -3,13 +3,15 @@
 //! `in (...)` ignored — the condition counts as true — unless `$schemaversion=2.1`, GH
 //! ALAppExtensions#25734), `$select`, `$expand`, `$top`, `$skip`, `$orderby`, `$skiptoken`.
 //! Type mismatches (a quoted GUID, a string against a number) are refused the way the OData
-//! library does. It must not know about HTTP or storage.
+//! library does. Text compares exactly, except `email` when the tenant's setting says
+//! otherwise (`BcBehaviour::email_filter`). It must not know about HTTP or storage.
 
 use std::cmp::Ordering;
 
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 
+use super::behaviour::EmailFilter;
 use super::errors::{BcFault, Outcome};
 use super::schema::{Entity, Field, Kind, enum_member};
 
@@ -200,6 +202,8 @@ impl Fields {
 pub(crate) struct Filter {
     expr: Expr,
     schema_21: bool,
+    /// `email eq`, `ne` and `in` ignore case (see `BcBehaviour::email_filter`).
+    email_ignores_case: bool,
 }
 
 fn tokenize(text: &str) -> Outcome<Vec<Token>> {
@@ -545,25 +549,41 @@ impl Filter {
         }
         check_or(&expr)?;
         check_types(&expr, fields)?;
-        Ok(Self { expr, schema_21 })
+        Ok(Self {
+            expr,
+            schema_21,
+            email_ignores_case: false,
+        })
+    }
+
+    /// The same filter, comparing `email` as the tenant does.
+    pub(crate) fn with_email_filter(mut self, filter: EmailFilter) -> Self {
+        self.email_ignores_case = filter == EmailFilter::CaseInsensitive;
+        self
     }
 
     /// Whether a row matches.
     pub(crate) fn matches(&self, row: &Map<String, Value>, entity: Entity) -> bool {
-        eval(&self.expr, row, Fields::Entity(entity), self.schema_21)
+        eval(&self.expr, row, Fields::Entity(entity), self)
     }
 
     /// Whether a row of any field source matches.
     pub(crate) fn matches_over(&self, row: &Map<String, Value>, fields: Fields) -> bool {
-        eval(&self.expr, row, fields, self.schema_21)
+        eval(&self.expr, row, fields, self)
+    }
+
+    /// Whether comparisons on `field` ignore case.
+    fn folds(&self, field: &str) -> bool {
+        self.email_ignores_case && field == "email"
     }
 }
 
-fn eval(expr: &Expr, row: &Map<String, Value>, fields: Fields, schema_21: bool) -> bool {
+fn eval(expr: &Expr, row: &Map<String, Value>, fields: Fields, filter: &Filter) -> bool {
+    let schema_21 = filter.schema_21;
     match expr {
-        Expr::Or(parts) => parts.iter().any(|p| eval(p, row, fields, schema_21)),
-        Expr::And(parts) => parts.iter().all(|p| eval(p, row, fields, schema_21)),
-        Expr::Not(inner) => !eval(inner, row, fields, schema_21),
+        Expr::Or(parts) => parts.iter().any(|p| eval(p, row, fields, filter)),
+        Expr::And(parts) => parts.iter().all(|p| eval(p, row, fields, filter)),
+        Expr::Not(inner) => !eval(inner, row, fields, filter),
         Expr::Func(name, field, arg) => {
             let text = row.get(field).and_then(Value::as_str).unwrap_or("");
             match name.as_str() {
@@ -574,13 +594,14 @@ fn eval(expr: &Expr, row: &Map<String, Value>, fields: Fields, schema_21: bool) 
         }
         // Without schema 2.1 BC ignores `in` and returns everything (GH ALAppExtensions#25734).
         Expr::In(field, values) => {
+            let fold = filter.folds(field);
             !schema_21
-                || values
-                    .iter()
-                    .any(|v| compare(row.get(field), v, fields, field) == Some(Ordering::Equal))
+                || values.iter().any(|v| {
+                    compare(row.get(field), v, fields, field, fold) == Some(Ordering::Equal)
+                })
         }
         Expr::Cmp(field, op, value) => {
-            let ordering = compare(row.get(field), value, fields, field);
+            let ordering = compare(row.get(field), value, fields, field, filter.folds(field));
             match (op, ordering) {
                 (CmpOp::Eq, Some(o)) => o == Ordering::Equal,
                 (CmpOp::Ne, Some(o)) => o != Ordering::Equal,
@@ -600,6 +621,7 @@ fn compare(
     literal: &Literal,
     fields: Fields,
     field: &str,
+    fold_case: bool,
 ) -> Option<Ordering> {
     let value = value?;
     let kind = fields.kind(field);
@@ -616,6 +638,7 @@ fn compare(
                     let wanted = enum_member(members, text)?;
                     Some(actual.cmp(wanted.as_str()))
                 }
+                _ if fold_case => Some(actual.to_lowercase().cmp(&text.to_lowercase())),
                 _ => Some(actual.cmp(text.as_str())),
             }
         }
@@ -725,6 +748,28 @@ mod tests {
         assert!(e.message.contains("incompatible types"), "{e}");
         assert!(Filter::parse("colour eq 'red'", Entity::Item, false).is_err());
         assert!(Filter::parse("number eq", Entity::Item, false).is_err());
+    }
+
+    #[test]
+    fn email_eq_ignores_case_only_when_the_tenant_does() {
+        let customer = row(json!({"email": "Zoe@Example.com", "displayName": "Zoe"}));
+        let parse = |text: &str, filter: EmailFilter| {
+            Filter::parse(text, Entity::Customer, true)
+                .unwrap()
+                .with_email_filter(filter)
+        };
+        let lower = "email eq 'zoe@example.com'";
+        assert!(!parse(lower, EmailFilter::CaseSensitive).matches(&customer, Entity::Customer));
+        assert!(parse(lower, EmailFilter::CaseInsensitive).matches(&customer, Entity::Customer));
+        assert!(
+            parse("email in ('zoe@example.com')", EmailFilter::CaseInsensitive)
+                .matches(&customer, Entity::Customer)
+        );
+        // Only `email`: other text still compares exactly.
+        assert!(
+            !parse("displayName eq 'zoe'", EmailFilter::CaseInsensitive)
+                .matches(&customer, Entity::Customer)
+        );
     }
 
     #[test]

@@ -30,7 +30,7 @@ use uuid::Uuid;
 
 use super::behaviour::BcBehaviour;
 use super::client_ids::{ClientIdAnswer, ClientIds};
-use super::errors::{BcFault, Outcome};
+use super::errors::{BcFault, DUPLICATE_KEY, Outcome};
 use super::schema::Entity;
 use fields::apply_fields;
 use writes::on_write;
@@ -567,7 +567,7 @@ impl Store {
                 if data.row(entity, id).is_some() {
                     return Err(BcFault::new(
                         400,
-                        "Internal_EntityWithSameKeyExists",
+                        DUPLICATE_KEY,
                         format!("The record with id {id} already exists."),
                     ));
                 }

@@ -19,9 +19,9 @@ use super::{
     ChangeKind, CompanyData, LedgerPost, Origin, Row, Store, StoreSettings, guid, num, number,
     round2, stamp, text,
 };
-use crate::business_central::CodeTable;
 use crate::business_central::errors::{BcFault, Outcome};
 use crate::business_central::schema::{BLANK_DATE, Entity};
+use crate::business_central::{CodeTable, PostingChangeType};
 
 impl Store {
     /// Recomputes a document's lines and totals and gives it a new etag.
@@ -420,7 +420,8 @@ impl Store {
     }
 
     /// `Microsoft.NAV.post` on a draft invoice or credit memo: posted number, status Open,
-    /// ledger entries for item lines; the id stays (api-notes §2 "salesInvoices").
+    /// ledger entries for item lines; the id stays (api-notes §2 "salesInvoices"). Notified
+    /// with the tenant's `BcBehaviour::posting_change_type`.
     pub(crate) fn post_document(
         &mut self,
         company: Uuid,
@@ -483,7 +484,11 @@ impl Store {
             row.fields.insert("lastModifiedDateTime".into(), stamp(now));
             row.version = version;
         }
-        self.record_change(company, entity, id, ChangeKind::Updated, now);
+        let kind = match self.settings.behaviour.posting_change_type {
+            PostingChangeType::Updated => ChangeKind::Updated,
+            PostingChangeType::Created => ChangeKind::Created,
+        };
+        self.record_change(company, entity, id, kind, now);
         Ok(())
     }
 

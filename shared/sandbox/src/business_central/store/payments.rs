@@ -49,7 +49,7 @@ use uuid::Uuid;
 use super::{
     ChangeKind, CompanyData, Row, Store, StoreSettings, guid, num, number, round2, stamp, text,
 };
-use crate::business_central::errors::{BcFault, Outcome};
+use crate::business_central::errors::{BcFault, DUPLICATE_KEY, Outcome};
 use crate::business_central::schema::{BLANK_DATE, Entity, NIL_GUID};
 
 /// The tenant's customer payment journal setup.
@@ -217,7 +217,7 @@ pub(super) fn payment_rules(
     {
         return Err(BcFault::new(
             400,
-            "Internal_EntityWithSameKeyExists",
+            DUPLICATE_KEY,
             format!(
                 "The Gen. Journal Line already exists. Identification fields and values: Journal Template Name='{}',Journal Batch Name='{}',Line No.='{line_number}'",
                 settings.payments.template,

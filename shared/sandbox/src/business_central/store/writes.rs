@@ -11,7 +11,7 @@ use super::payments::{batch_rules, payment_rules};
 use super::series::{CONTACTS, CUSTOMERS, ITEMS, test_manual};
 use super::{CompanyData, Origin, StoreSettings, guid, text};
 use crate::business_central::behaviour::CodeTable;
-use crate::business_central::errors::{BcFault, Outcome};
+use crate::business_central::errors::{BcFault, DUPLICATE_KEY, Outcome};
 use crate::business_central::schema::{Entity, NIL_GUID};
 
 /// The rules BC runs on insert/modify of each entity.
@@ -237,7 +237,7 @@ pub(super) fn on_write(
             }) {
                 return Err(BcFault::new(
                     400,
-                    "Internal_EntityWithSameKeyExists",
+                    DUPLICATE_KEY,
                     format!(
                         "The Item Variant already exists. Identification fields and values: Item No.='{}',Code='{code}'",
                         item.1

@@ -176,6 +176,7 @@ pub async fn persons_and_companies(kind: HomeKind) {
         .unwrap();
     assert_eq!(link.target_id, company["id"].as_str().unwrap());
     assert_eq!(link.extra["contact_id"], people[0]["id"]);
+    pipeline::assert_unthrottled(&s);
 }
 
 /// An address change sends only what changed; nothing new — or the same message delivered
@@ -258,6 +259,7 @@ pub async fn changes_and_redeliveries(kind: HomeKind) {
         [Outcome::Unchanged, Outcome::Updated, Outcome::Created],
         "the replay is recorded as unchanged, after the update"
     );
+    pipeline::assert_unthrottled(&s);
 }
 
 /// Two Lightspeed customers with one e-mail address, handled together: one BC customer;
@@ -295,6 +297,7 @@ pub async fn racing_for_one_email(kind: HomeKind) {
         "{}",
         entries[0].message
     );
+    pipeline::assert_unthrottled(&s);
 }
 
 /// A crash after the BC create, before the link is written, with Business Central

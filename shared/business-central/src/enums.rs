@@ -11,19 +11,20 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// The character of the `_x<digits>_` escape at the start of `s`, if it is one.
+fn escaped(s: &str, digits: usize) -> Option<char> {
+    let hex = s.get(2..2 + digits)?;
+    if !s[2 + digits..].starts_with('_') || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u32::from_str_radix(hex, 16).ok().and_then(char::from_u32)
+}
+
 /// Decodes `_xHHHH_` escapes (`Positive_x0020_Adjmt_x002E_` → `Positive Adjmt.`), and
 /// `_xHHHHHHHH_` for a character beyond the 16-bit range, as XML name encoding writes it.
 pub fn unescape(text: &str) -> Cow<'_, str> {
     if !text.contains("_x") {
         return Cow::Borrowed(text);
-    }
-    // The character of `_x<digits>_` at the start of `s`, if it is one.
-    fn escaped(s: &str, digits: usize) -> Option<char> {
-        let hex = s.get(2..2 + digits)?;
-        if !s[2 + digits..].starts_with('_') || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return None;
-        }
-        u32::from_str_radix(hex, 16).ok().and_then(char::from_u32)
     }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;

@@ -182,9 +182,14 @@ pub(crate) fn parse_time<E: de::Error>(t: &str) -> Result<Timestamp, E> {
     if let Ok(ts) = t.parse::<Timestamp>() {
         return Ok(ts);
     }
-    // The docs also show `-0400` offsets without a colon.
-    if t.len() > 5 {
-        let (head, tail) = t.split_at(t.len() - 5);
+    // The docs also show `-0400` offsets without a colon. (The cut is checked: a value
+    // ending in a character of several bytes is no time, and no reason to panic.)
+    if let Some(at) = t
+        .len()
+        .checked_sub(5)
+        .filter(|at| *at > 0 && t.is_char_boundary(*at))
+    {
+        let (head, tail) = t.split_at(at);
         if (tail.starts_with('+') || tail.starts_with('-'))
             && tail[1..].bytes().all(|b| b.is_ascii_digit())
             && let Ok(ts) = format!("{head}{}:{}", &tail[..3], &tail[3..]).parse::<Timestamp>()
@@ -450,6 +455,14 @@ mod tests {
         .unwrap();
         assert_eq!(p.parent, Some(7));
         assert_eq!(p.at, Some("2016-11-01T04:00:00Z".parse().unwrap()));
+    }
+
+    /// Found by the property tests: a time ending in a character of several bytes is
+    /// refused with the path, not a panic.
+    #[test]
+    fn a_time_ending_in_a_wide_character_is_refused() {
+        let err = decode::<Probe>("Probe", &json!({"on":"true","at":"ø:🃔"})).unwrap_err();
+        assert_eq!(err.path, "at");
     }
 
     #[test]

@@ -184,6 +184,17 @@ impl Limiter {
         Some(token)
     }
 
+    /// Every principal's secret (or access key) and every token issued so far.
+    pub(crate) fn secrets_issued(&self) -> Vec<String> {
+        let inner = self.lock();
+        inner
+            .principals
+            .values()
+            .map(|p| p.secret.clone())
+            .chain(inner.tokens.keys().cloned())
+            .collect()
+    }
+
     /// The principal behind a bearer token still valid at `now_api`.
     pub(crate) fn bearer(&self, token: &str, now_api: f64) -> Option<String> {
         let inner = self.lock();

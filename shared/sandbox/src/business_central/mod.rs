@@ -465,6 +465,12 @@ impl BusinessCentralSandbox {
         self.company_ids().first().copied().unwrap_or_default()
     }
 
+    /// Every credential a log must never show: each principal's secret or access key and
+    /// every token issued so far.
+    pub fn secrets_issued(&self) -> Vec<String> {
+        self.shared.limiter.secrets_issued()
+    }
+
     /// Counters.
     pub fn stats(&self) -> SandboxStats {
         SandboxStats {

@@ -401,6 +401,12 @@ impl LightspeedSandbox {
         lock(&self.shared.oauth).issue_direct(self.shared.clock.api_seconds())
     }
 
+    /// Every credential a log must never show: the client secret and every code, access
+    /// token and refresh token issued so far.
+    pub fn secrets_issued(&self) -> Vec<String> {
+        lock(&self.shared.oauth).secrets_issued()
+    }
+
     /// Expires every access token issued so far (refresh tokens stay valid).
     pub fn expire_access_tokens(&self) {
         lock(&self.shared.oauth).expire_access_tokens();

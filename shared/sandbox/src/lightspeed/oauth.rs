@@ -169,6 +169,16 @@ impl OAuth {
         }
     }
 
+    /// Every credential of this simulator a log must never show: the client secret and
+    /// every code, access token and refresh token issued so far.
+    pub(crate) fn secrets_issued(&self) -> Vec<String> {
+        std::iter::once(self.client_secret.clone())
+            .chain(self.codes.keys().cloned())
+            .chain(self.access.keys().cloned())
+            .chain(self.refresh.keys().cloned())
+            .collect()
+    }
+
     fn random(&mut self, bytes: usize) -> String {
         let mut buf = vec![0u8; bytes];
         self.rng.fill(&mut buf[..]);

@@ -34,6 +34,10 @@ use subtle::ConstantTimeEq;
 /// BC's validation tokens are short; anything longer is not BC.
 const MAX_TOKEN_LEN: usize = 4096;
 
+/// A notification body larger than this is not BC's (a batch of notifications is a few
+/// hundred bytes each); it is refused before it is read.
+const MAX_BODY: usize = 1024 * 1024;
+
 /// What the webhook needs.
 #[derive(Debug, Clone)]
 pub struct Webhook<'a> {
@@ -175,9 +179,28 @@ impl Webhook<'_> {
         if method != "POST" {
             return answer(405, None);
         }
+        // BC posts JSON; a body that says it is something else is not BC's.
+        if let Some(kind) = request
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            && !kind.to_ascii_lowercase().contains("json")
+        {
+            return answer(415, None);
+        }
+        if request
+            .body
+            .as_ref()
+            .is_some_and(|b| b.len() > MAX_BODY * 4 / 3 + 4)
+        {
+            return answer(413, None);
+        }
         let Some(body) = body_bytes(request) else {
             return answer(400, None);
         };
+        if body.len() > MAX_BODY {
+            return answer(413, None);
+        }
         let Ok(notifications) = webhook::parse_notifications(&body) else {
             tracing::warn!("Webhook request without a notification body refused.");
             return answer(400, None);
@@ -409,6 +432,38 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn oversize_bodies_and_other_content_types_are_refused_without_detail() {
+        let w = World::new("s3cret").await;
+        let genuine = fixture("webhook.notification.json", "s3cret");
+        let huge = format!(
+            r#"{{"value":[{{"clientState":"s3cret","resource":"{}","changeType":"updated"}}]}}"#,
+            "x".repeat(MAX_BODY)
+        );
+        let r = w.webhook().handle(&request("POST", &[], Some(&huge))).await;
+        assert_eq!((r.status_code, r.body), (413, None));
+        for kind in [
+            "text/html",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ] {
+            let mut forged = request("POST", &[], Some(&genuine));
+            forged
+                .headers
+                .insert(http::header::CONTENT_TYPE, kind.parse().unwrap());
+            let r = w.webhook().handle(&forged).await;
+            assert_eq!((r.status_code, r.body), (415, None), "{kind}");
+        }
+        assert!(w.polls().await.is_empty());
+        // BC's own content type goes through.
+        let mut real = request("POST", &[], Some(&genuine));
+        real.headers.insert(
+            http::header::CONTENT_TYPE,
+            "application/json; charset=utf-8".parse().unwrap(),
+        );
+        assert_eq!(w.webhook().handle(&real).await.status_code, 202);
+    }
+
+    #[tokio::test]
     async fn our_own_failure_asks_bc_to_retry() {
         let w = World::new("s3cret").await;
         let webhook = Webhook {
@@ -466,6 +521,14 @@ mod tests {
             lightspeed_secret: Some("lightspeed"),
             ..w.webhook()
         };
+        // A forged state finishes nothing, and the genuine redirect still works after it.
+        let mut forged = callback.clone();
+        forged
+            .query_string_parameters
+            .insert("state".into(), "forged-state".into());
+        let refused = webhook.handle(&forged).await;
+        assert_eq!(refused.status_code, 400);
+        assert!(!refused.body.unwrap_or_default().contains("forged"));
         let r = webhook.handle(&callback).await;
         assert_eq!(r.status_code, 200, "{:?}", r.body);
         assert!(r.body.unwrap().contains(&sandbox.account_id().to_string()));

@@ -16,7 +16,7 @@ use lsbc_sandbox::lightspeed::{Behaviour, LayawayStock};
 use lsbc_tests::orders::{
     AMS, CASH, NYC, line, payment, sale, settings, world_now as world, world_now_behaving,
 };
-use lsbc_tests::pipeline::{EmbeddedHome, Setup};
+use lsbc_tests::pipeline::{EmbeddedHome, Home, Setup};
 use serde_json::{Value, json};
 
 /// Lightspeed item `A` (Business Central item number `A`).
@@ -777,4 +777,55 @@ async fn a_count_made_in_lightspeed_is_named_when_a_write_overwrites_it() {
             && warnings.contains("Adjustment 2"),
         "{warnings}"
     );
+}
+
+/// A serialized item's figure (the docs don't say whether Lightspeed takes a `qoh` for it:
+/// README "Lightspeed simulator assumptions"): stored, it is written like any item's;
+/// refused, that item alone waits in the dead-letter queue with Lightspeed's reason while
+/// the others are written.
+#[tokio::test]
+async fn a_serialized_item_is_written_or_waits_alone_with_the_reason() {
+    for answer in [
+        lsbc_sandbox::lightspeed::SerializedStock::Stored,
+        lsbc_sandbox::lightspeed::SerializedStock::Refused,
+    ] {
+        let s = world_now_behaving(Behaviour {
+            serialized_stock: answer,
+            ..Behaviour::default()
+        })
+        .await;
+        s.lightspeed
+            .set_field(
+                lsbc_sandbox::lightspeed::Entity::Item,
+                B,
+                "serialized",
+                "true",
+            )
+            .unwrap();
+        let bc = &s.business_central;
+        bc.post_purchase("A", 6.0, Some("AMS")).unwrap();
+        bc.post_purchase("B", 4.0, Some("AMS")).unwrap();
+        let before = qoh(&s, B, AMS);
+        let h = home(&s, json!({}), json!({"formula": "inventory"})).await;
+        sync_both(&h).await;
+        assert_eq!(qoh(&s, A, AMS), 6, "{answer:?}");
+        let parked = h
+            .queue()
+            .receive_dead_letters(lsbc_core::QueueName::Push(Flow::Stock), 10)
+            .await
+            .unwrap();
+        if answer == lsbc_sandbox::lightspeed::SerializedStock::Stored {
+            assert_eq!(qoh(&s, B, AMS), 4);
+            assert!(parked.is_empty(), "{parked:?}");
+        } else {
+            assert_eq!(qoh(&s, B, AMS), before, "left as it was");
+            // The ledger entry's push and the first poll's sweep of B, nothing else.
+            assert!(!parked.is_empty());
+            for (message, reason) in &parked {
+                assert!(message.body.contains(r#""key":"B""#), "{}", message.body);
+                let reason = reason.clone().unwrap_or_default();
+                assert!(reason.contains("Item 11 is serialized"), "{reason}");
+            }
+        }
+    }
 }

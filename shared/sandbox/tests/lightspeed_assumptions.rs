@@ -1,7 +1,7 @@
 //! Contract tests for the Lightspeed behaviours the docs leave open (FIDELITY.md,
 //! "Assumptions to check once on a real account"), each under both of its settings:
-//! whether a contact-only edit moves `Customer.timeStamp`, and whether an exactly full last
-//! page carries a `next` link. Sources are cited on each setting in
+//! whether a contact-only edit moves `Customer.timeStamp`, whether an exactly full last
+//! page carries a `next` link, and whether a serialized item takes a `qoh`. Sources are cited on each setting in
 //! `shared/sandbox/src/lightspeed/settings.rs`.
 
 #![cfg(feature = "lightspeed")]
@@ -9,7 +9,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use lsbc_sandbox::lightspeed::{
-    Behaviour, CustomerSeed, EmailSeed, LightspeedSandbox, LightspeedSandboxConfig,
+    Behaviour, CustomerSeed, EmailSeed, Entity, ItemSeed, LightspeedSandbox,
+    LightspeedSandboxConfig, SerializedStock, ShopSeed,
 };
 use serde_json::Value;
 
@@ -112,5 +113,51 @@ async fn an_exactly_full_last_page_has_a_next_link_as_set() {
             assert!(last.get("Customer").is_none(), "an empty page: {last}");
             assert_eq!(last["@attributes"]["next"], "", "and no further link");
         }
+    }
+}
+
+#[tokio::test]
+async fn a_serialized_items_quantity_is_stored_or_refused_as_set() {
+    for answer in [SerializedStock::Stored, SerializedStock::Refused] {
+        let (sb, token) = start(Behaviour {
+            serialized_stock: answer,
+            ..Behaviour::default()
+        })
+        .await;
+        let shop = sb.add_shop(&ShopSeed {
+            name: "Main".into(),
+            ..ShopSeed::default()
+        });
+        let item = sb
+            .add_item(&ItemSeed {
+                description: "Bike".into(),
+                custom_sku: "BIKE".into(),
+                price_cents: 90_000,
+                ..ItemSeed::default()
+            })
+            .unwrap();
+        sb.set_field(Entity::Item, item, "serialized", "true")
+            .unwrap();
+        let before = sb.stock(item, shop);
+        let url = format!(
+            "{}/API/V3/Account/{}/Item/{item}.json",
+            sb.base_url(),
+            sb.account_id()
+        );
+        let resp = reqwest::Client::new()
+            .put(url)
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"ItemShops": {"ItemShop": [{"shopID": shop.to_string(), "qoh": "3"}]}}))
+            .send()
+            .await
+            .unwrap();
+        let stored = answer == SerializedStock::Stored;
+        assert_eq!(
+            resp.status().as_u16(),
+            if stored { 200 } else { 400 },
+            "{answer:?}"
+        );
+        let expected = if stored { Some(3) } else { before };
+        assert_eq!(sb.stock(item, shop), expected, "{answer:?}");
     }
 }

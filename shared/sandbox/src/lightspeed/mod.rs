@@ -39,7 +39,8 @@ pub use seed::{
     ShipToSeed, ShopSeed, Sizes, StockSeed, TaxCategorySeed, TaxClassRateSeed, TaxClassSeed,
 };
 pub use settings::{
-    Behaviour, BoxSaleStock, InclusiveAmounts, LayawayStock, NonInventoryStock, UpdateTimeKey,
+    Behaviour, BoxSaleStock, InclusiveAmounts, LayawayStock, NonInventoryStock, SerializedStock,
+    UpdateTimeKey,
 };
 pub use store::WriteRecord;
 

@@ -81,6 +81,23 @@ pub struct Behaviour {
     /// whether a full last page has one (FIDELITY "assumptions to check"). To tell: list a
     /// relation with exactly `limit` records.
     pub next_on_full_page: bool,
+    /// What `PUT Item` with `ItemShops` does to a serialized item (`serialized` true). The
+    /// docs don't say (FIDELITY "assumptions to check": "Can qoh be PUT on … serialized …
+    /// items?"). Default [`SerializedStock::Stored`]: the figure is kept like any item's;
+    /// [`SerializedStock::Refused`] answers 400 (text inferred). To tell: PUT a qoh on a
+    /// serialized item of a test account.
+    pub serialized_stock: SerializedStock,
+}
+
+/// What a stock write does to a serialized item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SerializedStock {
+    /// Stored like any item's.
+    #[default]
+    Stored,
+    /// Refused with 400 (text inferred): the quantity follows the serial numbers.
+    Refused,
 }
 
 impl Default for Behaviour {
@@ -97,6 +114,7 @@ impl Default for Behaviour {
             box_sale_stock: BoxSaleStock::BuildFromSingles,
             contact_edit_moves_customer: true,
             next_on_full_page: false,
+            serialized_stock: SerializedStock::Stored,
         }
     }
 }

@@ -808,6 +808,18 @@ impl Store {
                 "Item {id} is a non-inventory item: it has no quantity on hand"
             )));
         }
+        let serialized = self
+            .items
+            .get(&id)
+            .is_some_and(|r| text(&r.row, "serialized") == "true");
+        if !stock.is_empty()
+            && serialized
+            && self.behaviour.serialized_stock == crate::lightspeed::SerializedStock::Refused
+        {
+            return Err(bad(format!(
+                "Item {id} is serialized: its quantity on hand follows its serial numbers"
+            )));
+        }
         for (shop, _) in &stock {
             if *shop == 0 || !self.shops.contains_key(shop) {
                 return Err(bad(format!("Shop {shop} cannot hold stock")));

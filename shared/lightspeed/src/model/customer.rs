@@ -140,7 +140,9 @@ pub struct Customer {
     pub company_registration_number: String,
     #[serde(default, deserialize_with = "json::text")]
     pub vat_number: String,
-    #[serde(default, deserialize_with = "json::opt_timestamp")]
+    /// Date of birth; informational, so an impossible date (`2011-02-30`) reads as `None`
+    /// rather than sinking the customer (the hostile corpus has one).
+    #[serde(default, deserialize_with = "json::lenient_timestamp")]
     pub dob: Option<Timestamp>,
     #[serde(default, deserialize_with = "json::flag")]
     pub archived: bool,

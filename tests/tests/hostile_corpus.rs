@@ -1,5 +1,6 @@
 //! The hostile-input corpus (`tests/fixtures/hostile/corpus.json`, made by
-//! `make_corpus.py` beside it): documented Lightspeed customers and sales, each with one
+//! `make_corpus.py` beside it): documented Lightspeed customers and sales and Business
+//! Central ledger entries and webhook notifications, each with one
 //! deliberate change — wrong types, numbers as strings and strings as numbers, NUL, U+FFFE
 //! and U+FFFF, 1 MiB texts, deep nesting, empty relations in every form, dates without an
 //! offset or out of range, HTML and script, right-to-left text, emoji — and pages no JSON
@@ -12,6 +13,9 @@
 
 use std::sync::Arc;
 
+use lsbc_business_central::Record;
+use lsbc_business_central::models::ItemLedgerEntry;
+use lsbc_business_central::webhook::parse_notifications;
 use lsbc_connectors::config::ConfigCache;
 use lsbc_connectors::customers::CustomerTransformer;
 use lsbc_connectors::default_mapper;
@@ -89,6 +93,15 @@ fn every_hostile_record_ends_as_the_corpus_says_and_the_next_goes_through() {
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let expect = &case["expect"];
+        if let Some(got) = business_central(&case) {
+            let (outcome, field) = got;
+            if outcome != expect["outcome"].as_str().unwrap()
+                || expect["field"].as_str().is_some_and(|f| !field.contains(f))
+            {
+                wrong.push(format!("{name}: {outcome} {field:?}, expected {expect}"));
+            }
+            continue;
+        }
         let (flow, entity, id_field, stamps, transformer): (_, _, _, &[&str], &dyn Transformer) =
             match case["flow"].as_str().unwrap() {
                 "customers" => (
@@ -152,6 +165,43 @@ fn every_hostile_record_ends_as_the_corpus_says_and_the_next_goes_through() {
         wrong.len(),
         wrong.join("\n")
     );
+}
+
+/// How a Business Central case ends: a ledger entry decoded or refused naming the field,
+/// a notification body accepted or refused; `None` for a Lightspeed case.
+fn business_central(case: &Value) -> Option<(String, String)> {
+    let flow = case["flow"].as_str()?;
+    let body = |case: &Value| -> String {
+        match (&case["raw"], case.get("record")) {
+            (Value::String(raw), _) => raw.clone(),
+            (_, Some(record)) => {
+                let mut record = record.clone();
+                expand(&mut record);
+                record.to_string()
+            }
+            _ => String::new(),
+        }
+    };
+    match flow {
+        "ledger_entries" => {
+            let mut record = case["record"].clone();
+            expand(&mut record);
+            let Value::Object(fields) = record else {
+                return Some(("invalid".into(), "not an object".into()));
+            };
+            Some(
+                match Record::from_object(fields).decode::<ItemLedgerEntry>() {
+                    Ok(_) => ("decoded".into(), String::new()),
+                    Err(e) => ("invalid".into(), e.to_string()),
+                },
+            )
+        }
+        "notifications" => Some(match parse_notifications(body(case).as_bytes()) {
+            Ok(_) => ("accepted".into(), String::new()),
+            Err(e) => ("refused".into(), e.to_string()),
+        }),
+        _ => None,
+    }
 }
 
 /// The case's base record (its first version in the corpus is the documented one, under

@@ -228,6 +228,10 @@ pub struct DemoArgs {
     /// Where the demo's state and activity log go (emptied first).
     #[arg(long, default_value = ".lsbc/demo")]
     pub dir: PathBuf,
+    /// Answer this share of the requests to both simulators with a fault (5xx, 429, a
+    /// dropped connection, a slow answer), e.g. 0.1; the self-check must pass all the same.
+    #[arg(long, default_value_t = 0.0)]
+    pub faults: f64,
 }
 
 /// `lsbc run`.

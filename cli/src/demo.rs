@@ -16,7 +16,7 @@ use lsbc_connectors::business_central::diff::same;
 use lsbc_connectors::customers::CustomerCommand;
 use lsbc_core::ports::{ActivityLog, ActivityQuery, FlowParts, LinkStore, Outcome, SettingsStore};
 use lsbc_core::{Flow, Record, RecordKey, SourceVersion, StageError};
-use lsbc_embedded::{LocalRunner, RunnerOptions};
+use lsbc_embedded::{FlowReport, LocalRunner, RunnerOptions};
 use lsbc_sandbox::lightspeed::{AddressSeed, Entity, Sizes, generate};
 use serde_json::{Value, json};
 
@@ -39,6 +39,11 @@ pub struct DemoOptions {
     pub dir: PathBuf,
     /// Print progress to stderr.
     pub progress: bool,
+    /// The share of requests to both simulators answered with a fault (5xx, 429 with and
+    /// without `Retry-After`, a dropped connection, a slow answer) while the flows run; 0
+    /// for none. The self-check must pass all the same, and only the record no mapping can
+    /// place may fail.
+    pub faults: f64,
 }
 
 impl Default for DemoOptions {
@@ -48,6 +53,7 @@ impl Default for DemoOptions {
             customers: 300,
             dir: PathBuf::from(".lsbc/demo"),
             progress: false,
+            faults: 0.0,
         }
     }
 }
@@ -94,6 +100,7 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode, CliError> {
         customers: args.customers,
         dir: args.dir,
         progress: !args.json && std::io::stderr().is_terminal(),
+        faults: args.faults,
     })
     .await?;
     if args.json {
@@ -232,7 +239,16 @@ pub async fn run_demo(options: &DemoOptions) -> Result<Summary, CliError> {
             std::fs::remove_file(&path).map_err(|e| CliError::io(&path, e))?;
         }
     }
-    let home = EmbeddedHome::open(&state, &options.dir.join("credentials.json"))?;
+    // Under injected faults, a retry comes back after a second rather than the default 30.
+    let queues = lsbc_embedded::QueueOptions {
+        visibility: if options.faults > 0.0 {
+            std::time::Duration::from_secs(1)
+        } else {
+            lsbc_embedded::QueueOptions::default().visibility
+        },
+        ..lsbc_embedded::QueueOptions::default()
+    };
+    let home = EmbeddedHome::open_with(&state, &options.dir.join("credentials.json"), queues)?;
     sandboxes
         .store_secrets(
             home.secrets.as_ref(),
@@ -267,6 +283,7 @@ pub async fn run_demo(options: &DemoOptions) -> Result<Summary, CliError> {
         runner.add_flow(built);
     }
 
+    inject_faults(&sandboxes, options.faults, options.seed);
     let mut summary = Summary {
         activity_log: format!(
             "{} (read it with: lsbc logs --state {})",
@@ -288,7 +305,17 @@ pub async fn run_demo(options: &DemoOptions) -> Result<Summary, CliError> {
             progress.say(format!("{pass}: {flow}…"));
             let ls_before = sandboxes.lightspeed.stats().requests;
             let bc_before = sandboxes.business_central.stats().totals;
-            let records = runner.run_flow(flow).await.map_err(stage)?;
+            let mut records = runner.run_flow(flow).await.map_err(stage)?;
+            // Under injected faults, retries come back after the queue's short visibility
+            // timeout: run until nothing waits.
+            for _ in 0..100 {
+                if records.waiting == 0 || options.faults <= 0.0 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(350)).await;
+                let more = runner.run_flow(flow).await.map_err(stage)?;
+                records = merged(&records, &more);
+            }
             let ls = sandboxes.lightspeed.stats().requests.since(&ls_before);
             let bc = sandboxes.business_central.stats().totals.since(&bc_before);
             summary.passes.push(FlowSummary {
@@ -306,6 +333,8 @@ pub async fn run_demo(options: &DemoOptions) -> Result<Summary, CliError> {
             });
         }
     }
+    sandboxes.lightspeed.faults().clear();
+    sandboxes.business_central.faults().clear();
     progress.say("Checking Business Central against the mapping…");
     let check_started = Instant::now();
     let part = |flow: Flow| {
@@ -416,6 +445,48 @@ async fn edit_some_customers(
             .map_err(|e| CliError::Usage(format!("editing Lightspeed customer {id}: {e}")))?;
     }
     Ok(())
+}
+
+/// Answers a `share` of the requests to both simulators with a fault, evenly among a 503, a
+/// 429 with `Retry-After`, a bare 429 where the API has one, a dropped connection and a
+/// slow answer.
+fn inject_faults(sandboxes: &Sandboxes, share: f64, seed: u64) {
+    if share <= 0.0 {
+        return;
+    }
+    let each = share / 4.0;
+    let rule = |fault| lsbc_sandbox::common::FaultRule {
+        probability: each,
+        ..lsbc_sandbox::common::FaultRule::always(fault)
+    };
+    let plan = lsbc_sandbox::common::FaultPlan {
+        seed,
+        rules: vec![
+            rule(lsbc_sandbox::common::FaultKind::Status { status: 503 }),
+            rule(lsbc_sandbox::common::FaultKind::TooManyRequests),
+            rule(lsbc_sandbox::common::FaultKind::Reset),
+            rule(lsbc_sandbox::common::FaultKind::Latency { millis: 300 }),
+        ],
+    };
+    sandboxes.lightspeed.faults().set(plan.clone());
+    sandboxes.business_central.faults().set(plan);
+}
+
+/// Two runs of one flow as one.
+fn merged(a: &FlowReport, b: &FlowReport) -> FlowReport {
+    FlowReport {
+        read: a.read + b.read,
+        sent: a.sent + b.sent,
+        duplicates: a.duplicates + b.duplicates,
+        commands: a.commands + b.commands,
+        created: a.created + b.created,
+        updated: a.updated + b.updated,
+        unchanged: a.unchanged + b.unchanged,
+        skipped: a.skipped + b.skipped,
+        failed: a.failed + b.failed,
+        retried: a.retried + b.retried,
+        waiting: b.waiting,
+    }
 }
 
 /// Every Lightspeed customer against Business Central: what the mapping makes of it must be

@@ -35,11 +35,21 @@ pub struct EmbeddedHome {
 impl EmbeddedHome {
     /// Opens (creating) the state database and the credentials file.
     pub fn open(state: &Path, credentials: &Path) -> Result<Self, CliError> {
+        Self::open_with(state, credentials, lsbc_embedded::QueueOptions::default())
+    }
+
+    /// [`open`](Self::open) with its queues behaving as `queues` says (a shorter visibility
+    /// timeout brings retries back sooner).
+    pub fn open_with(
+        state: &Path,
+        credentials: &Path,
+        queues: lsbc_embedded::QueueOptions,
+    ) -> Result<Self, CliError> {
         if let Some(dir) = state.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| CliError::io(dir, e))?;
         }
         Ok(Self {
-            store: Embedded::open(state)?,
+            store: Embedded::open_with(state, Arc::new(lsbc_core::ports::SystemClock), queues)?,
             secrets: Arc::new(FileSecretStore::new(credentials)),
             state_path: state.to_owned(),
         })

@@ -14,6 +14,7 @@ async fn the_demo_syncs_checks_and_counts() {
         customers: 80,
         dir: dir.path().join("demo"),
         progress: false,
+        faults: 0.0,
     })
     .await
     .unwrap();
@@ -128,4 +129,35 @@ async fn the_demo_syncs_checks_and_counts() {
         "12 items × 3 shops checked: {figures:?}"
     );
     assert!(dir.path().join("demo/state.sqlite").exists());
+}
+
+/// The demo under fire: a tenth of the requests to both simulators answered with a 503, a
+/// 429, a dropped connection or a slow answer. Every flow still converges: the self-check
+/// (Business Central and Lightspeed against the simulators' data) finds nothing, and only
+/// the record no mapping can place fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_demo_converges_under_injected_faults() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = run_demo(&DemoOptions {
+        seed: 5,
+        customers: 40,
+        dir: dir.path().join("demo"),
+        progress: false,
+        faults: 0.1,
+    })
+    .await
+    .unwrap();
+    assert!(
+        summary.check_problems.is_empty(),
+        "{:#?}",
+        summary.check_problems
+    );
+    assert_eq!(summary.failures.len(), 1, "{:#?}", summary.failures);
+    assert!(summary.failures[0].contains("customer.country"));
+    let faults: u64 = summary
+        .passes
+        .iter()
+        .map(|p| p.lightspeed.throttled + p.business_central.throttled)
+        .sum();
+    assert!(faults > 0, "faults were injected");
 }

@@ -50,10 +50,7 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    lsbc_core::error::log_details(
-        std::env::var("LSBC_LOG_DETAILS")
-            .is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes")),
-    );
+    lsbc_core::error::log_details_from_env();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -520,20 +520,15 @@ fn webhook_function(out: &mut String, readers: &[Api]) {
         .or_else(|| readers.first().copied())
         .unwrap_or(Api::Lightspeed);
     let id = api_id(poll);
-    log_group(out, "WebhookFunction");
+    function_head(
+        out,
+        "WebhookFunction",
+        "lsbc-webhook",
+        "Business Central webhook receiver (handshake, clientState check, poll requests).",
+    );
     let _ = write!(
         out,
-        "
-  WebhookFunction:
-    Type: AWS::Serverless::Function
-    Metadata:
-      BuildMethod: rust-cargolambda
-      BuildProperties:
-        Binary: lsbc-webhook
-    Properties:
-      CodeUri: ../
-      Description: Business Central webhook receiver (handshake, clientState check, poll requests).
-      Timeout: 10
+        "      Timeout: 10
       FunctionUrlConfig:
         AuthType: NONE
       Environment:
@@ -554,19 +549,14 @@ fn webhook_function(out: &mut String, readers: &[Api]) {
               Resource: !Ref WebhookSecret
 "
     );
-    log_group(out, "LightspeedCallbackFunction");
+    function_head(
+        out,
+        "LightspeedCallbackFunction",
+        "lsbc-webhook",
+        "The Lightspeed OAuth callback (redirect URI) that finishes `lsbc connect lightspeed --aws`.",
+    );
     out.push_str(
-        "
-  LightspeedCallbackFunction:
-    Type: AWS::Serverless::Function
-    Metadata:
-      BuildMethod: rust-cargolambda
-      BuildProperties:
-        Binary: lsbc-webhook
-    Properties:
-      CodeUri: ../
-      Description: The Lightspeed OAuth callback (redirect URI) that finishes `lsbc connect lightspeed --aws`.
-      Timeout: 30
+        "      Timeout: 30
       FunctionUrlConfig:
         AuthType: NONE
       Policies:

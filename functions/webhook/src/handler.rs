@@ -34,8 +34,8 @@ use subtle::ConstantTimeEq;
 /// BC's validation tokens are short; anything longer is not BC.
 const MAX_TOKEN_LEN: usize = 4096;
 
-/// A notification body larger than this is not BC's (a batch of notifications is a few
-/// hundred bytes each); it is refused before it is read.
+/// A notification body larger than this as it arrives (base64 included) is not BC's (a
+/// batch of notifications is a few hundred bytes each); it is refused before it is read.
 const MAX_BODY: usize = 1024 * 1024;
 
 /// What the webhook needs.
@@ -188,19 +188,12 @@ impl Webhook<'_> {
         {
             return answer(415, None);
         }
-        if request
-            .body
-            .as_ref()
-            .is_some_and(|b| b.len() > MAX_BODY * 4 / 3 + 4)
-        {
+        if request.body.as_ref().is_some_and(|b| b.len() > MAX_BODY) {
             return answer(413, None);
         }
         let Some(body) = body_bytes(request) else {
             return answer(400, None);
         };
-        if body.len() > MAX_BODY {
-            return answer(413, None);
-        }
         let Ok(notifications) = webhook::parse_notifications(&body) else {
             tracing::warn!("Webhook request without a notification body refused.");
             return answer(400, None);

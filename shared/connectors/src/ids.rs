@@ -6,9 +6,10 @@
 //! one BC company both have a customer 42: the ids must carry the account, or the second
 //! account's customer 42 would be "found again" as the first's and overwritten.
 //!
-//! The first poll of any flow that reads Lightspeed records the account for the whole
-//! deployment (every flow's ids must agree: the orders flow finds the items the products
-//! flow made by their ids), in the customers flow's findings document:
+//! The first poll of any flow that reads Lightspeed (its sources are wrapped in a
+//! `RecordingSource`) records the account for the whole deployment (every flow's ids must
+//! agree: the orders flow finds the items the products flow made by their ids), in the
+//! customers flow's findings document:
 //! - a deployment whose flows never polled before (a new one) is **scoped**: its ids derive
 //!   from `<account>:<id>`, and the numbers it gives records without a match key carry the
 //!   account (`LS123456-42`);
@@ -22,9 +23,14 @@
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use async_trait::async_trait;
 use jiff::Timestamp;
-use lsbc_core::ports::{Clock, ConfigDoc, ConfigKind, ConfigStore, CursorStore};
-use lsbc_core::{Flow, StoreError};
+use lsbc_core::ports::{
+    Clock, ConfigDoc, ConfigKind, ConfigStore, CursorStore, PageToken, ReadRange, Source,
+    SourcePage,
+};
+use lsbc_core::{Flow, Overlap, Record, RecordKey, SourceVersion, StageError, StoreError};
+use lsbc_lightspeed::LightspeedClient;
 use serde_json::{Map, Value, json};
 
 /// The findings section that holds the account.
@@ -136,12 +142,8 @@ impl IdScopes {
         Ok(self.recorded().await?.unwrap_or_default())
     }
 
-    /// What is recorded, if anything.
-    pub async fn recorded_scope(&self) -> Result<Option<IdScope>, StoreError> {
-        self.recorded().await
-    }
-
-    async fn recorded(&self) -> Result<Option<IdScope>, StoreError> {
+    /// What is recorded, if anything (kept once read).
+    pub async fn recorded(&self) -> Result<Option<IdScope>, StoreError> {
         if let Some(scope) = self.known().as_ref() {
             return Ok(Some(scope.clone()));
         }
@@ -222,6 +224,79 @@ impl IdScopes {
             }
         }
         Err(StoreError::Conflict(format!("findings of {flow}")))
+    }
+}
+
+/// A Lightspeed source that records the account for the deployment's ids at the start of
+/// its first poll (the signpost every poll takes first), not when it is built: building a
+/// flow stays free of requests, and a transform, which only re-reads, never records.
+pub(crate) struct RecordingSource {
+    inner: Arc<dyn Source>,
+    recorder: Arc<AccountRecorder>,
+}
+
+impl RecordingSource {
+    pub(crate) fn wrap(inner: Arc<dyn Source>, recorder: Arc<AccountRecorder>) -> Arc<dyn Source> {
+        Arc::new(Self { inner, recorder })
+    }
+}
+
+/// What recording the account needs: where it goes, the Lightspeed client that knows the
+/// account, and every flow's streams (whose cursors tell a deployment that polled before).
+pub(crate) struct AccountRecorder {
+    pub(crate) scopes: Arc<IdScopes>,
+    pub(crate) lightspeed: LightspeedClient,
+    pub(crate) cursors: Arc<dyn CursorStore>,
+    pub(crate) streams: Vec<(Flow, &'static str)>,
+}
+
+impl AccountRecorder {
+    async fn ensure(&self) -> Result<(), StageError> {
+        if self.scopes.recorded().await?.is_some() {
+            return Ok(());
+        }
+        let account = self
+            .lightspeed
+            .account_id()
+            .await
+            .map_err(crate::lightspeed::external)?
+            .to_string();
+        self.scopes
+            .record(&self.streams, self.cursors.as_ref(), &account)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Source for RecordingSource {
+    fn flow(&self) -> Flow {
+        self.inner.flow()
+    }
+
+    fn stream(&self) -> &str {
+        self.inner.stream()
+    }
+
+    fn overlap(&self) -> Overlap {
+        self.inner.overlap()
+    }
+
+    async fn signpost(&self, now: Timestamp) -> Result<SourceVersion, StageError> {
+        self.recorder.ensure().await?;
+        self.inner.signpost(now).await
+    }
+
+    async fn read_page(
+        &self,
+        range: &ReadRange,
+        page: Option<&PageToken>,
+    ) -> Result<SourcePage, StageError> {
+        self.inner.read_page(range, page).await
+    }
+
+    async fn fetch(&self, key: &RecordKey) -> Result<Option<Record>, StageError> {
+        self.inner.fetch(key).await
     }
 }
 

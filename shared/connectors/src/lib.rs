@@ -187,39 +187,29 @@ impl Connectors {
         self.ctx.clock.clone()
     }
 
-    /// Every stream of `flow`, the main one first (connects the API the flow reads).
-    /// A flow that reads Lightspeed records the account for the deployment's ids first
-    /// (once: see [`ids`]).
+    /// Every stream of `flow`, the main one first (connects the API the flow reads). A
+    /// Lightspeed stream records the account for the deployment's ids at its first poll
+    /// (see [`ids`]).
     pub async fn sources(&self, flow: Flow) -> Result<Vec<Arc<dyn Source>>, StageError> {
         let kit = kit(flow)?;
         let sources = kit.sources(self).await?;
-        if kit.direction().reads == kit::Api::Lightspeed {
-            self.record_account().await?;
+        if kit.direction().reads != kit::Api::Lightspeed {
+            return Ok(sources);
         }
-        Ok(sources)
-    }
-
-    /// Records the Lightspeed account for the deployment's ids, unless it is recorded.
-    async fn record_account(&self) -> Result<ids::IdScope, StageError> {
-        if let Some(scope) = self.scopes.recorded_scope().await? {
-            return Ok(scope);
-        }
-        let account = self
-            .lightspeed()
-            .await?
-            .account_id()
-            .await
-            .map_err(lightspeed::external)?
-            .to_string();
-        let streams: Vec<(Flow, &str)> = available_flows()
+        let recorder = Arc::new(ids::AccountRecorder {
+            scopes: self.scopes.clone(),
+            lightspeed: self.lightspeed().await?,
+            cursors: self.ctx.cursors.clone(),
+            streams: available_flows()
+                .into_iter()
+                .filter_map(|f| kit::kit(f).ok().map(|k| (f, k)))
+                .flat_map(|(f, k)| k.streams().iter().map(move |s| (f, *s)))
+                .collect(),
+        });
+        Ok(sources
             .into_iter()
-            .filter_map(|f| kit(f).ok().map(|k| (f, k)))
-            .flat_map(|(f, k)| k.streams().iter().map(move |s| (f, *s)))
-            .collect();
-        Ok(self
-            .scopes
-            .record(&streams, self.ctx.cursors.as_ref(), &account)
-            .await?)
+            .map(|source| ids::RecordingSource::wrap(source, recorder.clone()))
+            .collect())
     }
 
     /// The transformer of `flow` (mapping and settings only: no API).

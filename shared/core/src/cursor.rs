@@ -22,8 +22,9 @@ use crate::record::{ContentHash, RecordKey, SourceVersion};
 /// 35 bytes (`["item:123456","0123456789abcdef"],`), so a full cursor stays near 280 KB,
 /// inside DynamoDB's 400 KB item limit. Beyond it the oldest marks are dropped: the records
 /// they stood for may be handed on again (the push stage's idempotent upsert absorbs them),
-/// and only while they are inside the overlap window of the last finished read, so a bulk
-/// edit larger than this is re-sent by at most `overlap / schedule` polls, not forever.
+/// and only while a full cursor's reads reach back to them (two overlap windows after the
+/// last finished read, see [`Cursor::read_from`]), so a bulk edit larger than this is
+/// re-sent by the polls of those windows, not forever.
 pub const MAX_SEEN: usize = 8_000;
 
 /// How far before the cursor a poll re-reads.

@@ -238,6 +238,14 @@ pub fn log_details(on: bool) {
     LOG_DETAILS.store(on, Ordering::Relaxed);
 }
 
+/// Sets [`log_details`] from `LSBC_LOG_DETAILS` (`true`, `1` or `yes` turn it on); every
+/// binary calls it once at start.
+pub fn log_details_from_env() {
+    let wanted = std::env::var("LSBC_LOG_DETAILS")
+        .is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"));
+    log_details(wanted);
+}
+
 /// A failure as a log line may show it: see [`StageError::for_log`].
 #[derive(Debug, Clone, Copy)]
 pub struct ForLog<'a>(&'a StageError);

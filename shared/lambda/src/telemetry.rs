@@ -9,10 +9,5 @@
 /// Installs the subscriber. Call once, first thing in `main`.
 pub fn init() {
     lambda_runtime::tracing::init_default_subscriber();
-    lsbc_core::error::log_details(details_wanted(std::env::var("LSBC_LOG_DETAILS").ok()));
-}
-
-/// Whether `LSBC_LOG_DETAILS` asks for the texts that may quote values in log lines.
-pub fn details_wanted(value: Option<String>) -> bool {
-    value.is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
+    lsbc_core::error::log_details_from_env();
 }

@@ -129,9 +129,10 @@ impl Settler<'_> {
             }
             Err(error) => error,
         };
-        let category = classify(&error).category();
+        let disposition = classify(&error);
+        let category = disposition.category();
         // Waiting for another worker's claim is not a failed attempt.
-        let attempts = match (&error, classify(&error)) {
+        let attempts = match (&error, disposition) {
             (StageError::Busy(_), _) => 0,
             (_, Disposition::Retry { .. }) => self.count_attempt(queue, message).await,
             _ => 0,
